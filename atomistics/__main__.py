@@ -1,0 +1,5 @@
+import sys
+
+from atomistics.cli import main
+
+sys.exit(main())

@@ -1,0 +1,97 @@
+"""Parse quantities with units ("1 mA/cm^2", "25 um", "6 M") into SI floats.
+
+The CLI and CSV readers accept physical quantities as text with units; the
+physics functions take plain SI floats. This module is the single place where
+the conversion happens (with :mod:`pint`), so a wrong or missing unit fails
+early with a message that says what was expected.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pint
+
+from atomistics.errors import AtomisticsError
+
+# Dimension name -> (pint dimensionality, SI unit used for the float, an example spelling)
+DIMENSIONS: dict[str, tuple[str, str, str]] = {
+    "concentration": ("[substance] / [length] ** 3", "mol/m^3", "1 mol/L"),
+    "diffusivity": ("[length] ** 2 / [time]", "m^2/s", "3e-10 m^2/s"),
+    "current_density": ("[current] / [length] ** 2", "A/m^2", "1 mA/cm^2"),
+    "current": ("[current]", "A", "50 uA"),
+    "length": ("[length]", "m", "25 um"),
+    "time": ("[time]", "s", "10 s"),
+    "voltage": ("[electric_potential]", "V", "10 mV"),
+    "resistance": ("[electric_potential] / [current]", "ohm", "100 ohm"),
+    "temperature": ("[temperature]", "K", "298.15 K"),
+    "energy": ("[energy]", "eV", "-8.35 eV"),
+    "molar_energy": ("[energy] / [substance]", "J/mol", "13.7 kJ/mol"),
+    "areal_mass": ("[mass] / [length] ** 2", "kg/m^2", "0.57 mg/cm^2"),
+    "specific_amount": ("[substance] / [mass]", "mol/kg", "0.08 mmol/g"),
+    "density": ("[mass] / [length] ** 3", "kg/m^3", "0.534 g/cm^3"),
+    "molar_mass": ("[mass] / [substance]", "kg/mol", "6.94 g/mol"),
+    "dimensionless": ("", "", "0.32"),
+}
+
+
+@lru_cache(maxsize=1)
+def registry() -> pint.UnitRegistry:
+    """The shared unit registry (created once; pint registries are expensive)."""
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    return ureg
+
+
+def parse_quantity(text: str | float | int, kind: str, name: str = "value") -> float:
+    """Convert ``text`` (e.g. ``"1 mA/cm^2"``) to a float in the SI unit of ``kind``.
+
+    ``kind`` is a key of :data:`DIMENSIONS`. A bare number is accepted only for
+    dimensionless quantities and for energies (taken as eV), temperatures
+    (taken as K). Everything else needs an explicit unit so that "1" never
+    silently means 1 mol/m^3 instead of 1 mol/L. Energies are returned in eV
+    (the unit the binding-energy code uses), all others in SI.
+    """
+    if kind not in DIMENSIONS:
+        raise AtomisticsError(f"unknown quantity kind {kind!r}; use one of {sorted(DIMENSIONS)}")
+    dim, unit, example = DIMENSIONS[kind]
+    if isinstance(text, int | float):
+        text = repr(float(text))
+    stripped = str(text).strip()
+    if not stripped:
+        raise AtomisticsError(f"{name}: empty quantity; give e.g. {example!r}")
+    ureg = registry()
+    try:
+        quantity = ureg.Quantity(stripped.replace("µ", "u").replace("μ", "u"))
+    except Exception as exc:  # pint raises several unrelated exception types
+        raise AtomisticsError(
+            f"{name}: cannot parse {stripped!r} as a quantity ({exc}); give e.g. {example!r}"
+        ) from None
+    if not isinstance(quantity, pint.Quantity):  # a bare number
+        quantity = ureg.Quantity(float(quantity), "dimensionless")
+    if quantity.dimensionless and kind in ("energy", "temperature"):
+        quantity = ureg.Quantity(quantity.magnitude, unit)
+    if kind == "dimensionless":
+        if not quantity.dimensionless:
+            raise AtomisticsError(f"{name}: {stripped!r} has units but must be a pure number")
+        return float(quantity.to("dimensionless").magnitude)
+    if quantity.dimensionless:
+        raise AtomisticsError(
+            f"{name}: {stripped!r} has no unit; give the unit explicitly, e.g. {example!r}"
+        )
+    if not quantity.check(dim):
+        raise AtomisticsError(
+            f"{name}: {stripped!r} has dimension {quantity.dimensionality}, expected {dim} "
+            f"(e.g. {example!r})"
+        )
+    return float(quantity.to(unit).magnitude)
+
+
+def parse_unit_factor(unit: str, kind: str, name: str = "unit") -> tuple[float, float]:
+    """Return ``(scale, offset)`` so that ``SI = scale * value + offset`` for values in ``unit``.
+
+    Used for CSV columns whose header names a unit (``temperature [degC]``).
+    The offset is non-zero only for offset units such as degC.
+    """
+    zero = parse_quantity(f"0 {unit}", kind, name) if kind != "dimensionless" else 0.0
+    one = parse_quantity(f"1 {unit}", kind, name) if kind != "dimensionless" else 1.0
+    return one - zero, zero
