@@ -187,7 +187,9 @@ def parse_study(text: str, source: str = "<study>") -> Study:
     except yaml.YAMLError as exc:
         raise StudySpecError(f"{source}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise StudySpecError(f"{source}: a study file must be a YAML mapping with 'name' and 'systems'.")
+        raise StudySpecError(
+            f"{source}: a study file must be a YAML mapping with 'name' and 'systems'."
+        )
     try:
         return Study.model_validate(data)
     except ValidationError as exc:
@@ -197,9 +199,8 @@ def parse_study(text: str, source: str = "<study>") -> Study:
             loc = tuple(err["loc"])
             key = ".".join(str(p) for p in loc if p not in _DISCRIMINATOR_TAGS) or "(top level)"
             line = _line_for(loc, lines)
-            where = f"line {line}" if line else "unknown line"
             msg = err["msg"].removeprefix("Value error, ")
-            messages.append(f"{source}:{line or '?'}: {key} ({where}): {msg}")
+            messages.append(f"{source} line {line or '?'}: {key}: {msg}")
         raise StudySpecError("invalid study file:\n  " + "\n  ".join(messages)) from None
     except StudySpecError:
         raise

@@ -27,6 +27,18 @@ SUBCOMMAND_MODULES = (
 )
 
 
+def _load_modules() -> list:
+    modules = []
+    for name in SUBCOMMAND_MODULES:
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+    return modules
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="atomistics",
@@ -36,18 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for name in SUBCOMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+    for module in _load_modules():
         module.register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Modules may offer shorthands (e.g. `build STUDY.yaml` for `build study STUDY.yaml`).
+    for module in _load_modules():
+        rewrite = getattr(module, "rewrite_argv", None)
+        if rewrite is not None:
+            argv = rewrite(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

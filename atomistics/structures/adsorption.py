@@ -168,6 +168,7 @@ def place_adsorbate(
         orientation=orientation,
         azimuth=float(azimuth),
         n_slab_atoms=len(slab),
+        adsorbate_charge=int(adsorbate.info["charge"]),
     )
     combined.arrays["adsorbate"] = np.arange(len(combined)) >= len(slab)
     return combined
@@ -213,8 +214,8 @@ def enumerate_placements(
     Placements that fail the overlap check are skipped, and the count of those
     is stored in ``info['n_rejected']`` of the first result.
     """
-    from atomistics.structures.checks import check_no_overlaps
     from atomistics.errors import StructureCheckError
+    from atomistics.structures.checks import check_no_overlaps
 
     ops = _symmetry_ops(slab, symprec)
     kept: list[Atoms] = []

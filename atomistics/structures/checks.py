@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
-from ase.data import atomic_numbers
 from ase.neighborlist import neighbor_list
 
 from atomistics.errors import StructureCheckError
@@ -51,7 +50,7 @@ class StructureSummary:
     n_atoms: int
     charge: int
     spin_multiplicity: int
-    cell: list[list[float]]
+    cell: list[list[float]] | None
     pbc: list[bool]
     min_distance: float
     vacuum: float | None
@@ -139,8 +138,7 @@ def check_clay_coordination(atoms: Atoms) -> None:
         if not mask.any() or not (lo <= d[mask].min() <= hi):
             got = f"{d[mask].min():.3f} Å" if mask.any() else "no O within 2.5 Å"
             raise StructureCheckError(
-                f"H atom {idx} is not a hydroxyl H: O–H distance {got}, expected "
-                f"{lo}-{hi} Å."
+                f"H atom {idx} is not a hydroxyl H: O–H distance {got}, expected {lo}-{hi} Å."
             )
 
 
@@ -177,13 +175,19 @@ def check_charge_consistency(atoms: Atoms, clay_indices: np.ndarray | None = Non
             f"{'odd' if n_electrons % 2 == 0 else 'even'} multiplicity."
         )
     if clay_indices is not None:
-        clay = atoms[clay_indices]
-        clay_charge = formal_charge(clay)
-        expected = atoms.info.get("clay_charge", 0)
-        if clay_charge != expected:
+        # The clay layer plus its counter-ions (everything but an adsorbate) must
+        # be neutral by formal oxidation states: one Li⁺ per Al³⁺→Mg²⁺.
+        ads = atoms.arrays.get("adsorbate")
+        framework = atoms if ads is None else atoms[~ads.astype(bool)]
+        expected = int(charge) - int(atoms.info.get("adsorbate_charge", 0))
+        got = formal_charge(framework)
+        if got != expected:
+            n_mg = int((framework.numbers == 12).sum())
+            n_li = int((framework.numbers == 3).sum())
             raise StructureCheckError(
-                f"the clay part {clay.get_chemical_formula()} has formal charge {clay_charge:+d}, "
-                f"expected {expected:+d}: each Al→Mg substitution needs one Li⁺ counter-ion."
+                f"the slab {framework.get_chemical_formula()} has formal charge {got:+d}, "
+                f"expected {expected:+d}: each Al→Mg substitution needs one Li⁺ counter-ion "
+                f"(found {n_mg} Mg, {n_li} Li)."
             )
 
 
@@ -229,7 +233,9 @@ def check_structure(atoms: Atoms, *, vacuum: float | None = None) -> StructureSu
         n_atoms=len(atoms),
         charge=int(atoms.info["charge"]),
         spin_multiplicity=int(atoms.info["spin_multiplicity"]),
-        cell=[[round(float(x), 6) for x in row] for row in atoms.cell.array],
+        cell=[[round(float(x), 6) for x in row] for row in atoms.cell.array]
+        if atoms.pbc.any()
+        else None,
         pbc=[bool(p) for p in atoms.pbc],
         min_distance=round(d_min, 6) if np.isfinite(d_min) else None,
         vacuum=None if vac is None else round(vac, 6),
@@ -251,5 +257,4 @@ __all__ = [
     "formal_charge",
     "minimum_distance",
     "electron_count",
-    "atomic_numbers",
 ]

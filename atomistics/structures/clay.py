@@ -116,9 +116,11 @@ def cavity_centres(atoms: Atoms, face: str) -> np.ndarray:
     clay = atoms.arrays.get("clay", np.ones(len(atoms), bool))
     kinds = _classify_oxygens(atoms[np.nonzero(clay)[0]])
     clay_idx = np.nonzero(clay)[0]
-    z_mid = atoms.positions[clay_idx][atoms[clay_idx].numbers == 13, 2].mean() if (
-        atoms[clay_idx].numbers == 13
-    ).any() else atoms.positions[clay_idx, 2].mean()
+    z_mid = (
+        atoms.positions[clay_idx][atoms[clay_idx].numbers == 13, 2].mean()
+        if (atoms[clay_idx].numbers == 13).any()
+        else atoms.positions[clay_idx, 2].mean()
+    )
     pos = atoms.positions[clay_idx]
     sign = 1.0 if face == "top" else -1.0
     basal = kinds["basal"][sign * (pos[kinds["basal"], 2] - z_mid) > 0]
@@ -163,7 +165,9 @@ def choose_mg_sites(atoms: Atoms, count: int, seed: int = 0) -> list[int]:
     kinds = _classify_oxygens(atoms)
     i, j, d = neighbor_list("ijd", atoms, 2.3)
     oh_sets = [set(j[(i == a) & np.isin(j, kinds["hydroxyl"])]) for a in al]
-    shares = np.array([[bool(oh_sets[p] & oh_sets[q]) for q in range(len(al))] for p in range(len(al))])
+    shares = np.array(
+        [[bool(oh_sets[p] & oh_sets[q]) for q in range(len(al))] for p in range(len(al))]
+    )
     np.fill_diagonal(shares, False)
     dist = _pairwise_mic(atoms, al)
     # minimum image ignores the site's own periodic images; a single Mg is fine.

@@ -21,7 +21,9 @@ from ase import Atoms
 from atomistics.errors import AtomisticsError
 
 
-def _place(a: np.ndarray, b: np.ndarray, c: np.ndarray, bond: float, angle: float, dihedral: float) -> np.ndarray:
+def _place(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, bond: float, angle: float, dihedral: float
+) -> np.ndarray:
     """Natural-extension reference frame (NeRF): position of D bonded to C.
 
     ``angle`` is B–C–D and ``dihedral`` A–B–C–D, both in degrees

@@ -1,0 +1,47 @@
+# Two entry points for a fresh Debian/Ubuntu machine (see README):
+#   make demo   - set up, then run the study on the embedded defaults
+#   make test   - set up, then run the test suite
+# Both create/update the virtual environment in .venv and install CP2K with apt
+# when it is missing and permitted (root or passwordless sudo; set NO_APT=1 to skip).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out
+
+.PHONY: demo test setup cp2k lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	@touch $(STAMP)
+
+setup: $(STAMP) cp2k
+
+cp2k:
+	@if command -v cp2k >/dev/null 2>&1 || command -v cp2k.psmp >/dev/null 2>&1 || [ -n "$$CP2K_COMMAND" ]; then \
+		echo "CP2K: $$(command -v cp2k || command -v cp2k.psmp || echo $$CP2K_COMMAND)"; \
+	elif [ -n "$(NO_APT)" ]; then \
+		echo "CP2K not found and NO_APT set: CP2K tests will be skipped (see README: CP2K on other systems)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cp2k; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cp2k; \
+	else \
+		echo "CP2K not found and cannot install it with apt (not root, no sudo): CP2K tests will be skipped"; \
+	fi
+
+demo: setup
+	$(BIN)/atomistics build workflows/limmt_fsi.yaml -o $(OUT)/structures
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check atomistics tests benchmarks
+	$(BIN)/ruff format --check atomistics tests benchmarks
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -1,0 +1,84 @@
+"""The study file: typed loading, errors with key and line, building every system."""
+
+import pytest
+
+from atomistics.errors import StudySpecError
+from atomistics.structures import check_structure
+from atomistics.study import build_study_structures, load_study, parse_study
+
+
+def test_paper_study_builds_all_five_systems(study_file):
+    study = load_study(study_file)
+    assert study.name == "limmt_fsi"
+    structures = build_study_structures(study)
+    assert list(structures) == ["limmt", "fsi", "li", "li_fsi", "limmt_fsi"]
+    charges = {k: check_structure(v).charge for k, v in structures.items()}
+    assert charges == {"limmt": 0, "fsi": -1, "li": 1, "li_fsi": 0, "limmt_fsi": -1}
+    assert len(structures["limmt"]) == 162 and len(structures["limmt_fsi"]) == 171
+    assert study.binding_energies["li_fsi"].fragments == ["li", "fsi"]
+    assert study.binding_energies["limmt_fsi"].paper_value_ev == pytest.approx(-10.39)
+    # the adsorbate system is the study's own slab plus FSI-
+    slab, ads = structures["limmt"], structures["limmt_fsi"]
+    assert abs(ads.positions[: len(slab)] - slab.positions).max() < 1e-9
+
+
+def _mutate(study_file, old, new):
+    text = study_file.read_text()
+    assert old in text
+    return text.replace(old, new)
+
+
+@pytest.mark.parametrize(
+    "old,new,expected",
+    [
+        (
+            "vacuum: 15.0",
+            "vacuum: -3",
+            r"line 20: systems\.limmt\.vacuum: Input should be greater than 0",
+        ),
+        (
+            "species: Li+",
+            "species: Xe",
+            r"line 28: systems\.li\.species: unknown molecule or ion 'Xe'",
+        ),
+        ("site: al-oh", "site: bridge", r"systems\.limmt_fsi\.site: Input should be"),
+        (
+            "supercell: [2, 2]",
+            "supercell: [0, 2]",
+            r"line 19: systems\.limmt\.supercell: supercell entries",
+        ),
+        (
+            "kind: molecule\n    species: FSI-",
+            "kind: molekule\n    species: FSI-",
+            r"systems\.fsi: Input tag 'molekule'",
+        ),
+        ("engine: xtb", "engine: vasp", r"line 10: engine: Input should be 'cp2k' or 'xtb'"),
+        (
+            "    seed: 0 ",
+            "    sed: 0 ",
+            r"line 21: systems\.limmt\.sed: Extra inputs are not permitted",
+        ),
+        (
+            "fragments: [li, fsi]",
+            "fragments: [li, fsix]",
+            r"binding_energies\.li_fsi refers to unknown system 'fsix'",
+        ),
+        (
+            "slab: limmt",
+            "slab: fsi",
+            r"systems\.limmt_fsi\.slab = 'fsi' is not a limmt-slab system",
+        ),
+    ],
+)
+def test_errors_name_key_and_line(study_file, old, new, expected):
+    with pytest.raises(StudySpecError, match=expected):
+        parse_study(_mutate(study_file, old, new), "limmt_fsi.yaml")
+
+
+def test_not_yaml_and_missing_file(tmp_path):
+    with pytest.raises(StudySpecError, match="not valid YAML"):
+        parse_study("name: [unclosed", "x.yaml")
+    with pytest.raises(StudySpecError, match="must be a YAML mapping"):
+        parse_study("- a\n- b\n", "x.yaml")
+    with pytest.raises(StudySpecError, match="does not exist"):
+        load_study(tmp_path / "nope.yaml")
