@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = (
     "atomistics.cli.build",
     "atomistics.cli.cp2k",
     "atomistics.cli.run",
+    "atomistics.cli.fireworks",
     "atomistics.cli.continuum",
     "atomistics.cli.analyze",
 )

@@ -8,6 +8,10 @@ Site kinds on the (001) face of a 2:1 clay layer (all on the top face):
 - ``cavity``: above the centre of a ditrigonal cavity of the tetrahedral sheet;
 - ``li``: above a Li⁺ counter-ion on the top face.
 
+Sites of a kind are numbered from the farthest to the nearest (in plane) to
+the top-face Li⁺, so ``site_index=0`` is the site least perturbed by a
+counter-ion.
+
 ``height`` is the vertical gap (Å) between the lowest atom of the adsorbate
 and the highest slab atom within 3 Å (in plane) of the site. ``orientation``
 names which part of the adsorbate points down: ``"<El>-down"`` (the atom of
@@ -71,7 +75,23 @@ def surface_sites(slab: Atoms, kind: str) -> list[Site]:
         ]
     if not points:
         raise AtomisticsError(f"the slab has no {kind!r} site on its top face.")
-    return [Site(kind, n, np.asarray(p, float)) for n, p in enumerate(points)]
+    points = [np.asarray(p, float) for p in points]
+    top_li = [
+        slab.positions[k]
+        for k in range(len(slab))
+        if slab[k].symbol == "Li" and not clay[k] and slab.positions[k, 2] > z_mid
+    ]
+    if kind != "li" and top_li:
+        # Order sites from farthest to nearest (in plane) to the top-face Li⁺, so
+        # index 0 is the site least perturbed by a counter-ion (a "clean" Al–OH
+        # site for the default study); stable sort keeps ties in atom order.
+        def li_distance(p: np.ndarray) -> float:
+            vec = np.array(top_li) - p
+            vec[:, 2] = 0.0
+            return float(find_mic(vec, slab.cell, slab.pbc)[1].min())
+
+        points.sort(key=lambda p: -round(li_distance(p), 6))
+    return [Site(kind, n, p) for n, p in enumerate(points)]
 
 
 _ORIENTATION = re.compile(r"^([A-Z][a-z]?)(\1)?-down$")
@@ -142,6 +162,10 @@ def place_adsorbate(
         [*mol.get_center_of_mass()[:2], 0.0]
     )
     mol.positions[:, 2] += z_ref + height - mol.positions[:, 2].min()
+    # Move the adsorbate as a whole so its centre lies in the cell; wrapping atom
+    # by atom would cut the molecule across the periodic boundary.
+    frac = np.linalg.solve(slab.cell.array.T, mol.get_center_of_mass())
+    mol.positions -= np.floor(frac[:2]) @ slab.cell.array[:2]
     combined = slab.copy()
     ads = Atoms(mol.get_chemical_symbols(), positions=mol.positions)
     ads.arrays["clay"] = np.zeros(len(ads), dtype=bool)
@@ -154,7 +178,6 @@ def place_adsorbate(
             f"the adsorbate leaves only {vacuum_left:.1f} Å of vacuum (need ≥ {wanted:.1f} Å): "
             "build the slab with a larger vacuum or lower the height."
         )
-    combined.wrap()
     charge = int(slab.info["charge"]) + int(adsorbate.info["charge"])
     n_electrons = int(combined.numbers.sum()) - charge
     combined.info = dict(slab.info)
