@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from ase.geometry import find_mic
 from pymatgen.core import Molecule
 from pymatgen.symmetry.analyzer import PointGroupAnalyzer
 
@@ -94,12 +95,21 @@ def test_adsorbate_on_each_site_kind(slab, site):
     summary = check_structure(combined)
     assert summary.charge == -1
     assert summary.n_atoms == len(slab) + 9
-    ads = combined.positions[combined.arrays["adsorbate"]]
+    ads = combined[combined.arrays["adsorbate"].astype(bool)]
     point = surface_sites(slab, site)[0].position
-    # above the site: lateral offset of the centre of mass is zero, lowest atom 2 Å above
-    com = combined[combined.arrays["adsorbate"]].get_center_of_mass()
-    assert np.allclose(com[:2] % 1e9, point[:2] % 1e9, atol=1e-6) or site  # wrapped in-plane
-    assert ads[:, 2].min() > slab.positions[:, 2].max() - 1.0
+    # centred above the site (minimum image in plane) ...
+    offset = ads.get_center_of_mass() - point
+    offset[2] = 0.0
+    (offset,), (lateral,) = find_mic(offset[None, :], slab.cell, slab.pbc)
+    assert lateral < 1e-6
+    # ... with its lowest atom 2 Å above the highest slab atom within 3 Å of the site
+    near = slab.positions - point
+    near[:, 2] = 0.0
+    _, dist = find_mic(near, slab.cell, slab.pbc)
+    z_ref = slab.positions[dist < 3.0, 2].max()
+    assert ads.positions[:, 2].min() == pytest.approx(z_ref + 2.0, abs=1e-9)
+    # the molecule is kept whole (not cut across the periodic boundary)
+    assert ads.get_all_distances().max() < 6.0
     assert combined.cell.array.tolist() == slab.cell.array.tolist()
 
 
