@@ -1,0 +1,44 @@
+"""Activation energy from resistances measured at several temperatures (Arrhenius plot)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.stats import linregress
+
+from atomistics.continuum.constants import GAS_CONSTANT
+from atomistics.errors import AtomisticsError
+
+
+@dataclass
+class ArrheniusFit:
+    activation_energy: float  # J/mol
+    activation_energy_stderr: float  # J/mol
+    prefactor: float  # conductance prefactor 1/R at 1/T -> 0 [S]
+    r_squared: float
+
+
+def arrhenius_fit(temperature: ArrayLike, resistance: ArrayLike) -> ArrheniusFit:
+    """Fit ``1/R = A exp(-E_a/(R_gas T))``: linear regression of ``ln(1/R)`` on ``1/T``.
+
+    ``E_a = -slope * R_gas`` (Arrhenius, Z. Phys. Chem. 4, 226 (1889)); the paper applies
+    it to the interfacial/charge-transfer resistances from EIS (13.73 -> 7.32 kJ/mol).
+    Temperatures in K, resistances in ohm (any area normalisation cancels in E_a).
+    """
+    t = np.asarray(temperature, float)
+    r = np.asarray(resistance, float)
+    if t.shape != r.shape or t.ndim != 1 or t.size < 2:
+        raise AtomisticsError("need at least two (temperature, resistance) pairs of equal length")
+    if np.any(t <= 0) or np.any(r <= 0):
+        raise AtomisticsError(
+            "temperatures (K) and resistances must all be > 0; were temperatures given in degC without a unit?"
+        )
+    if np.unique(t).size < 2:
+        raise AtomisticsError("need at least two different temperatures")
+    fit = linregress(1.0 / t, np.log(1.0 / r))
+    stderr = float(fit.stderr * GAS_CONSTANT) if t.size > 2 else float("nan")
+    return ArrheniusFit(
+        float(-fit.slope * GAS_CONSTANT), stderr, float(np.exp(fit.intercept)), float(fit.rvalue**2)
+    )

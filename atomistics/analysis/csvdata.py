@@ -1,0 +1,69 @@
+"""Read numeric columns with units from a CSV file.
+
+Headers name a column and, in brackets or parentheses, its unit:
+``time [s]``, ``current (mA)``, ``temperature [degC]``. A column is found by
+its name (case-insensitive, the part before the unit). Lines starting with ``#``
+are comments. Values are returned in SI (via :mod:`atomistics.units`).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from atomistics.errors import AtomisticsError
+from atomistics.units import parse_unit_factor
+
+_HEADER = re.compile(r"^\s*(?P<name>[^\[\(]+?)\s*(?:[\[\(](?P<unit>[^\]\)]*)[\]\)])?\s*$")
+
+
+def read_columns(
+    path: str | Path, wanted: dict[str, tuple[tuple[str, ...], str, str | None]]
+) -> dict[str, NDArray[np.float64]]:
+    """Return SI arrays for the ``wanted`` columns.
+
+    ``wanted`` maps a result key to ``(accepted header names, unit kind, default unit)``;
+    the default unit applies when the header gives none (``None``: a unit is required).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AtomisticsError(f"CSV file {str(path)!r} not found")
+    with path.open(newline="") as fh:
+        rows = [r for r in csv.reader(fh) if r and not r[0].lstrip().startswith("#")]
+    if len(rows) < 2:
+        raise AtomisticsError(f"{path}: needs a header line and at least one data row")
+    headers = []
+    for h in rows[0]:
+        m = _HEADER.match(h)
+        headers.append(
+            (m.group("name").strip().lower(), (m.group("unit") or "").strip())
+            if m
+            else (h.lower(), "")
+        )
+    try:
+        data = np.array([[float(v) for v in r] for r in rows[1:]], dtype=float)
+    except ValueError as exc:
+        raise AtomisticsError(f"{path}: non-numeric value in the data ({exc})") from None
+    if data.ndim != 2 or data.shape[1] != len(headers):
+        raise AtomisticsError(f"{path}: every row must have {len(headers)} values")
+    out = {}
+    for key, (names, kind, default_unit) in wanted.items():
+        matches = [i for i, (n, _) in enumerate(headers) if n in names]
+        if not matches:
+            raise AtomisticsError(
+                f"{path}: no column for {key}; name one of {list(names)} with its unit, "
+                f"e.g. '{names[0]} [{default_unit or 'unit'}]' (found {[h for h, _ in headers]})"
+            )
+        i = matches[0]
+        unit = headers[i][1] or default_unit
+        if not unit:
+            raise AtomisticsError(
+                f"{path}: column {rows[0][i]!r} needs a unit in brackets, e.g. '{names[0]} [unit]'"
+            )
+        scale, offset = parse_unit_factor(unit, kind, f"{path}: column {rows[0][i]!r}")
+        out[key] = data[:, i] * scale + offset
+    return out

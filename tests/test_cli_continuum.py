@@ -1,0 +1,155 @@
+"""The continuum and analysis CLI, run as a user would (subprocess)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+SAND = [
+    "sand",
+    "--c0",
+    "1 mol/L",
+    "--diffusivity",
+    "3e-10 m^2/s",
+    "--current-density",
+    "1 mA/cm^2",
+    "--t-plus",
+    "0.32",
+]
+
+
+def run(*args, check=True):
+    proc = subprocess.run(
+        [sys.executable, "-m", "atomistics", *args], capture_output=True, text=True, timeout=120
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_sand_json_analytic_and_numerical():
+    out = json.loads(run(*SAND, "--numerical", "--json").stdout)
+    assert out["sand_time_semi_infinite_analytic"] == pytest.approx(47436.9, rel=1e-5)
+    assert out["sand_time_numerical"] == pytest.approx(
+        out["sand_time_semi_infinite_analytic"], rel=1e-4
+    )
+    assert out["inputs"]["current_density"] == pytest.approx(10.0)
+
+
+def test_sand_finite_cell_below_limiting_current_has_no_sand_time(tmp_path):
+    out = json.loads(
+        run(*SAND, "--length", "25 um", "--json", "--plot", str(tmp_path / "p.png")).stdout
+    )
+    assert out["sand_time"] is None
+    assert out["limiting_current_density"] == pytest.approx(3405.36, rel=1e-5)
+    assert (tmp_path / "p.png").stat().st_size > 10_000
+
+
+def test_missing_unit_is_a_user_error():
+    proc = run(
+        "sand",
+        "--c0",
+        "1",
+        "--diffusivity",
+        "3e-10 m^2/s",
+        "--current-density",
+        "1 mA/cm^2",
+        "--t-plus",
+        "0.32",
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "no unit" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bridge_from_results_db(tmp_path):
+    import ase.db
+    from ase import Atoms
+
+    db_path = tmp_path / "results.db"
+    db = ase.db.connect(str(db_path))
+    db.write(Atoms("Li"), study="limmt_fsi", kind="binding_energy", name="li_fsi", e_bind_ev=-8.35)
+    db.write(
+        Atoms("Li"), study="limmt_fsi", kind="binding_energy", name="limmt_fsi", e_bind_ev=-10.39
+    )
+    from_db = json.loads(
+        run("bridge", "--db", str(db_path), "--study", "limmt_fsi", "--json").stdout
+    )
+    from_numbers = json.loads(
+        run(
+            "bridge", "--e-surface-anion", "-10.39 eV", "--e-cation-anion", "-8.35 eV", "--json"
+        ).stdout
+    )
+    assert from_db["transport"]["delta_e_ev"] == pytest.approx(-2.04)
+    assert from_db["transport"] == from_numbers["transport"]
+    proc = run("bridge", "--db", str(db_path), "--study", "nope", check=False)
+    assert proc.returncode == 2 and "no binding energy" in proc.stderr
+
+
+def test_bridge_calibration_text_says_fitted():
+    proc = run(
+        "bridge",
+        "--e-surface-anion",
+        "-10.39",
+        "--e-cation-anion",
+        "-8.35",
+        "--calibrate",
+        "0.32",
+        "0.63",
+        "--calibrate-target",
+        "coating",
+    )
+    assert "FITTED" in proc.stdout and "coating 0.6300" in proc.stdout
+
+
+def test_analyze_bruce_vincent_json():
+    out = json.loads(
+        run(
+            "analyze",
+            "bruce-vincent",
+            "--delta-v",
+            "10 mV",
+            "--i0",
+            "50 uA",
+            "--i-ss",
+            "20 uA",
+            "--r0",
+            "100 ohm",
+            "--r-ss",
+            "120 ohm",
+            "--json",
+        ).stdout
+    )
+    assert out["t_plus"] == pytest.approx(1 / 3.8)
+
+
+def test_analyze_csv_commands(tmp_path):
+    nuc = json.loads(
+        run(
+            "analyze",
+            "nucleation",
+            str(DATA / "transient_instantaneous.csv"),
+            "--json",
+            "--plot",
+            str(tmp_path / "n.png"),
+        ).stdout
+    )
+    assert nuc["best"] == "instantaneous"
+    assert nuc["fits"]["instantaneous"]["t_max"] == pytest.approx(0.8, rel=0.02)
+    arr = json.loads(run("analyze", "arrhenius", str(DATA / "arrhenius.csv"), "--json").stdout)
+    assert arr["fit"]["activation_energy"] == pytest.approx(13730, rel=1e-4)
+    taf = json.loads(
+        run(
+            "analyze",
+            "tafel",
+            str(DATA / "tafel.csv"),
+            "--eta-window",
+            "150 mV",
+            "300 mV",
+            "--json",
+        ).stdout
+    )
+    assert taf["fit"]["exchange_current_density"] == pytest.approx(13.0, rel=0.01)
