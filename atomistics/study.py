@@ -123,6 +123,15 @@ class Study(_Strict):
                 raise ValueError(f"system name {name!r} must be letters, digits, '_' or '-'")
         return v
 
+    @field_validator("bridge")
+    @classmethod
+    def _bridge(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        # Validated here so a bad bridge section fails at load time, not after the runs.
+        from atomistics.continuum.study_bridge import parse_bridge_spec
+
+        parse_bridge_spec(v)
+        return v
+
     @model_validator(mode="after")
     def _references(self) -> Study:
         for name, spec in self.systems.items():
@@ -132,6 +141,14 @@ class Study(_Strict):
                     raise ValueError(
                         f"systems.{name}.slab = {spec.slab!r} is not a limmt-slab system of "
                         f"this study (slabs: {[k for k, s in self.systems.items() if isinstance(s, SlabSystem)]})"
+                    )
+        if self.bridge is not None:
+            for role in ("surface_anion", "cation_anion"):
+                ref = self.bridge.get(role)
+                if ref is not None and ref not in self.binding_energies:
+                    raise ValueError(
+                        f"bridge.{role} = {ref!r} is not one of the study's binding_energies "
+                        f"({list(self.binding_energies)})"
                     )
         for name, spec in self.binding_energies.items():
             for ref in [spec.complex, *spec.fragments]:
