@@ -1,0 +1,245 @@
+"""Write CP2K inputs: resolved settings → input tree → cp2k-input-tools generator → file.
+
+One path, no hand-built strings: the input is a nested dict in cp2k-input-tools' simplified
+format, rendered by :class:`cp2k_input_tools.generator.CP2KInputGenerator` against the input
+schema of the CP2K that will run (the bundled schema when none is installed), then validated
+(:func:`atomistics.cp2k.validate.validate_input`). pymatgen's ``Cp2kInput`` is not used to
+write (it ignores the project name, turns UKS on by default and writes a k-point mesh without
+its numbers); it is used in the tests to check that the files survive its round trip, which
+custodian relies on.
+
+Every kind gets a label that is not a bare element symbol (``F1``, not ``F``) plus an
+explicit ``ELEMENT`` keyword: pymatgen's reader turns a bare ``F`` into ``False``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from atomistics import __version__
+from atomistics.cp2k.locate import find_cp2k_command
+from atomistics.cp2k.protocol import Cp2kSettings, resolve_settings
+from atomistics.cp2k.validate import merge_raw_overrides, schema_for, validate_input
+
+_COORD_FMT = "{:.10f}"
+
+
+def kind_label(element: str) -> str:
+    """Kind label for an element: never a bare symbol (see the module docstring)."""
+    return f"{element}1"
+
+
+def cell_and_positions(atoms: Atoms, settings: Cp2kSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Cell (Å, rows) and positions as written; isolated systems are centred in their box."""
+    cell = np.array(settings.cell)
+    pos = atoms.get_positions()
+    if settings.center_in_box and len(pos):
+        lo, hi = pos.min(axis=0), pos.max(axis=0)
+        pos = pos - (lo + hi) / 2 + cell.sum(axis=0) / 2
+    return cell, pos
+
+
+def build_input_tree(atoms: Atoms, settings: Cp2kSettings, project: str = "cp2k") -> dict:
+    """The CP2K input as a nested dict (cp2k-input-tools' simplified format)."""
+    s = settings
+    cell, pos = cell_and_positions(atoms, s)
+    elements = sorted(set(atoms.get_chemical_symbols()))
+
+    scf: dict = {
+        "scf_guess": "RESTART",  # CP2K falls back to ATOMIC when no restart file exists
+        "eps_scf": s.eps_scf,
+        "max_scf": s.max_scf,
+        "+print": {"+restart": {"backup_copies": 1}},
+    }
+    if s.scf_method == "OT":
+        scf["+ot"] = {"minimizer": s.ot_minimizer, "preconditioner": s.ot_preconditioner}
+        scf["+outer_scf"] = {"eps_scf": s.eps_scf, "max_scf": s.max_outer_scf}
+    else:
+        # diagonalisation for k-points: one long SCF loop with mixing and smearing
+        scf["max_scf"] = s.max_scf * s.max_outer_scf
+        scf["added_mos"] = s.added_mos
+        scf["+diagonalization"] = {"_": True, "algorithm": "STANDARD"}
+        scf["+mixing"] = {
+            "_": True,
+            "method": s.mixing_method,
+            "alpha": s.mixing_alpha,
+            "nbroyden": s.mixing_nbroyden,
+        }
+        scf["+smear"] = {
+            "_": True,
+            "method": "FERMI_DIRAC",
+            "electronic_temperature": s.smearing_temperature,
+        }
+
+    xc: dict = {"+xc_functional": {"_": s.xc}}
+    if s.dispersion != "none":
+        pair = {"type": {"D3": "DFTD3", "D3(BJ)": "DFTD3(BJ)", "D2": "DFTD2"}[s.dispersion]}
+        pair["reference_functional"] = s.xc
+        if s.dispersion.startswith("D3"):
+            pair["parameter_file_name"] = s.dispersion_parameter_file
+        xc["+vdw_potential"] = {"potential_type": "PAIR_POTENTIAL", "+pair_potential": pair}
+
+    dft: dict = {
+        "basis_set_file_name": sorted(set(s.basis_file_per_element.values())),
+        "potential_file_name": sorted(set(s.potential_file_per_element.values()))[0],
+        "charge": s.charge,
+        "multiplicity": s.multiplicity,
+        "uks": s.uks,
+        "+mgrid": {"cutoff": s.cutoff, "rel_cutoff": s.rel_cutoff, "ngrids": s.ngrids},
+        "+qs": {"eps_default": s.eps_default},
+        "+poisson": {"periodic": s.periodic, "psolver": s.poisson_solver},
+        "+scf": scf,
+        "+xc": xc,
+    }
+    if s.surface_dipole_correction:
+        dft["surface_dipole_correction"] = True
+        dft["surf_dip_dir"] = "Z"
+    if s.kpoints:
+        dft["+kpoints"] = {"scheme": ["MONKHORST-PACK", *(str(n) for n in s.kpoints)]}
+
+    subsys = {
+        "+cell": {
+            "a": [_COORD_FMT.format(x) for x in cell[0]],
+            "b": [_COORD_FMT.format(x) for x in cell[1]],
+            "c": [_COORD_FMT.format(x) for x in cell[2]],
+            "periodic": s.periodic,
+        },
+        "+coord": {
+            # COORD's default keyword is one string per atom: "LABEL X Y Z"
+            "*": [
+                " ".join([kind_label(el), *(_COORD_FMT.format(x) for x in p)])
+                for el, p in zip(atoms.get_chemical_symbols(), pos, strict=True)
+            ]
+        },
+        "+kind": [
+            {
+                "_": kind_label(el),
+                "element": el,
+                "basis_set": [["ORB", s.basis_per_element[el]]],
+                "potential": s.potential_per_element[el],
+                # per kind: the UZH bases need POTENTIAL_UZH's potentials of the same name
+                "potential_file_name": s.potential_file_per_element[el],
+            }
+            for el in elements
+        ],
+    }
+
+    tree: dict = {
+        "+global": {"project_name": project, "run_type": s.run_type, "print_level": s.print_level},
+        "+force_eval": {
+            "method": "QUICKSTEP",
+            "+dft": dft,
+            "+subsys": subsys,
+            "+print": {"+forces": {"_": "ON"}},
+        },
+    }
+    if s.run_type == "GEO_OPT":
+        tree["+motion"] = {
+            "+geo_opt": {
+                "optimizer": s.geo_optimizer,
+                "max_iter": s.geo_max_iter,
+                "max_force": s.geo_max_force,
+            },
+            "+print": {
+                "+trajectory": {"format": "XYZ", "+each": {"geo_opt": 1}},
+                "+restart": {"backup_copies": 1, "+each": {"geo_opt": 1}},
+            },
+        }
+    return tree
+
+
+@functools.lru_cache(maxsize=4)
+def _generator(schema: str):
+    from cp2k_input_tools.generator import CP2KInputGenerator
+
+    return CP2KInputGenerator(schema)
+
+
+def _natural_order(node):
+    """Reverse the sections of every level: the generator emits them from a stack (last first)."""
+    if isinstance(node, list):
+        return [_natural_order(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    keys = [k for k in node if not k.startswith(("+", "&"))]
+    sections = [k for k in node if k.startswith(("+", "&"))]
+    return {k: _natural_order(node[k]) for k in keys + sections[::-1]}
+
+
+def render(tree: dict, schema: Path) -> str:
+    """Input text for a tree, rendered against ``schema``."""
+    try:
+        lines = list(_generator(str(schema)).line_iter(_natural_order(tree)))
+    except Exception as exc:  # the generator's errors carry no path; add what we have
+        from atomistics.errors import AtomisticsError
+
+        raise AtomisticsError(
+            f"cannot render the CP2K input: {type(exc).__name__}: {exc}"
+        ) from None
+    return "\n".join(lines) + "\n"
+
+
+def output_files(settings: Cp2kSettings, project: str) -> dict[str, str]:
+    """Files CP2K will write that the run step needs (restart, trajectory)."""
+    files = {
+        "output": f"{project}.out",
+        "wavefunction_restart": f"{project}-RESTART.{'kp' if settings.kpoints else 'wfn'}",
+    }
+    if settings.run_type == "GEO_OPT":
+        files["restart"] = f"{project}-1.restart"
+        files["trajectory"] = f"{project}-pos-1.xyz"
+    return files
+
+
+def write_cp2k_input(
+    atoms: Atoms,
+    stage: str,
+    directory: str | Path,
+    protocol: str = "paper",
+    overrides: dict | None = None,
+    project: str = "cp2k",
+    data_dir: str | Path | None = None,
+    validate: bool = True,
+) -> tuple[Path, dict]:
+    """Write ``directory/{project}.inp``; return its path and the metadata (settings + provenance)."""
+    from atomistics.errors import AtomisticsError
+
+    if not project or any(c in project for c in "/\\ \t"):
+        raise AtomisticsError(f"project name {project!r} must be a non-empty word without '/'.")
+    settings = resolve_settings(atoms, stage, protocol, overrides, data_dir)
+    command = find_cp2k_command(required=False)
+    schema, schema_info = schema_for(command)
+    tree = build_input_tree(atoms, settings, project)
+    if settings.cp2k_overrides:
+        tree = merge_raw_overrides(tree, settings.cp2k_overrides, schema)
+    text = render(tree, schema)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{project}.inp"
+    path.write_text(text)
+    warnings: list[str] = []
+    if validate:
+        warnings = validate_input(path, command)
+    metadata = {
+        "structure": atoms.info.get("name"),
+        "stage": stage,
+        "protocol": protocol,
+        "project": project,
+        "input": path.name,
+        "files": output_files(settings, project),
+        "settings": settings.as_metadata(),
+        "provenance": {
+            **schema_info,
+            "data_dir": settings.data_dir,
+            "generator": "cp2k-input-tools CP2KInputGenerator",
+            "atomistics_version": __version__,
+        },
+        "validation": {"validated": validate, "warnings": warnings},
+    }
+    json.dumps(metadata)  # must stay JSON-able
+    return path, metadata

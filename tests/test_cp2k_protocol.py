@@ -1,0 +1,166 @@
+"""Settings resolution: basis per element from CP2K's data files, charge/spin, k-points, Poisson.
+
+Needs CP2K's data directory (Debian: /usr/share/cp2k, or CP2K_DATA_DIR) but not the binary.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from atomistics.cp2k import STAGES, find_cp2k_data_dir, resolve_settings
+from atomistics.cp2k.protocol import molecule_box
+from atomistics.errors import AtomisticsError
+from atomistics.structures.molecules import build_ion_pair, build_molecule
+
+DATA_DIR = find_cp2k_data_dir(required=False)
+pytestmark = pytest.mark.skipif(
+    DATA_DIR is None, reason="no CP2K data directory (set CP2K_DATA_DIR)"
+)
+
+
+def slab(charge: int = 0, vacuum: float = 10.0) -> Atoms:
+    a = 2.9
+    atoms = Atoms(
+        "LiH",
+        positions=[[0, 0, 5], [a / 2, a / 2, 5]],
+        cell=[a, a, vacuum],
+        pbc=(True, True, False),
+    )
+    atoms.info.update(name="lih_slab", charge=charge)
+    return atoms
+
+
+def test_stages_and_paper_protocol():
+    assert STAGES == ("relax", "single_point")
+    fsi = build_molecule("FSI-")
+    relax = resolve_settings(fsi, "relax")
+    assert relax.run_type == "GEO_OPT"
+    assert (relax.cutoff, relax.rel_cutoff) == (600.0, 60.0)
+    assert relax.dispersion == "D3" and relax.dispersion_parameter_file == "dftd3.dat"
+    assert set(relax.basis_per_element.values()) == {"DZVP-MOLOPT-SR-GTH"}
+    assert relax.kpoints is None and relax.scf_method == "OT"
+    sp = resolve_settings(fsi, "single_point")
+    assert sp.run_type == "ENERGY" and sp.kpoints is None
+    meta = sp.as_metadata()
+    assert meta["basis_per_element"]["S"] == "TZVP-MOLOPT-GTH"
+
+
+def test_tzvp_resolution_uzh_for_li_mg_al_molopt_for_o_si_h():
+    atoms = Atoms("LiMgAlOSiH", positions=np.arange(18, dtype=float).reshape(6, 3) * 1.5)
+    s = resolve_settings(atoms, "single_point", overrides={"charge": 0, "multiplicity": 2})
+    for el, q in (("Li", 3), ("Mg", 10), ("Al", 3)):
+        assert s.basis_per_element[el] == f"TZVP-MOLOPT-PBE-GTH-q{q}"
+        assert s.basis_file_per_element[el] == "BASIS_MOLOPT_UZH"
+        assert s.potential_per_element[el] == f"GTH-PBE-q{q}"
+        assert s.potential_file_per_element[el] == "POTENTIAL_UZH"
+    for el in ("O", "Si", "H"):
+        assert s.basis_per_element[el] == "TZVP-MOLOPT-GTH"
+        assert s.basis_file_per_element[el] == "BASIS_MOLOPT"
+        assert s.potential_file_per_element[el] == "GTH_POTENTIALS"
+    assert s.valence_per_element == {"Al": 3, "H": 1, "Li": 3, "Mg": 10, "O": 6, "Si": 4}
+
+
+def test_charge_spin_from_structure():
+    li = resolve_settings(build_molecule("Li+"), "single_point")
+    assert (li.charge, li.n_electrons, li.multiplicity, li.uks) == (1, 2, 1, False)
+    fsi = resolve_settings(build_molecule("FSI-"), "relax")
+    assert (fsi.charge, fsi.multiplicity, fsi.uks) == (-1, 1, False)
+    pair = resolve_settings(build_ion_pair("Li+", "FSI-"), "relax")
+    assert pair.charge == 0 and pair.n_electrons % 2 == 0
+    radical = Atoms("H", positions=[[0, 0, 0]])
+    r = resolve_settings(radical, "relax")
+    assert (r.n_electrons, r.multiplicity, r.uks) == (1, 2, True)
+    triplet = resolve_settings(
+        Atoms("O2", positions=[[0, 0, 0], [0, 0, 1.21]]), "relax", overrides={"multiplicity": 3}
+    )
+    assert triplet.uks is True
+
+
+def test_molecule_box_follows_mt_rule():
+    fsi = build_molecule("FSI-")
+    s = resolve_settings(fsi, "relax")
+    span = np.ptp(fsi.positions, axis=0).max()
+    assert s.periodic == "NONE" and s.poisson_solver == "MT"
+    assert s.cell[0][0] >= 2 * (span + 2 * s.density_radius)
+    w = resolve_settings(fsi, "relax", overrides={"poisson_solver": "WAVELET"})
+    assert w.cell[0][0] < s.cell[0][0]
+    assert molecule_box(np.zeros((1, 3)), "MT", 3.0) == [12.0, 12.0, 12.0]
+
+
+def test_slab_kpoints_diagonalisation_and_charged_slab():
+    s = resolve_settings(slab(), "single_point")
+    assert s.kpoints == [3, 3, 1] and s.scf_method == "DIAG"
+    assert s.smearing_temperature == 300.0 and s.added_mos >= 1
+    assert s.periodic == "XYZ" and s.poisson_solver == "PERIODIC"
+    assert s.surface_dipole_correction is False
+    r = resolve_settings(slab(), "relax")
+    assert r.kpoints is None and r.scf_method == "OT"
+    charged = resolve_settings(slab(-1), "relax")
+    assert charged.charged_slab == "background" and not charged.surface_dipole_correction
+    assert any("neutralising background" in n for n in charged.notes)
+    dip = resolve_settings(slab(-1, 20.0), "relax", overrides={"charged_slab": "background+dipole"})
+    assert dip.surface_dipole_correction is True
+
+
+def test_stage_specific_override():
+    s = resolve_settings(
+        slab(), "single_point", overrides={"single_point": {"kpoints": [2, 2, 1]}, "cutoff": 500}
+    )
+    assert s.kpoints == [2, 2, 1] and s.cutoff == 500.0
+    r = resolve_settings(slab(), "relax", overrides={"single_point": {"kpoints": [2, 2, 1]}})
+    assert r.kpoints is None
+
+
+BAD = [
+    (build_molecule("Li+"), "relax", {"cutof": 400}, "cutof is not a setting (did you mean cutoff"),
+    (build_molecule("Li+"), "relax", {"cutoff": -5}, "must be a positive number"),
+    (build_molecule("Li+"), "relax", {"rel_cutoff": 900}, "must not exceed cutoff"),
+    (build_molecule("Li+"), "relax", {"dispersion": "D4"}, "choose one of D3, D3(BJ), D2, none"),
+    (slab(), "single_point", {"scf_method": "OT"}, "OT not possible with kpoint calculations"),
+    (build_molecule("Li+"), "relax", {"kpoints": [3, 3, 1]}, "isolated molecule/ion"),
+    (slab(), "single_point", {"kpoints": [3, 3, 3]}, "use n3 = 1"),
+    (
+        build_molecule("Li+"),
+        "relax",
+        {"multiplicity": 2},
+        "multiplicity 2 is impossible with 2 valence electrons",
+    ),
+    (Atoms("H", positions=[[0, 0, 0]]), "relax", {"uks": False}, "need spin-unrestricted (UKS)"),
+    (build_molecule("FSI-"), "relax", {"box": 12.0}, "too small for the MT Poisson solver"),
+    (build_molecule("FSI-"), "relax", {"poisson_solver": "PERIODIC"}, "use MT or WAVELET"),
+    (slab(), "relax", {"poisson_solver": "MT"}, "does not match a slab cell"),
+    (slab(-1), "relax", {"charged_slab": "reject"}, "neutral counter-ion variant"),
+    (slab(vacuum=3.0), "relax", {}, "of vacuum along z"),
+    (
+        build_molecule("Li+"),
+        "relax",
+        {"basis_families": ["TZVP-MOLOPT-GTH"]},
+        "no basis set/potential pair for Li",
+    ),
+    (build_molecule("Li+"), "relax", {"basis_families": ["cc-pVTZ"]}, "basis_families"),
+    (build_molecule("Li+"), "relax", {"added_mos": 5}, "no effect with OT"),
+    (slab(), "single_point", {"added_mos": 500}, "exceeds the"),
+    (build_molecule("Li+"), "relax", {"relax": {"single_point": {}}}, "cannot be nested"),
+]
+
+
+@pytest.mark.parametrize("atoms,stage,overrides,message", BAD, ids=[b[3][:40] for b in BAD])
+def test_bad_settings_rejected(atoms, stage, overrides, message):
+    with pytest.raises(AtomisticsError) as exc:
+        resolve_settings(atoms, stage, "paper", overrides)
+    assert message in str(exc.value)
+
+
+def test_unknown_protocol_and_stage():
+    with pytest.raises(AtomisticsError, match="unknown protocol 'papr'.*did you mean paper"):
+        resolve_settings(build_molecule("Li+"), "relax", "papr")
+    with pytest.raises(AtomisticsError, match="unknown stage"):
+        resolve_settings(build_molecule("Li+"), "md")
+
+
+def test_bulk_periodicity_rejected():
+    bulk = Atoms("Li", cell=[3, 3, 3], pbc=True)
+    with pytest.raises(AtomisticsError, match="periodicity"):
+        resolve_settings(bulk, "relax")
