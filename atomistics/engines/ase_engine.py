@@ -1,0 +1,220 @@
+"""Any ASE calculator as an engine (relax with an ASE optimizer, then single point).
+
+The calculator is created by a factory ``factory(atoms, settings) -> Calculator``
+so that charge and spin multiplicity (``atoms.info``) reach it. Example with
+ASE's EMT, from Python::
+
+    from ase.calculators.emt import EMT
+    engine = ASECalculatorEngine("emt", lambda atoms, s: EMT(), version="ase-emt")
+    run_study(study, engine)
+
+Relaxations are bounded (``max_steps``); whether ``fmax`` was reached is
+recorded honestly as ``geo_converged``. For periodic systems only the atoms
+marked ``atoms.arrays["adsorbate"]`` move by default (``relax_region_periodic``),
+which keeps the dry run of a ~170-atom slab within minutes; a bare slab then has
+no free atoms and its "relax" is a single evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from importlib.metadata import version as _dist_version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import Calculator
+from ase.constraints import FixAtoms
+from ase.io.jsonio import decode, encode
+from ase.optimize import BFGS, FIRE, LBFGS
+
+from atomistics.engines.base import EngineResult
+from atomistics.errors import AtomisticsError
+from atomistics.execution.hashing import calculation_hash
+
+OPTIMIZERS = {"BFGS": BFGS, "LBFGS": LBFGS, "FIRE": FIRE}
+INPUT_FILE = "ase_input.json"
+RESULT_FILE = "ase_result.json"
+
+CalculatorFactory = Callable[[Atoms, dict[str, Any]], Calculator]
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON via a temporary file + rename, so a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def free_atoms(atoms: Atoms, region: str) -> np.ndarray:
+    """Indices allowed to move in a relaxation: ``all``, ``adsorbate`` or ``none``."""
+    if region == "all":
+        return np.arange(len(atoms))
+    if region == "adsorbate":
+        mask = atoms.arrays.get("adsorbate")
+        return np.flatnonzero(mask) if mask is not None else np.array([], dtype=int)
+    if region == "none":
+        return np.array([], dtype=int)
+    raise AtomisticsError(f"relax region {region!r} unknown: use 'all', 'adsorbate' or 'none'.")
+
+
+def _memo_key(atoms: Atoms, calculator_settings: dict[str, Any]) -> str:
+    bare = atoms.copy()
+    bare.set_constraint()
+    return calculation_hash(bare, "evaluation", "", "", calculator_settings)
+
+
+class ASECalculatorEngine:
+    """An engine driving an ASE calculator in-process (see the module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        factory: CalculatorFactory,
+        version: str,
+        calculator_settings: dict[str, Any] | None = None,
+        *,
+        optimizer: str = "BFGS",
+        fmax: float = 0.05,
+        max_steps: int = 200,
+        max_steps_periodic: int = 200,
+        relax_region_periodic: str = "adsorbate",
+    ) -> None:
+        if optimizer not in OPTIMIZERS:
+            raise AtomisticsError(
+                f"optimizer {optimizer!r} unknown: use one of {list(OPTIMIZERS)}."
+            )
+        if fmax <= 0 or max_steps < 0 or max_steps_periodic < 0:
+            raise AtomisticsError("fmax must be > 0 eV/Å and max_steps ≥ 0.")
+        self.name = name
+        self.protocol = (
+            str(calculator_settings.get("method", name)) if calculator_settings else name
+        )
+        self.factory = factory
+        # Last evaluation per (structure, calculator settings), in this process only:
+        # a single point at the geometry a relaxation just finished on, with the same
+        # calculator, is that relaxation's final evaluation (saves one slab evaluation).
+        self._memo: dict[str, tuple[float, list]] = {}
+        self._version = f"{version}; ase {_dist_version('ase')}"
+        self.calculator_settings = dict(calculator_settings or {})
+        self.relax_settings = {
+            "optimizer": optimizer,
+            "fmax": float(fmax),
+            "max_steps": int(max_steps),
+            "max_steps_periodic": int(max_steps_periodic),
+            "relax_region_periodic": relax_region_periodic,
+        }
+
+    def version(self) -> str:
+        return self._version
+
+    def settings(self, atoms: Atoms, stage: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"calculator": self.calculator_settings}
+        if stage == "relax":
+            periodic = bool(any(atoms.pbc))
+            r = self.relax_settings
+            out.update(
+                optimizer=r["optimizer"],
+                fmax=r["fmax"],
+                max_steps=r["max_steps_periodic"] if periodic else r["max_steps"],
+                relax_region=r["relax_region_periodic"] if periodic else "all",
+            )
+        elif stage in ("cp_own", "cp_ghost"):
+            raise AtomisticsError(
+                f"engine {self.name!r} has no ghost atoms, so it cannot do the counterpoise "
+                "correction: set counterpoise: false in the study or use --engine cp2k."
+            )
+        return out
+
+    def write_inputs(
+        self, directory: Path, atoms: Atoms, stage: str, settings: dict[str, Any]
+    ) -> dict[str, Any]:
+        atoms = atoms.copy()
+        atoms.calc = None
+        if stage == "relax":
+            free = free_atoms(atoms, settings["relax_region"])
+            fixed = np.setdiff1d(np.arange(len(atoms)), free)
+            atoms.set_constraint(FixAtoms(fixed) if len(fixed) else None)
+            spec_free = len(free)
+        else:
+            spec_free = len(atoms)
+        spec = {"stage": stage, "settings": settings, "atoms": json.loads(encode(atoms))}
+        write_json_atomic(directory / INPUT_FILE, spec)
+        return {"n_free_atoms": int(spec_free)}
+
+    def execute(self, directory: Path) -> None:
+        spec = json.loads((directory / INPUT_FILE).read_text())
+        atoms: Atoms = decode(json.dumps(spec["atoms"]))
+        settings, stage = spec["settings"], spec["stage"]
+        atoms.calc = self.factory(atoms, settings["calculator"])
+        start = time.perf_counter()
+        warnings: list[str] = []
+        notes: list[str] = []
+        geo_converged, n_steps = None, 0
+        if stage == "relax":
+            n_fixed = len(atoms.constraints[0].index) if atoms.constraints else 0
+            if n_fixed == len(atoms):
+                warnings.append("relax region has no free atoms: relaxation skipped")
+                geo_converged = True
+            else:
+                opt = OPTIMIZERS[settings["optimizer"]](
+                    atoms,
+                    trajectory=str(directory / "relax.traj"),
+                    logfile=str(directory / "relax.log"),
+                )
+                geo_converged = bool(opt.run(fmax=settings["fmax"], steps=settings["max_steps"]))
+                n_steps = int(opt.nsteps)
+                if not geo_converged:
+                    warnings.append(
+                        f"relaxation stopped at max_steps={settings['max_steps']} before "
+                        f"fmax={settings['fmax']} eV/Å"
+                    )
+        key = _memo_key(atoms, settings["calculator"])
+        if stage != "relax" and key in self._memo:
+            energy, forces = self._memo[key]
+            notes.append("energy and forces reused from the relaxation's final evaluation")
+        else:
+            energy = float(atoms.get_potential_energy())
+            forces = atoms.get_forces(apply_constraint=False).tolist()
+        self._memo = {key: (energy, forces)}
+        wall = time.perf_counter() - start
+        final = atoms.copy()
+        final.calc = None
+        final.set_constraint()
+        write_json_atomic(
+            directory / RESULT_FILE,
+            {
+                "energy_ev": energy,
+                "forces": forces,
+                "atoms": json.loads(encode(final)),
+                "geo_converged": geo_converged,
+                "n_steps": n_steps,
+                "wall_time_s": wall,
+                "warnings": warnings,
+                "notes": notes,
+                "code_version": self._version,
+            },
+        )
+
+    def read_result(self, directory: Path) -> EngineResult:
+        path = directory / RESULT_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no result (the calculation did not finish)")
+        data = json.loads(path.read_text())
+        return EngineResult(
+            energy_ev=data["energy_ev"],
+            atoms=decode(json.dumps(data["atoms"])),
+            forces=np.array(data["forces"]),
+            scf_converged=True,  # ASE calculators raise when their SCF fails
+            geo_converged=data["geo_converged"],
+            n_steps=data["n_steps"],
+            wall_time_s=data["wall_time_s"],
+            code_version=data["code_version"],
+            warnings=data["warnings"],
+            timings={"total": data["wall_time_s"]},
+            extra={"notes": data.get("notes", [])},
+        )

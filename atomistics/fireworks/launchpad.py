@@ -1,0 +1,253 @@
+"""Open the LaunchPad: the embedded one in the study folder, or MongoDB from a LaunchPad file.
+
+Without ``--launchpad`` the embedded LaunchPad of the current folder is used;
+``atomistics submit`` creates it, writing (only where absent, never over a
+user's file):
+
+* ``FW_config.yaml`` - makes FireWorks (``rlaunch``, ``lpad``, ``qlaunch``) use
+  :func:`atomistics.fireworks.embedded.EmbeddedMongoClient`;
+* ``my_launchpad.yaml`` - ``host: embedded:<folder>/launchpad.json``;
+* ``launchpad.json`` - the store (FireWorks' mongomock-persistence format).
+
+With ``--launchpad FILE`` the file is read as FireWorks reads it
+(``LaunchPad.from_file``). Nothing here prints a password or a connection URI
+with credentials.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from atomistics.errors import AtomisticsError
+from atomistics.fireworks import embedded
+
+FW_CONFIG = "FW_config.yaml"
+LAUNCHPAD_FILE = "my_launchpad.yaml"
+STORE_FILE = "launchpad.json"
+
+_CALLABLE = {"@module": "atomistics.fireworks.embedded", "@callable": "EmbeddedMongoClient"}
+
+FW_CONFIG_TEXT = """\
+# FireWorks settings for this folder, written by `atomistics submit` (embedded LaunchPad,
+# no MongoDB server). rlaunch / lpad / qlaunch started in this folder read it; queue jobs
+# find it through FW_CONFIG_FILE (see docs/fireworks.md).
+# MongoClient: LaunchPad hosts "embedded:<path>" use the single-process embedded store,
+# any other host goes to pymongo unchanged.
+MongoClient:
+  "@module": atomistics.fireworks.embedded
+  "@callable": EmbeddedMongoClient
+LAUNCHPAD_LOC: {launchpad}
+"""
+
+LAUNCHPAD_TEXT = """\
+# Embedded FireWorks LaunchPad (no server), written by `atomistics submit`.
+# One process at a time; move to MongoDB for parallel launchers or a cluster
+# (docs/fireworks.md).
+host: {host}
+name: fireworks
+"""
+
+
+@dataclass
+class Opened:
+    """An open LaunchPad and what to tell the user about it (no credentials)."""
+
+    launchpad: Any
+    description: str
+    embedded_store: Path | None = None
+
+
+# ------------------------------------------------------------------ the files
+
+
+def _read_yaml(path: Path, what: str) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise AtomisticsError(f"cannot read {what} {path}: {exc.strerror}.") from None
+    except yaml.YAMLError as exc:
+        raise AtomisticsError(f"{what} {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise AtomisticsError(f"{what} {path} must be a YAML mapping.")
+    return data
+
+
+def uses_embedded_client(fw_config: Path) -> bool:
+    client = _read_yaml(fw_config, "FireWorks config").get("MongoClient")
+    return isinstance(client, dict) and all(client.get(k) == v for k, v in _CALLABLE.items())
+
+
+def ensure_embedded(folder: Path) -> tuple[Path, list[Path]]:
+    """Make ``folder`` an embedded-LaunchPad folder; return (LaunchPad file, files written).
+
+    Existing files are kept; one that contradicts the embedded mode is an error
+    naming the fix (nothing is submitted).
+    """
+    folder = folder.resolve()
+    written: list[Path] = []
+    store = folder / STORE_FILE
+    lp_file = folder / LAUNCHPAD_FILE
+    config = folder / FW_CONFIG
+    if lp_file.exists():
+        host = _read_yaml(lp_file, "LaunchPad file").get("host")
+        if not embedded.is_embedded_host(host):
+            raise AtomisticsError(
+                f"{lp_file} points to a MongoDB server, not to the embedded LaunchPad: pass "
+                f"--launchpad {LAUNCHPAD_FILE} to submit there, or move it away to use the "
+                "embedded LaunchPad of this folder."
+            )
+        store = embedded.store_path(host)
+    if config.exists():
+        if not uses_embedded_client(config):
+            raise AtomisticsError(
+                f"{config} exists but does not enable the embedded LaunchPad, so rlaunch/lpad "
+                "here would not find it. Add these lines to it:\n"
+                "  MongoClient:\n"
+                '    "@module": atomistics.fireworks.embedded\n'
+                '    "@callable": EmbeddedMongoClient\n'
+                "or pass --launchpad my_launchpad.yaml for a MongoDB LaunchPad."
+            )
+        if "LAUNCHPAD_LOC" not in _read_yaml(config, "FireWorks config"):
+            print(
+                f"note: {config.name} has no LAUNCHPAD_LOC; queue jobs (which start in their "
+                f"launcher_* folders) need `LAUNCHPAD_LOC: {lp_file}` in it."
+            )
+    else:
+        config.write_text(FW_CONFIG_TEXT.format(launchpad=lp_file))
+        written.append(config)
+    if not lp_file.exists():
+        lp_file.write_text(LAUNCHPAD_TEXT.format(host=f"{embedded.SCHEME}{store}"))
+        written.append(lp_file)
+    return lp_file, written
+
+
+# ---------------------------------------------------------------- credentials
+
+
+def describe(spec: dict) -> str:
+    """'MongoDB host:port/db (user u)' or 'embedded store <path>', never a password."""
+    host = spec.get("host") or "localhost"
+    if embedded.is_embedded_host(host):
+        return f"embedded LaunchPad {embedded.store_path(host)}"
+    name = spec.get("name") or "fireworks"
+    if spec.get("uri_mode"):
+        return f"MongoDB {redact_uri(str(host))} (database {name})"
+    user = f", user {spec['username']}" if spec.get("username") else ""
+    return f"MongoDB {host}:{spec.get('port') or 27017}/{name}{user}"
+
+
+def redact_uri(text: str) -> str:
+    """Hide the password (and user) of ``scheme://user:password@host`` URIs."""
+    return re.sub(r"(://)[^/@\s]*@", r"\1***@", text)
+
+
+def redact(text: str, spec: dict) -> str:
+    text = redact_uri(text)
+    for key in ("password", "username"):
+        secret = spec.get(key)
+        if secret and len(str(secret)) >= 3:
+            text = text.replace(str(secret), "***")
+    for key, value in (spec.get("mongoclient_kwargs") or {}).items():
+        if "pass" in key.lower() and value:
+            text = text.replace(str(value), "***")
+    return text
+
+
+# ------------------------------------------------------------------- opening
+
+
+def launchpad_spec(launchpad_file: Path | None, folder: Path) -> tuple[Path, dict]:
+    path = launchpad_file if launchpad_file is not None else folder / LAUNCHPAD_FILE
+    if not path.is_file():
+        if launchpad_file is None:
+            raise AtomisticsError(
+                f"no LaunchPad in {folder}: run `atomistics submit STUDY.yaml` here first, or "
+                "pass --launchpad my_launchpad.yaml."
+            )
+        raise AtomisticsError(f"LaunchPad file {path} does not exist.")
+    spec = _read_yaml(path, "LaunchPad file")
+    if "host" not in spec and not spec.get("uri_mode"):
+        spec.setdefault("host", "localhost")
+    return path, spec
+
+
+def open_launchpad(launchpad_file: Path | None, folder: Path, *, check: bool = True) -> Opened:
+    """The LaunchPad of ``launchpad_file`` (or the folder's embedded one), connected."""
+    import fireworks.core.launchpad as fw_launchpad
+    from fireworks import LaunchPad
+
+    path, spec = launchpad_spec(launchpad_file, folder)
+    what = describe(spec)
+    host = spec.get("host")
+    if embedded.is_embedded_host(host):
+        store = embedded.store_path(host)
+        # This process may have imported FireWorks before FW_config.yaml existed:
+        # use the embedded client for this construction whatever FireWorks loaded.
+        previous = fw_launchpad.MongoClient
+        fw_launchpad.MongoClient = embedded.EmbeddedMongoClient
+        try:
+            lp = LaunchPad.from_dict(spec)
+        finally:
+            fw_launchpad.MongoClient = previous
+        initialise(lp)
+        return Opened(lp, what, store)
+    try:
+        lp = LaunchPad.from_dict(
+            {
+                **spec,
+                "mongoclient_kwargs": {
+                    "serverSelectionTimeoutMS": 10000,
+                    **(spec.get("mongoclient_kwargs") or {}),
+                },
+            }
+        )
+        if check:
+            lp.connection.admin.command("ping")
+            lp.fireworks.find_one({}, {"_id": 1})
+    except Exception as exc:  # pymongo errors: no server, bad auth, bad URI
+        message = redact(f"{type(exc).__name__}: {exc}", spec)
+        raise AtomisticsError(
+            f"cannot use the LaunchPad of {path} ({what}): {message[:400]}. Check host, port, "
+            "database name and credentials in that file, and that the server is reachable "
+            "from this machine."
+        ) from None
+    initialise(lp)
+    return Opened(lp, what, None)
+
+
+def initialise(lp) -> None:
+    """Reset a LaunchPad that was never initialised (no fw_id counter, no Fireworks)."""
+    if lp.fw_id_assigner.find_one({}) is None and lp.fireworks.find_one({}) is None:
+        lp.reset("", require_password=False)
+
+
+def fireworks_collection(launchpad_file: Path | None, folder: Path):
+    """(fireworks collection, description, note) for read-only queries.
+
+    The embedded store is read from its file without taking the lock, so status
+    works while a launcher runs (the note says it is a snapshot).
+    """
+    path, spec = launchpad_spec(launchpad_file, folder)
+    host = spec.get("host")
+    if embedded.is_embedded_host(host):
+        store = embedded.store_path(host)
+        client = (
+            embedded.EmbeddedMongoClient(host)
+            if embedded.holds(store)
+            else embedded.snapshot_client(store)
+        )
+        db = client[spec.get("name") or "fireworks"]
+        return (
+            db.fireworks,
+            describe(spec),
+            "snapshot of the store file, as of the last Firetask boundary",
+        )
+    opened = open_launchpad(launchpad_file, folder)
+    return opened.launchpad.fireworks, opened.description, ""

@@ -1,0 +1,154 @@
+"""Parse a CP2K run: energy, forces, final geometry, SCF/geometry convergence, warnings, timings.
+
+pymatgen's :class:`~pymatgen.io.cp2k.outputs.Cp2kOutput` reads the SCF convergence per SCF
+loop, completion, version and timings (its ``auto_load=True`` loaders, called one by one).
+Its pitfalls, handled here:
+
+* it can hang on ``PRINT_LEVEL LOW`` outputs: we refuse those up front (our inputs use
+  MEDIUM, which prints what the parser needs);
+* a GEO_OPT stopped by CP2K's WALLTIME is reported as neither converged nor unconverged:
+  we detect the walltime message and flag the relaxation as not converged;
+* ``scf_converged`` is a list over every SCF of a GEO_OPT; a result is accepted only if
+  the SCF that produced the final energy converged (the others become warnings).
+
+Forces come from the last ``ATOMIC FORCES in [a.u.]`` block, the relaxed geometry from
+the last frame of the ``<project>-pos-1.xyz`` trajectory.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings as warnings_module
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from ase.io import read
+from ase.units import Bohr, Hartree
+
+from atomistics.errors import AtomisticsError
+
+_FORCE_BLOCK = re.compile(r"ATOMIC FORCES in \[a\.u\.\](.*?)SUM OF ATOMIC FORCES", re.S)
+_FORCE_LINE = re.compile(r"^\s*\d+\s+\d+\s+\S+\s+(\S+)\s+(\S+)\s+(\S+)\s*$", re.M)
+_ENERGY = re.compile(r"ENERGY\| Total FORCE_EVAL \( QS \) energy \[(?:a\.u\.|hartree)\]:\s+(\S+)")
+_WARNING = re.compile(r"^ \*\*\* WARNING in (.*?) \*\*\*\s*$((?:\n \*\*\* .*\*\*\*\s*$)*)", re.M)
+_PRINT_LEVEL = re.compile(r"GLOBAL\| Global print level\s+(\S+)")
+_ABORT = re.compile(r"\[ABORT\]")
+WALLTIME_TEXT = "exceeded requested execution time"
+
+
+@dataclass
+class Cp2kParsed:
+    energy_ev: float | None
+    forces: np.ndarray | None  # eV/Å
+    positions: np.ndarray | None  # final positions (Å) from the trajectory, None if absent
+    completed: bool
+    scf_converged: bool  # the SCF of the final energy
+    scf_history: list[bool]
+    geo_converged: bool | None  # None for ENERGY runs
+    n_geo_steps: int
+    walltime_exceeded: bool
+    aborted: bool
+    run_type: str
+    version: str
+    wall_time_s: float | None
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _version(text: str) -> str:
+    m = re.search(r"CP2K\| version string:\s+CP2K version (\S+)", text)
+    return m.group(1) if m else ""
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no CP2K output")
+    return path.read_text(errors="replace")
+
+
+def parse_cp2k_output(
+    directory: str | Path, project: str = "cp2k", output: str = "cp2k.out"
+) -> Cp2kParsed:
+    """Parse ``directory/output`` (and the trajectory) of one CP2K run."""
+    from pymatgen.io.cp2k.outputs import Cp2kOutput
+
+    directory = Path(directory)
+    path = directory / output
+    text = _read_text(path)
+    level = _PRINT_LEVEL.search(text)
+    if level and level.group(1).upper() in ("SILENT", "LOW"):
+        raise AtomisticsError(
+            f"{path}: PRINT_LEVEL {level.group(1)} output cannot be parsed (pymatgen's reader "
+            "hangs on it); rerun with PRINT_LEVEL MEDIUM (the default of our inputs)."
+        )
+    aborted = bool(_ABORT.search(text))
+    # auto_load=True would also run parse_ionic_steps(), which raises IndexError on a GEO_OPT
+    # whose force blocks do not line up with its structures (e.g. a one-atom Li⁺ relaxation),
+    # and the DOS/band parsers we do not need: call the loaders we use one by one instead.
+    out = Cp2kOutput(str(path), auto_load=False, verbose=False)
+    try:
+        out.ran_successfully()  # raises ValueError on runs stopped early (walltime, abort)
+        ran = True
+    except ValueError:
+        ran = False
+    with warnings_module.catch_warnings():
+        warnings_module.simplefilter("ignore", UserWarning)  # "unconverged SCF": we report it
+        out.convergence()
+    if not aborted:
+        out.parse_energies()
+        out.parse_timing()
+    scf = [bool(x) for x in (out.data.get("scf_converged") or [])]
+    energies = [float(m.group(1)) * Hartree for m in _ENERGY.finditer(text)]
+    run_type = str(getattr(out, "run_type", "") or "").upper()
+    walltime = WALLTIME_TEXT in text
+    geo: bool | None = None
+    n_geo = text.count("OPTIMIZATION STEP:")
+    if run_type == "GEO_OPT":
+        done = "GEOMETRY OPTIMIZATION COMPLETED" in text
+        geo = bool(
+            done and not walltime and "MAXIMUM NUMBER OF OPTIMIZATION STEPS REACHED" not in text
+        )
+    forces = None
+    blocks = _FORCE_BLOCK.findall(text)
+    if blocks:
+        rows = _FORCE_LINE.findall(blocks[-1])
+        forces = np.array(rows, dtype=float) * Hartree / Bohr
+    positions = None
+    traj = directory / f"{project}-pos-1.xyz"
+    if traj.is_file() and traj.stat().st_size:
+        positions = read(str(traj), index=-1, format="xyz").positions
+    warnings = []
+    for m in _WARNING.finditer(text):
+        body = " ".join(s.strip(" *") for s in m.group(2).splitlines() if s.strip(" *"))
+        if "WFN_RESTART_FILE_NAME" in body:
+            continue  # SCF_GUESS RESTART without a restart file yet: the expected first run
+        warnings.append(f"{m.group(1).strip()}: {body}".strip())
+    unconverged = scf.count(False)
+    if unconverged:
+        warnings.append(f"{unconverged} of {len(scf)} SCF loop(s) did not converge")
+    if walltime:
+        warnings.append("CP2K stopped at its WALLTIME before finishing")
+    timings = {}
+    timing = getattr(out, "timing", None) or {}
+    for name in ("CP2K", "qs_energies", "qs_forces", "scf_env_do_scf", "cp_geo_opt"):
+        if name in timing:
+            timings[name] = float(timing[name]["total_time"]["maximum"])
+    completed = ran and bool(out.completed) and not walltime and not aborted
+    return Cp2kParsed(
+        energy_ev=energies[-1] if energies else None,
+        forces=forces,
+        positions=positions,
+        completed=completed,
+        scf_converged=bool(scf[-1]) if scf else False,
+        scf_history=scf,
+        geo_converged=geo,
+        n_geo_steps=n_geo,
+        walltime_exceeded=walltime,
+        aborted=aborted,
+        run_type=run_type,
+        version=_version(text),
+        wall_time_s=timings.get("CP2K"),
+        timings=timings,
+        warnings=warnings[:50],
+    )

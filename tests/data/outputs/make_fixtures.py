@@ -1,0 +1,55 @@
+"""Generate the CP2K output fixtures in tests/data/outputs (run once, by hand)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from atomistics.cp2k import write_cp2k_input
+from atomistics.study import build_study_structures, load_study
+
+out = Path(sys.argv[1])
+out.mkdir(parents=True, exist_ok=True)
+st = build_study_structures(
+    load_study(str(Path(__file__).resolve().parents[3] / "workflows" / "limmt_fsi.yaml"))
+)
+work = Path(sys.argv[2] if len(sys.argv) > 2 else "/tmp/cp2k-fixtures")
+shutil.rmtree(work, ignore_errors=True)
+
+
+def run(name, atoms, stage, overrides=None, edit=None):
+    d = work / name
+    p, _ = write_cp2k_input(
+        atoms, stage, d, protocol="quick", overrides=overrides, validate=edit is None
+    )
+    if edit:
+        p.write_text(edit(p.read_text()))
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    subprocess.run(
+        ["cp2k", "-i", "cp2k.inp"],
+        cwd=d,
+        stdout=open(d / "cp2k.out", "w"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    shutil.copy(d / "cp2k.out", out / f"{name}.out")
+    shutil.copy(d / "cp2k.inp", out / f"{name}.inp")
+
+
+run("li_single_point", st["li"], "single_point")
+run("fsi_scf_unconverged", st["fsi"], "single_point", {"max_scf": 3, "max_outer_scf": 1})
+run(
+    "fsi_input_abort",
+    st["fsi"],
+    "single_point",
+    edit=lambda t: t.replace(
+        "EPS_SCF 1e-06\n         MAX_SCF", "EPS_SCF 1e-06\n         MAX_SCFF", 1
+    ),
+)
+run(
+    "fsi_geo_walltime",
+    st["fsi"],
+    "relax",
+    edit=lambda t: t.replace("PRINT_LEVEL MEDIUM", "PRINT_LEVEL MEDIUM\n   WALLTIME 6", 1),
+)

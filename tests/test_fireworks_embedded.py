@@ -1,0 +1,219 @@
+"""FireWorks on the embedded LaunchPad: real `atomistics submit`, `rlaunch`, `lpad` processes.
+
+A three-system study (li, fsi, li_fsi and one binding energy) with the xtb engine
+keeps every run to seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+MINI_STUDY = """\
+name: mini
+engine: xtb
+systems:
+  fsi: {kind: molecule, species: FSI-, conformer: C2}
+  li: {kind: molecule, species: Li+}
+  li_fsi: {kind: ion-pair, cation: Li+, anion: FSI-, conformer: C2}
+binding_energies:
+  li_fsi: {complex: li_fsi, fragments: [li, fsi], paper_value_ev: -8.35}
+"""
+
+
+def run(*cmd: str, cwd: Path, timeout: float = 180, env: dict | None = None):
+    exe = (
+        [sys.executable, "-m", "atomistics", *cmd[1:]]
+        if cmd[0] == "atomistics"
+        else [str(BIN / cmd[0]), *cmd[1:]]
+    )
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("FW_CONFIG_FILE", "MONGOMOCK_SERVERSTORE_FILE")
+    }
+    proc = subprocess.run(
+        exe,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**environment, **(env or {})},
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def fw_states(folder: Path) -> dict[int, str]:
+    """fw_id -> state, read from the store file (what survives the process)."""
+    data = json.loads((folder / "launchpad.json").read_text())
+    docs = data["fireworks"]["fireworks"]["documents"]
+    return {doc["fw_id"]: doc["state"] for _, doc in docs}
+
+
+def calc_rows(folder: Path) -> list:
+    import ase.db
+
+    if not (folder / "results.db").exists():
+        return []
+    try:
+        return list(ase.db.connect(str(folder / "results.db")).select(kind="calculation"))
+    except Exception:  # the launcher is writing right now (SQLite busy): try again later
+        return []
+
+
+@pytest.fixture
+def study_dir(tmp_path) -> Path:
+    (tmp_path / "mini.yaml").write_text(MINI_STUDY)
+    return tmp_path
+
+
+def test_submit_runs_to_completed_and_resubmit_adds_nothing(study_dir):
+    rc, out, err = run("atomistics", "submit", "mini.yaml", cwd=study_dir)
+    assert rc == 0, err
+    assert "7 Fireworks" in out
+    for name in ("FW_config.yaml", "my_launchpad.yaml", "launchpad.json"):
+        assert (study_dir / name).is_file()
+    rc, out, _ = run("atomistics", "status", "mini.yaml", cwd=study_dir)
+    assert "READY 3" in out and "WAITING 4" in out
+
+    rc, out, err = run(
+        "rlaunch", "rapidfire", "--nlaunches", "0", "--timeout", "150", cwd=study_dir
+    )
+    assert rc == 0, err[-2000:]
+    assert set(fw_states(study_dir).values()) == {"COMPLETED"}
+    rc, out, _ = run("atomistics", "status", "mini.yaml", cwd=study_dir)
+    assert "COMPLETED 7" in out
+
+    # plain lpad sees the same LaunchPad
+    rc, out, err = run("lpad", "get_fws", "-s", "COMPLETED", "-d", "count", cwd=study_dir)
+    assert rc == 0 and out.strip().endswith("7"), (out, err)
+
+    rc, out, err = run("atomistics", "results", "--db", "results.db", "--json", cwd=study_dir)
+    assert rc == 0, err
+    results = json.loads(out)
+    assert len(results["calculations"]) == 6
+    (bind,) = results["binding_energies"]
+    assert bind["name"] == "li_fsi" and bind["study"] == "mini"
+    assert -12 < bind["e_bind_ev"] < -4  # bound, of the paper's order (xtb, not DFT)
+
+    rc, out, err = run("atomistics", "submit", "mini.yaml", cwd=study_dir)
+    assert rc == 0, err
+    assert "nothing to submit" in out
+    assert len(fw_states(study_dir)) == 7
+
+
+def test_resubmit_after_partial_run_adds_only_what_is_missing(study_dir):
+    """Results from `atomistics run`-style storage count: stored calculations are skipped."""
+    assert run("atomistics", "submit", "mini.yaml", cwd=study_dir)[0] == 0
+    rc, _, err = run("rlaunch", "singleshot", cwd=study_dir)  # one relax
+    assert rc == 0, err
+    # start over with a fresh LaunchPad but the same results database
+    for name in ("launchpad.json", "FW_config.yaml", "my_launchpad.yaml"):
+        (study_dir / name).unlink()
+    rc, out, err = run("atomistics", "submit", "mini.yaml", cwd=study_dir)
+    assert rc == 0, err
+    assert "already in the results database" in out
+    assert "6 Fireworks" in out  # the stored relax is not submitted again; its single point is
+
+
+def test_second_launcher_is_refused(study_dir):
+    assert run("atomistics", "submit", "mini.yaml", cwd=study_dir)[0] == 0
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from fireworks import LaunchPad; lp = LaunchPad.auto_load(); "
+            "print(lp.fireworks.count_documents({}), flush=True); import time; time.sleep(60)",
+        ],
+        cwd=study_dir,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "7"
+        rc, out, err = run(
+            "rlaunch", "rapidfire", "--nlaunches", "1", "--timeout", "30", cwd=study_dir
+        )
+        assert rc == 2
+        assert "in use by pid" in err and "one process at a time" in err and "MongoDB" in err
+        assert "Traceback" not in err
+        rc, out, err = run("atomistics", "submit", "mini.yaml", cwd=study_dir)
+        assert rc == 2 and "in use by pid" in err
+        rc, out, err = run("atomistics", "status", cwd=study_dir)  # reads a snapshot, no lock
+        assert rc == 0 and "READY 3" in out
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    # the kernel released the dead holder's lock
+    rc, out, err = run("rlaunch", "singleshot", cwd=study_dir)
+    assert rc == 0, err
+    assert sorted(fw_states(study_dir).values()).count("COMPLETED") == 1
+
+
+def test_killed_firework_is_detected_and_rerun_without_recomputing(study_dir):
+    assert run("atomistics", "submit", "mini.yaml", cwd=study_dir)[0] == 0
+    env = {k: v for k, v in os.environ.items() if k != "FW_CONFIG_FILE"}
+    launcher = subprocess.Popen(
+        [str(BIN / "rlaunch"), "rapidfire", "--nlaunches", "0", "--timeout", "120"],
+        cwd=study_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    deadline = time.time() + 90
+    try:
+        while time.time() < deadline and launcher.poll() is None:
+            if len(calc_rows(study_dir)) >= 2 and "RUNNING" in fw_states(study_dir).values():
+                break
+            time.sleep(0.05)
+    finally:
+        launcher.send_signal(signal.SIGKILL)  # no exit handler runs
+        launcher.wait()
+    states = fw_states(study_dir)  # the store survived the SIGKILL (written at task boundaries)
+    running = [i for i, s in states.items() if s == "RUNNING"]
+    assert len(running) == 1, states
+    finished = {
+        p: p.read_text() for p in (study_dir / "runs").rglob("DONE")
+    }  # calculations done before the kill
+    assert len(finished) >= 2
+
+    rc, out, err = run("lpad", "detect_lostruns", "--time", "0", cwd=study_dir)
+    assert rc == 0
+    assert f"[{running[0]}]" in out + err or str(running[0]) in out + err
+    rc, out, err = run("lpad", "detect_lostruns", "--time", "0", "--rerun", cwd=study_dir)
+    assert rc == 0, err
+    assert fw_states(study_dir)[running[0]] == "READY"
+
+    rc, out, err = run(
+        "rlaunch", "rapidfire", "--nlaunches", "0", "--timeout", "150", cwd=study_dir
+    )
+    assert rc == 0, err[-2000:]
+    assert set(fw_states(study_dir).values()) == {"COMPLETED"}
+    for path, text in finished.items():  # not executed again (DONE is rewritten by a run)
+        assert path.read_text() == text
+    rows = calc_rows(study_dir)
+    assert len(rows) == 6 and len({r.calc_hash for r in rows}) == 6
+    rc, out, _ = run("atomistics", "results", "--db", "results.db", "--json", cwd=study_dir)
+    assert [b["name"] for b in json.loads(out)["binding_energies"]] == ["li_fsi"]
+
+
+def test_fizzled_firework_carries_the_error_log(study_dir):
+    """A failing calculation fizzles with its error details in the launch data."""
+    assert run("atomistics", "submit", "mini.yaml", cwd=study_dir)[0] == 0
+    # make the results database path unusable for the worker: its folder vanishes
+    (study_dir / "my_fworker.yaml").write_text(
+        "name: broken\ncategory: ''\nquery: '{}'\nenv:\n  results_db: /nonexistent/folder/results.db\n"
+    )
+    rc, out, err = run("rlaunch", "-w", "my_fworker.yaml", "singleshot", cwd=study_dir)
+    assert rc == 0
+    assert "FIZZLED" in fw_states(study_dir).values()
+    rc, out, err = run("lpad", "get_fws", "-s", "FIZZLED", "-d", "all", cwd=study_dir)
+    assert "/nonexistent/folder" in out and "_exception" in out

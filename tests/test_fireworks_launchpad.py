@@ -1,0 +1,91 @@
+"""LaunchPad handling: embedded files, conflicts with user files, no credentials printed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+MINI_STUDY = """\
+name: mini
+engine: xtb
+systems:
+  fsi: {kind: molecule, species: FSI-, conformer: C2}
+  li: {kind: molecule, species: Li+}
+  li_fsi: {kind: ion-pair, cation: Li+, anion: FSI-, conformer: C2}
+binding_energies:
+  li_fsi: {complex: li_fsi, fragments: [li, fsi]}
+"""
+
+
+def cli(*args: str, cwd: Path):
+    env = {k: v for k, v in os.environ.items() if k != "FW_CONFIG_FILE"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "atomistics", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_mongodb_errors_never_show_credentials(tmp_path):
+    (tmp_path / "mini.yaml").write_text(MINI_STUDY)
+    (tmp_path / "lp.yaml").write_text(
+        "host: 127.0.0.1\nport: 9\nname: fw\nusername: alice\npassword: s3cret-Pw\n"
+        "mongoclient_kwargs: {serverSelectionTimeoutMS: 300}\n"
+    )
+    (tmp_path / "lp_uri.yaml").write_text(
+        "host: mongodb://alice:s3cret-Pw@127.0.0.1:9/fw?serverSelectionTimeoutMS=300\n"
+        "uri_mode: true\nname: fw\nmongoclient_kwargs: {serverSelectionTimeoutMS: 300}\n"
+    )
+    for lp in ("lp.yaml", "lp_uri.yaml"):
+        rc, out, err = cli("submit", "mini.yaml", "--launchpad", lp, cwd=tmp_path)
+        assert rc == 2, err
+        assert "cannot use the LaunchPad" in err and "Traceback" not in err
+        assert "s3cret-Pw" not in out + err
+    assert not (tmp_path / "FW_config.yaml").exists()  # nothing written for a MongoDB LaunchPad
+
+
+def test_user_files_are_never_overwritten(tmp_path):
+    (tmp_path / "mini.yaml").write_text(MINI_STUDY)
+    (tmp_path / "FW_config.yaml").write_text("ECHO_TEST: mine\n")
+    rc, out, err = cli("submit", "mini.yaml", cwd=tmp_path)
+    assert rc == 2 and "EmbeddedMongoClient" in err  # says which lines to add
+    assert (tmp_path / "FW_config.yaml").read_text() == "ECHO_TEST: mine\n"
+    (tmp_path / "FW_config.yaml").unlink()
+    (tmp_path / "my_launchpad.yaml").write_text("host: db.example.org\nname: fw\n")
+    rc, out, err = cli("submit", "mini.yaml", cwd=tmp_path)
+    assert rc == 2 and "--launchpad my_launchpad.yaml" in err
+    assert (tmp_path / "my_launchpad.yaml").read_text() == "host: db.example.org\nname: fw\n"
+
+
+def test_bad_study_fails_before_anything_is_written(tmp_path):
+    (tmp_path / "bad.yaml").write_text(MINI_STUDY.replace("species: Li+", "species: Xx+"))
+    rc, out, err = cli("submit", "bad.yaml", cwd=tmp_path)
+    assert rc == 2 and "line" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def test_clients_in_one_process_share_one_store(tmp_path):
+    """The stock mongomock-persistence gives each client its own stale copy; ours does not."""
+    code = f"""
+import os
+os.chdir({str(tmp_path)!r})
+from atomistics.fireworks.launchpad import ensure_embedded, open_launchpad
+from pathlib import Path
+lp_file, _ = ensure_embedded(Path('.'))
+a = open_launchpad(lp_file, Path('.')).launchpad
+b = open_launchpad(lp_file, Path('.')).launchpad
+from fireworks import Firework, ScriptTask
+a.add_wf(Firework(ScriptTask.from_str('true'), name='one'))
+print(b.fireworks.count_documents({{}}))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "1"
+    # and it was written back at exit
+    assert '"name": "one"' in (tmp_path / "launchpad.json").read_text()

@@ -1,0 +1,69 @@
+"""Our custodian handlers and the CP2K parser on real CP2K 2023.1 outputs (tests/data/outputs)."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from custodian.cp2k.handlers import AbortHandler, UnconvergedRelaxationErrorHandler
+from pymatgen.io.cp2k.inputs import Cp2kInput
+
+from atomistics.handlers import AnyScfUnconvergedHandler, Cp2kAbortHandler, GeoOptWalltimeHandler
+from atomistics.parse.cp2k import parse_cp2k_output
+
+DATA = Path(__file__).parent / "data" / "outputs"
+
+
+def _job(tmp_path, name):
+    d = tmp_path / name
+    d.mkdir()
+    shutil.copy(DATA / f"{name}.out", d / "cp2k.out")
+    shutil.copy(DATA / f"{name}.inp", d / "cp2k.inp")
+    return d
+
+
+def test_parse_converged_single_point(tmp_path):
+    p = parse_cp2k_output(_job(tmp_path, "li_single_point"))
+    assert p.completed and p.scf_converged and p.geo_converged is None
+    assert p.energy_ev == pytest.approx(-196.2026, abs=1e-3) and p.version == "2023.1"
+    assert p.timings["CP2K"] > 0 and p.warnings == []
+
+
+def test_unconverged_scf_is_flagged_not_a_result(tmp_path):
+    d = _job(tmp_path, "fsi_scf_unconverged")
+    p = parse_cp2k_output(d)
+    assert p.completed and p.energy_ev is not None  # CP2K exits 0 and prints an energy ...
+    assert not p.scf_converged  # ... which must never be stored
+    assert any("did not converge" in w for w in p.warnings)
+    assert AnyScfUnconvergedHandler().check(str(d))
+
+
+def test_input_abort_caught_by_our_handler_not_custodians(tmp_path):
+    d = _job(tmp_path, "fsi_input_abort")
+    assert not AbortHandler().check(str(d))  # custodian's matches only Cholesky failures
+    h = Cp2kAbortHandler()
+    assert h.check(str(d))
+    assert "unknown keyword MAX_SCFF" in h.message
+    assert h.correct(str(d))["actions"] is None  # not correctable: fix the input
+    p = parse_cp2k_output(d)
+    assert p.aborted and not p.completed
+
+
+def test_geo_opt_stopped_by_walltime_is_unconverged(tmp_path):
+    d = _job(tmp_path, "fsi_geo_walltime")
+    assert not UnconvergedRelaxationErrorHandler().check(str(d))  # custodian misses it
+    p = parse_cp2k_output(d)
+    assert p.walltime_exceeded and p.geo_converged is False and not p.completed
+    assert GeoOptWalltimeHandler().check(str(d))
+    assert not GeoOptWalltimeHandler().check(str(_job(tmp_path, "li_single_point")))
+
+
+def test_fluorine_inputs_survive_pymatgen_round_trip(tmp_path):
+    """custodian rewrites inputs via Cp2kInput: a bare 'F' kind would become False."""
+    src = DATA / "fsi_scf_unconverged.inp"
+    ci = Cp2kInput.from_file(str(src))
+    out = tmp_path / "rt.inp"
+    ci.write_file(input_filename=out.name, output_dir=str(tmp_path))
+    text = out.read_text().upper()
+    coord = text.split("&COORD")[1].split("&END COORD")[0]
+    assert "FALSE" not in coord and "F1" in coord.split()
+    assert "ELEMENT F" in text
