@@ -1,7 +1,8 @@
 """Binding energies E_bind = E(AB) − Σ E(fragments), optional counterpoise, table, plot.
 
-All energies in eV; negative E_bind means bound. The counterpoise (Boys–Bernardi)
-correction evaluates every fragment at its geometry inside the complex twice:
+All energies in eV; negative E_bind means bound (definition as in the source paper's
+methods). The counterpoise correction (Boys & Bernardi, Mol. Phys. 19, 553 (1970))
+evaluates every fragment at its geometry inside the complex twice:
 alone in its own basis (``own``) and with the rest of the complex present as
 ghost atoms (basis functions, no nuclei, no electrons; ``ghost``). Each term
 uses the fragment's own charge and multiplicity, so charged fragments (Li⁺,
@@ -86,10 +87,11 @@ def counterpoise_structures(
         }
         own = complex_atoms[idx]
         own.set_constraint()
-        own.info = dict(info)
+        # Same box and absolute positions as the complex (see cp2k.protocol.frame_positions)
+        own.info = dict(info, frame_positions=complex_atoms.get_positions().tolist())
         ghost = complex_atoms.copy()
         ghost.set_constraint()
-        ghost.info = dict(info)
+        ghost.info = dict(info, frame_positions=complex_atoms.get_positions().tolist())
         mask = np.ones(len(ghost), dtype=bool)
         mask[idx] = False
         ghost.arrays["ghost"] = mask

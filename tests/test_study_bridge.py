@@ -55,3 +55,35 @@ def test_bridge_reference_checked_at_load(study_file):
     text = study_file.read_text().replace("surface_anion: limmt_fsi", "surface_anion: nope")
     with pytest.raises(StudySpecError, match="bridge.surface_anion = 'nope'"):
         parse_study(text, "x.yaml")
+
+
+def test_run_prints_the_bridge_for_the_runs_binding_energies(study_file, capsys):
+    from atomistics import binding as bind
+    from atomistics.cli.run import _print_bridge
+
+    study = load_study(study_file)
+    energies = {"li_fsi": -8.0, "li": -1.0, "fsi": -2.0, "limmt_fsi": -20.0, "limmt": -7.5}
+    computed = [
+        bind.compute("li_fsi", "li_fsi", ["li", "fsi"], energies),
+        bind.compute("limmt_fsi", "limmt_fsi", ["limmt", "fsi"], energies),
+    ]
+    _print_bridge(study, computed, "xtb")
+    out = capsys.readouterr().out
+    # dE = E_bind(limmt_fsi) - E_bind(li_fsi) = (-20 + 7.5 + 2) - (-8 + 1 + 2) = -5.5 eV
+    assert "COMPUTED  competitive adsorption dE = -5.5 eV" in out
+    assert "FITTED" in out and "Continuum bridge (study limmt_fsi, xtb" in out
+
+
+def test_run_reports_a_bridge_that_does_not_apply(study_file, capsys):
+    from atomistics import binding as bind
+    from atomistics.cli.run import _print_bridge
+
+    study = load_study(study_file)
+    # the surface binds FSI⁻ less than Li⁺ does: nothing to calibrate, reported, not raised
+    energies = {"li_fsi": -8.0, "li": -1.0, "fsi": -2.0, "limmt_fsi": -9.5, "limmt": -7.5}
+    computed = [
+        bind.compute("li_fsi", "li_fsi", ["li", "fsi"], energies),
+        bind.compute("limmt_fsi", "limmt_fsi", ["limmt", "fsi"], energies),
+    ]
+    _print_bridge(study, computed, "xtb")
+    assert "not evaluated: dE = +5.000 eV >= 0" in capsys.readouterr().out

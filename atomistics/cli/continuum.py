@@ -179,6 +179,30 @@ def _binding_energies(args: argparse.Namespace) -> tuple[float, float, str]:
     )
 
 
+def bridge_report_lines(res, e_sa: float, e_ca: float, source: str) -> list[str]:
+    """Human-readable bridge result, each line saying whether it was COMPUTED, GIVEN or FITTED."""
+    tr = res.transport
+    fitted = res.calibration is not None and res.calibration.reachable
+    lines = [
+        f"binding energies ({source}): surface-anion {e_sa:+.4g} eV, cation-anion {e_ca:+.4g} eV",
+        f"COMPUTED  competitive adsorption dE = {tr.delta_e_ev:+.4g} eV",
+        f"{'FITTED   ' if fitted else 'GIVEN    '} screening factor s = {tr.screening:.4g}  ->  dG = s dE = {tr.delta_g_ev:+.4g} eV",
+        f"COMPUTED  Boltzmann factor exp(-dG/kT) = 10^{tr.log10_boltzmann:.3g}; N_T/N_L = {tr.trap_ratio:.3g}",
+        f"COMPUTED  anion transport in coating slowed by {1 / tr.anion_factor:.4g}x ({res.inputs['model']} model)",
+        f"COMPUTED  t+ bulk {res.inputs['electrolyte']['t_plus']:.3f} -> coating {tr.t_plus_coating:.4f}, "
+        f"coating + separator stack {tr.t_plus_stack:.4f}",
+        f"COMPUTED  Sand's time (semi-infinite) without coating {_fmt_time(res.sand_time_bare)}",
+        f"          with coating, stack t+ as uniform medium (D fixed) {_fmt_time(res.sand_time_effective_medium)}",
+        f"          with coating, layered numerical solution {_fmt_time(res.sand_time_layered)}",
+        f"COMPUTED  limiting current of the real cell: {res.limiting_current_bare / 10:.4g} mA/cm^2 without, "
+        f"{res.limiting_current_coated / 10:.4g} mA/cm^2 with coating",
+    ]
+    if res.calibration is not None:
+        lines.append(f"calibration ({res.calibration.target}): {res.calibration.note}")
+    lines += [f"note: {n}" for n in res.notes]
+    return lines
+
+
 def cmd_bridge(args: argparse.Namespace) -> int:
     from atomistics.continuum import bridge as br
 
@@ -224,24 +248,7 @@ def cmd_bridge(args: argparse.Namespace) -> int:
     tr = res.transport
     out = res.to_dict()
     out["binding_energy_source"] = source
-    fitted = res.calibration is not None and res.calibration.reachable
-    lines = [
-        f"binding energies ({source}): surface-anion {e_sa:+.4g} eV, cation-anion {e_ca:+.4g} eV",
-        f"COMPUTED  competitive adsorption dE = {tr.delta_e_ev:+.4g} eV",
-        f"{'FITTED   ' if fitted else 'GIVEN    '} screening factor s = {tr.screening:.4g}  ->  dG = s dE = {tr.delta_g_ev:+.4g} eV",
-        f"COMPUTED  Boltzmann factor exp(-dG/kT) = 10^{tr.log10_boltzmann:.3g}; N_T/N_L = {tr.trap_ratio:.3g}",
-        f"COMPUTED  anion transport in coating slowed by {1 / tr.anion_factor:.4g}x ({res.inputs['model']} model)",
-        f"COMPUTED  t+ bulk {res.inputs['electrolyte']['t_plus']:.3f} -> coating {tr.t_plus_coating:.4f}, "
-        f"coating + separator stack {tr.t_plus_stack:.4f}",
-        f"COMPUTED  Sand's time (semi-infinite) without coating {_fmt_time(res.sand_time_bare)}",
-        f"          with coating, stack t+ as uniform medium (D fixed) {_fmt_time(res.sand_time_effective_medium)}",
-        f"          with coating, layered numerical solution {_fmt_time(res.sand_time_layered)}",
-        f"COMPUTED  limiting current of the real cell: {res.limiting_current_bare / 10:.4g} mA/cm^2 without, "
-        f"{res.limiting_current_coated / 10:.4g} mA/cm^2 with coating",
-    ]
-    if res.calibration is not None:
-        lines.append(f"calibration ({res.calibration.target}): {res.calibration.note}")
-    lines += [f"note: {n}" for n in res.notes]
+    lines = bridge_report_lines(res, e_sa, e_ca, source)
     if args.plot:
         from atomistics.continuum.plots import plot_sand_vs_t_plus
 

@@ -56,10 +56,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     run = run_study(study, engine, args.db, args.workdir, progress=not args.no_progress)
     if run.binding_energies:
         print(bind.format_table(run.binding_energies, engine=engine.name))
+        _print_bridge(study, run.binding_energies, engine.name)
     if args.plot:
         bind.plot(run.binding_energies, args.plot, title=f"{study.name} ({engine.name})")
         print(f"plot written to {args.plot}")
     return 0
+
+
+def _print_bridge(study, binding_energies, engine_name: str) -> None:
+    """Carry this run's binding energies through the study's bridge section, if it has one."""
+    if study.bridge is None:
+        return
+    from atomistics.cli.continuum import bridge_report_lines
+    from atomistics.continuum.study_bridge import parse_bridge_spec, run_study_bridge
+
+    energies = {b.name: b.e_bind_ev for b in binding_energies}
+    spec = parse_bridge_spec(study.bridge)
+    if spec.surface_anion not in energies or spec.cation_anion not in energies:
+        return
+    print()
+    print(f"Continuum bridge (study {study.name}, {engine_name} binding energies):")
+    try:
+        result = run_study_bridge(study.bridge, energies)
+    except AtomisticsError as exc:
+        # The calculations are stored; a bridge that does not apply to these numbers
+        # (e.g. the surface binds the anion less than Li⁺ does) is reported, not fatal.
+        print(f"  not evaluated: {exc}")
+        return
+    source = f"{engine_name} run of {study.name}"
+    for line in bridge_report_lines(
+        result, energies[spec.surface_anion], energies[spec.cation_anion], source
+    ):
+        print(f"  {line}")
 
 
 CALC_COLUMNS = (

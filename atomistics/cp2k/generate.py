@@ -29,9 +29,13 @@ from atomistics.cp2k.validate import merge_raw_overrides, schema_for, validate_i
 _COORD_FMT = "{:.10f}"
 
 
-def kind_label(element: str) -> str:
-    """Kind label for an element: never a bare symbol (see the module docstring)."""
-    return f"{element}1"
+def kind_label(element: str, ghost: bool = False) -> str:
+    """Kind label for an element: never a bare symbol (see the module docstring).
+
+    Ghost atoms (counterpoise) get their own kind, ``F_ghost``, with the element's
+    basis set, the ``GHOST`` keyword and no pseudopotential (no nucleus, no electrons).
+    """
+    return f"{element}_ghost" if ghost else f"{element}1"
 
 
 def cell_and_positions(atoms: Atoms, settings: Cp2kSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -39,8 +43,11 @@ def cell_and_positions(atoms: Atoms, settings: Cp2kSettings) -> tuple[np.ndarray
     cell = np.array(settings.cell)
     pos = atoms.get_positions()
     if settings.center_in_box and len(pos):
-        lo, hi = pos.min(axis=0), pos.max(axis=0)
-        pos = pos - (lo + hi) / 2 + cell.sum(axis=0) / 2
+        if settings.frame_center is not None:  # counterpoise: the complex's centre
+            middle = np.array(settings.frame_center)
+        else:
+            middle = (pos.min(axis=0) + pos.max(axis=0)) / 2
+        pos = pos - middle + cell.sum(axis=0) / 2
     return cell, pos
 
 
@@ -48,7 +55,12 @@ def build_input_tree(atoms: Atoms, settings: Cp2kSettings, project: str = "cp2k"
     """The CP2K input as a nested dict (cp2k-input-tools' simplified format)."""
     s = settings
     cell, pos = cell_and_positions(atoms, s)
-    elements = sorted(set(atoms.get_chemical_symbols()))
+    ghost = np.zeros(len(atoms), dtype=bool)
+    if s.ghost_atoms:
+        ghost[s.ghost_atoms] = True
+    symbols = atoms.get_chemical_symbols()
+    elements = sorted({el for el, g in zip(symbols, ghost, strict=True) if not g})
+    ghost_elements = sorted({el for el, g in zip(symbols, ghost, strict=True) if g})
 
     scf: dict = {
         "scf_guess": "RESTART",  # CP2K falls back to ATOMIC when no restart file exists
@@ -112,8 +124,8 @@ def build_input_tree(atoms: Atoms, settings: Cp2kSettings, project: str = "cp2k"
         "+coord": {
             # COORD's default keyword is one string per atom: "LABEL X Y Z"
             "*": [
-                " ".join([kind_label(el), *(_COORD_FMT.format(x) for x in p)])
-                for el, p in zip(atoms.get_chemical_symbols(), pos, strict=True)
+                " ".join([kind_label(el, g), *(_COORD_FMT.format(x) for x in p)])
+                for el, g, p in zip(symbols, ghost, pos, strict=True)
             ]
         },
         "+kind": [
@@ -126,6 +138,15 @@ def build_input_tree(atoms: Atoms, settings: Cp2kSettings, project: str = "cp2k"
                 "potential_file_name": s.potential_file_per_element[el],
             }
             for el in elements
+        ]
+        + [
+            {
+                "_": kind_label(el, ghost=True),
+                "element": el,
+                "basis_set": [["ORB", s.basis_per_element[el]]],
+                "ghost": True,
+            }
+            for el in ghost_elements
         ],
     }
 

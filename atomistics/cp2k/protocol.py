@@ -168,7 +168,7 @@ class Cp2kSettings:
     added_mos: int
     kpoints: list[int] | None  # None: Γ only
     charge: int
-    n_electrons: int
+    n_electrons: int  # valence electrons of the real (non-ghost) atoms
     multiplicity: int
     uks: bool
     periodic: str  # CELL and POISSON periodicity: XYZ | NONE
@@ -185,6 +185,8 @@ class Cp2kSettings:
     data_dir: str
     cp2k_overrides: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    ghost_atoms: list[int] = field(default_factory=list)  # counterpoise: basis only
+    frame_center: list[float] | None = None  # Å, centre of the frame an isolated box is built on
 
     def as_metadata(self) -> dict:
         """JSON-able copy."""
@@ -348,6 +350,29 @@ def _int_charge(value, name: str) -> int:
     return int(value)
 
 
+def frame_positions(atoms: Atoms) -> np.ndarray:
+    """Positions that size and centre an isolated system's box.
+
+    Normally the atoms' own. A counterpoise fragment computed alone carries its
+    complex's positions in ``atoms.info['frame_positions']``, so that it gets the
+    same box and the same absolute positions as the complex and the ghost
+    calculation: otherwise the BSSE would include box-size and grid errors.
+    """
+    frame = atoms.info.get("frame_positions")
+    if frame is None:
+        return atoms.get_positions()
+    frame = np.asarray(frame, dtype=float).reshape(-1, 3)
+    return np.vstack([frame, atoms.get_positions()])
+
+
+def ghost_mask(atoms: Atoms) -> np.ndarray:
+    """Boolean mask of ghost atoms (``atoms.arrays['ghost']``; none when absent)."""
+    mask = atoms.arrays.get("ghost")
+    if mask is None:
+        return np.zeros(len(atoms), dtype=bool)
+    return np.asarray(mask, dtype=bool)
+
+
 def resolve_settings(
     atoms: Atoms,
     stage: str,
@@ -381,7 +406,10 @@ def resolve_settings(
     charge = atoms.info.get("charge", 0) if s["charge"] == "auto" else s["charge"]
     charge = _int_charge(charge, name)
     valence = {el: b.valence for el, b in resolved.items()}
-    n_el = sum(valence[el] for el in atoms.get_chemical_symbols()) - charge
+    # Ghost atoms (counterpoise: basis functions, no nuclei, no electrons) do not count.
+    ghost = ghost_mask(atoms)
+    real = [el for el, g in zip(atoms.get_chemical_symbols(), ghost, strict=True) if not g]
+    n_el = sum(valence[el] for el in real) - charge
     if n_el <= 0:
         raise AtomisticsError(f"{name}: charge {charge:+d} leaves {n_el} valence electrons.")
     mult = s["multiplicity"]
@@ -442,7 +470,7 @@ def resolve_settings(
         added = 0
 
     # periodicity, Poisson solver and cell
-    positions = atoms.get_positions()
+    positions = frame_positions(atoms)
     solver = s["poisson_solver"]
     charged_slab = None
     dipole = False
@@ -561,6 +589,7 @@ def resolve_settings(
         kpoints=kpoints,
         charge=charge,
         n_electrons=int(n_el),
+        ghost_atoms=[int(i) for i in np.flatnonzero(ghost)],
         multiplicity=int(mult),
         uks=bool(uks),
         periodic=periodic,
@@ -568,6 +597,11 @@ def resolve_settings(
         cell=[[float(x) for x in row] for row in cell],
         density_radius=float(s["density_radius"]),
         center_in_box=center,
+        frame_center=(
+            [float(x) for x in (positions.min(axis=0) + positions.max(axis=0)) / 2]
+            if "frame_positions" in atoms.info
+            else None
+        ),
         charged_slab=charged_slab,
         surface_dipole_correction=dipole,
         geo_optimizer=s["geo_optimizer"],

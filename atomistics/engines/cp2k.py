@@ -148,11 +148,6 @@ class Cp2kEngine:
     def settings(self, atoms: Atoms, stage: str) -> dict[str, Any]:
         from atomistics.cp2k import resolve_settings
 
-        if stage == "cp_ghost":
-            raise AtomisticsError(
-                "counterpoise with CP2K needs ghost kinds, which atomistics.cp2k does not write "
-                "yet: set counterpoise: false in the study (see docs/run.md)."
-            )
         s = resolve_settings(atoms, _stage(stage), self.protocol, self.overrides, self.data_dir)
         meta = s.as_metadata()
         return {k: v for k, v in meta.items() if k not in _UNHASHED}
@@ -173,6 +168,39 @@ class Cp2kEngine:
             "potential": meta["settings"]["potential_per_element"],
             "cp2k_validation": meta.get("validation", {}),
         }
+
+    def restart_state(
+        self, previous: Path, atoms: Atoms, stage: str
+    ) -> tuple[Atoms, list[Path], str | None]:
+        """What an interrupted attempt in ``previous`` leaves to restart from.
+
+        The wavefunction restart file (the new input's ``SCF_GUESS RESTART`` reads
+        it) and, for a relaxation, the last geometry of the trajectory. The
+        trajectory is used only if its atom order is ours: custodian's input
+        rewrites (through pymatgen) regroup atoms by kind.
+        """
+        previous = Path(previous)
+        files = [
+            f
+            for f in (previous / f"{PROJECT}-RESTART.wfn", previous / f"{PROJECT}-RESTART.kp")
+            if f.is_file() and f.stat().st_size > 0
+        ]
+        notes = [f"wavefunction from {previous.name}"] if files else []
+        trajectory = previous / f"{PROJECT}-pos-1.xyz"
+        if _stage(stage) == "relax" and trajectory.is_file():
+            import ase.io
+
+            try:
+                last = ase.io.read(trajectory, index=-1, format="xyz")
+            except Exception:  # a trajectory cut mid-frame by the kill
+                frames = ase.io.read(trajectory, index=":-1", format="xyz")
+                last = frames[-1] if frames else None
+            if last is not None and last.get_chemical_symbols() == atoms.get_chemical_symbols():
+                atoms = atoms.copy()
+                # isolated systems are re-centred in their box by the input writer
+                atoms.positions = last.positions
+                notes.append(f"geometry: last frame of {previous.name}/{trajectory.name}")
+        return atoms, files, "; ".join(notes) or None
 
     def execute(self, directory: Path) -> None:
         from custodian import Custodian

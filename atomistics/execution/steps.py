@@ -109,11 +109,13 @@ def is_complete(directory: Path) -> bool:
     return (directory / DONE_FILE).is_file()
 
 
-def _keep_attempt(directory: Path) -> None:
+def _keep_attempt(directory: Path) -> Path:
+    """Move an unfinished attempt aside (never deleted: it may hold a checkpoint)."""
     n = 1
     while (target := directory.with_name(f"{directory.name}.attempt{n}")).exists():
         n += 1
     directory.rename(target)
+    return target
 
 
 def prepare(calc: Calculation, workdir: str | Path, engine: Engine) -> Path:
@@ -124,13 +126,20 @@ def prepare(calc: Calculation, workdir: str | Path, engine: Engine) -> Path:
     directory = calc_directory(calc, workdir)
     if directory.is_dir() and is_complete(directory):
         return directory
-    if directory.exists():
-        _keep_attempt(directory)
+    previous = _keep_attempt(directory) if directory.exists() else None
     staging = directory.with_name(directory.name + ".preparing")
     if staging.exists():
         shutil.rmtree(staging)  # our own half-written staging area, never results
     staging.mkdir(parents=True)
-    metadata = engine.write_inputs(staging, calc.atoms, calc.stage, calc.settings)
+    # An interrupted attempt (walltime kill, Ctrl-C) may leave a checkpoint: engines
+    # that can restart (CP2K: last relaxation geometry, wavefunction) start from it.
+    atoms, restart_files, restart_note = calc.atoms, [], None
+    restart_state = getattr(engine, "restart_state", None)
+    if previous is not None and restart_state is not None:
+        atoms, restart_files, restart_note = restart_state(previous, calc.atoms, calc.stage)
+    metadata = engine.write_inputs(staging, atoms, calc.stage, calc.settings)
+    for path in restart_files:
+        shutil.copy2(path, staging / Path(path).name)
     record = {
         "calc_hash": calc.calc_hash,
         "study": calc.study,
@@ -142,6 +151,8 @@ def prepare(calc: Calculation, workdir: str | Path, engine: Engine) -> Path:
         "settings": calc.settings,
         "metadata": metadata,
         "meta": calc.meta,
+        "restarted_from": None if previous is None else str(previous),
+        "restart": restart_note,
         "atoms": json.loads(encode(calc.atoms)),
     }
     (staging / CALC_FILE).write_text(json.dumps(record, indent=1, default=str))

@@ -8,9 +8,9 @@ Site kinds on the (001) face of a 2:1 clay layer (all on the top face):
 - ``cavity``: above the centre of a ditrigonal cavity of the tetrahedral sheet;
 - ``li``: above a Li⁺ counter-ion on the top face.
 
-Sites of a kind are numbered from the farthest to the nearest (in plane) to
-the top-face Li⁺, so ``site_index=0`` is the site least perturbed by a
-counter-ion.
+Sites of a kind are numbered from the nearest to the farthest (in plane) from
+a top-face Li⁺: the layer's permanent negative charge repels an anion except
+near a counter-ion, so ``site_index=0`` is the site next to a Li⁺.
 
 ``height`` is the vertical gap (Å) between the lowest atom of the adsorbate
 and the highest slab atom within 3 Å (in plane) of the site. ``orientation``
@@ -34,7 +34,7 @@ from atomistics.structures.clay import _classify_oxygens, cavity_centres
 from atomistics.structures.molecules import bidentate_pair
 
 SITE_KINDS = ("al-oh", "hydroxyl", "cavity", "li")
-DEFAULT_HEIGHT = 2.0  # Å
+DEFAULT_HEIGHT = 2.8  # Å: just below the O···O van der Waals contact, 2 × 1.52 Å (Bondi 1964)
 LATERAL_RADIUS = 3.0  # Å, slab atoms this close in plane set the reference height
 
 
@@ -82,15 +82,16 @@ def surface_sites(slab: Atoms, kind: str) -> list[Site]:
         if slab[k].symbol == "Li" and not clay[k] and slab.positions[k, 2] > z_mid
     ]
     if kind != "li" and top_li:
-        # Order sites from farthest to nearest (in plane) to the top-face Li⁺, so
-        # index 0 is the site least perturbed by a counter-ion (a "clean" Al–OH
-        # site for the default study); stable sort keeps ties in atom order.
+        # Order sites from nearest to farthest (in plane) from a top-face Li⁺: the
+        # 2:1 layer carries a permanent negative charge, so an anion approaches the
+        # face where a counter-ion sits; index 0 is the Al–OH site next to a Li⁺
+        # (the default study). Stable sort keeps ties in atom order.
         def li_distance(p: np.ndarray) -> float:
             vec = np.array(top_li) - p
             vec[:, 2] = 0.0
             return float(find_mic(vec, slab.cell, slab.pbc)[1].min())
 
-        points.sort(key=lambda p: -round(li_distance(p), 6))
+        points.sort(key=lambda p: round(li_distance(p), 6))
     return [Site(kind, n, p) for n, p in enumerate(points)]
 
 
