@@ -47,7 +47,8 @@ def test_counterpoise_with_charged_fragments(tmp_path, monkeypatch):
     engine = Cp2kEngine(protocol="quick", omp_threads=1)
     db = dbmod.connect(tmp_path / "cp.db")
     own_e, ghost_e = [], []
-    for label, (own, ghost) in zip(("li", "f"), bind.counterpoise_structures(complex_, [li, f])):
+    pairs = bind.counterpoise_structures(complex_, [li, f])
+    for label, (own, ghost) in zip(("li", "f"), pairs, strict=True):
         for stage, atoms, out in (("cp_own", own, own_e), ("cp_ghost", ghost, ghost_e)):
             calc = plan_calculation("cp", label, stage, atoms, engine)
             result = run_calculation(calc, tmp_path / "runs", engine, db)
