@@ -34,7 +34,13 @@ cp2k:
 	fi
 
 demo: setup
-	$(BIN)/atomistics build workflows/limmt_fsi.yaml -o $(OUT)/structures
+	$(BIN)/atomistics run workflows/limmt_fsi.yaml --engine xtb --db $(OUT)/results.db \
+		--workdir $(OUT)/runs --plot $(OUT)/binding_energies.png
+	$(BIN)/atomistics inputs workflows/limmt_fsi.yaml -o $(OUT)/cp2k_inputs
+	@echo "--- the bridge on the paper's published DFT binding energies, for comparison:"
+	$(BIN)/atomistics bridge --e-surface-anion "-10.39 eV" --e-cation-anion "-8.35 eV" \
+		--current-density "1 mA/cm^2" --calibrate 0.32 0.63 --calibrate-target coating \
+		--plot $(OUT)/sand_vs_t_plus.png
 
 test: setup
 	$(BIN)/python -m pytest

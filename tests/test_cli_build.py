@@ -46,6 +46,7 @@ def test_build_study(run_cli, tmp_path, study_file):
         "li": 1,
         "li_fsi": 0,
         "limmt_fsi": -1,
+        "fsi_slabcell": -1,
     }
     for name in ("limmt", "fsi", "li", "li_fsi", "limmt_fsi"):
         assert (tmp_path / "out" / f"{name}.extxyz").is_file()

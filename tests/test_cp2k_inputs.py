@@ -49,7 +49,12 @@ def study_inputs(tmp_path_factory) -> dict[tuple[str, str], tuple[Path, dict]]:
 
 
 def test_paper_inputs_for_all_systems_validate(study_inputs):
-    assert {name for name, _ in study_inputs} == {"limmt", "fsi", "li", "li_fsi", "limmt_fsi"}
+    # the paper's five systems and the same-cell FSI⁻ reference
+    names = {name for name, _ in study_inputs}
+    assert names == {"limmt", "fsi", "li", "li_fsi", "limmt_fsi", "fsi_slabcell"}
+    # the same-cell reference gets the slab's treatment: periodic, 3x3x1 single point
+    sp = study_inputs["fsi_slabcell", "single_point"][1]["settings"]
+    assert sp["kpoints"] == [3, 3, 1] and sp["periodic"] == "XYZ" and sp["charge"] == -1
     for (name, stage), (path, meta) in study_inputs.items():
         assert path.is_file() and meta["validation"]["validated"]
         validate_input(path)  # again, from the file alone
@@ -59,7 +64,7 @@ def test_paper_inputs_for_all_systems_validate(study_inputs):
         if HAVE_CP2K:
             assert meta["provenance"]["cp2k_version"]
             assert meta["provenance"]["schema_source"].endswith("--xml")
-        if name in ("limmt", "limmt_fsi"):
+        if name in ("limmt", "limmt_fsi", "fsi_slabcell"):
             assert s["kpoints"] == ([3, 3, 1] if stage == "single_point" else None)
             assert s["scf_method"] == ("DIAG" if stage == "single_point" else "OT")
         else:

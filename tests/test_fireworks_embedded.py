@@ -217,3 +217,29 @@ def test_fizzled_firework_carries_the_error_log(study_dir):
     assert "FIZZLED" in fw_states(study_dir).values()
     rc, out, err = run("lpad", "get_fws", "-s", "FIZZLED", "-d", "all", cwd=study_dir)
     assert "/nonexistent/folder" in out and "_exception" in out
+
+
+def test_bridge_firework_runs_after_the_binding_energies(tmp_path):
+    # the bridge needs a surface-anion and a cation-anion binding energy; the mini study
+    # has one, used for both roles (dE = 0): enough to follow the data through FireWorks
+    bridge = "bridge: {surface_anion: li_fsi, cation_anion: li_fsi, current_density: 1 mA/cm^2}\n"
+    (tmp_path / "mini.yaml").write_text(MINI_STUDY + bridge)
+    rc, out, err = run("atomistics", "submit", "mini.yaml", cwd=tmp_path)
+    assert rc == 0, err
+    assert "8 Fireworks" in out
+    rc, _, err = run("rlaunch", "rapidfire", "--nlaunches", "0", "--timeout", "150", cwd=tmp_path)
+    assert rc == 0, err[-2000:]
+    assert set(fw_states(tmp_path).values()) == {"COMPLETED"}
+    record = json.loads((tmp_path / "runs" / "mini" / "bridge-xtb.json").read_text())
+    assert record["status"] == "computed"
+    e_bind = record["binding_energies_ev"]["li_fsi"]
+    assert record["bridge"]["transport"]["delta_e_ev"] == pytest.approx(0.0, abs=1e-12)
+    assert record["bridge"]["inputs"]["e_bind_cation_anion_ev"] == pytest.approx(e_bind)
+    # the same as the bridge run directly on that binding energy
+    from atomistics.continuum.study_bridge import run_study_bridge
+
+    section = {"surface_anion": "li_fsi", "cation_anion": "li_fsi", "current_density": "1 mA/cm^2"}
+    direct = run_study_bridge(section, {"li_fsi": e_bind})
+    got = record["bridge"]["transport"]["t_plus_coating"]
+    assert got == pytest.approx(direct.transport.t_plus_coating, rel=1e-12)
+    assert got > 0.32  # sites bind even at dG = 0 (Oriani trap ratio N_T/N_L)

@@ -11,9 +11,20 @@ def test_paper_study_builds_all_five_systems(study_file):
     study = load_study(study_file)
     assert study.name == "limmt_fsi"
     structures = build_study_structures(study)
-    assert list(structures) == ["limmt", "fsi", "li", "li_fsi", "limmt_fsi"]
+    # the paper's five systems, plus FSI⁻ alone in the slab's cell (same-cell reference)
+    assert list(structures) == ["limmt", "fsi", "li", "li_fsi", "limmt_fsi", "fsi_slabcell"]
     charges = {k: check_structure(v).charge for k, v in structures.items()}
-    assert charges == {"limmt": 0, "fsi": -1, "li": 1, "li_fsi": 0, "limmt_fsi": -1}
+    assert charges == {
+        "limmt": 0,
+        "fsi": -1,
+        "li": 1,
+        "li_fsi": 0,
+        "limmt_fsi": -1,
+        "fsi_slabcell": -1,
+    }
+    ref = structures["fsi_slabcell"]
+    assert (ref.cell.array == structures["limmt"].cell.array).all()
+    assert list(ref.pbc) == [True, True, False] and len(ref) == 9
     assert len(structures["limmt"]) == 162 and len(structures["limmt_fsi"]) == 171
     assert study.binding_energies["li_fsi"].fragments == ["li", "fsi"]
     assert study.binding_energies["limmt_fsi"].paper_value_ev == pytest.approx(-10.39)

@@ -2,7 +2,7 @@
 
 Data flow: structure (ase.Atoms) → :func:`resolve_settings` → :func:`write_cp2k_input`
 (cp2k-input-tools generator) → :func:`validate_input` (schema of the installed CP2K,
-``cp2k --check`` and semantic checks). See ``docs/cp2k.md``.
+``cp2k --check`` and semantic checks). See the README section "CP2K inputs".
 """
 
 from atomistics.cp2k.generate import build_input_tree, write_cp2k_input

@@ -1,6 +1,6 @@
 """Find the CP2K that will run: its command, its data directory, its version and input schema.
 
-Order of precedence (documented in ``docs/cp2k.md``):
+Order of precedence (documented in the README section "CP2K inputs"):
 
 * command: env ``CP2K_COMMAND`` (split with :mod:`shlex`, e.g. ``"mpirun -np 4 cp2k.psmp"``),
   else the first of ``cp2k.psmp``, ``cp2k.ssmp``, ``cp2k.popt``, ``cp2k.sopt``, ``cp2k`` on PATH

@@ -179,7 +179,7 @@ def busy_message(store: Path) -> str:
         "The embedded store serves one process at a time (rlaunch, qlaunch, lpad, lpad webgui, "
         "atomistics submit): wait for that process to finish or stop it, then retry. "
         "To run several launchers at once or jobs on a cluster, move to a MongoDB LaunchPad "
-        "(docs/fireworks.md)."
+        "(README: 'Running a study with FireWorks')."
     )
 
 

@@ -35,7 +35,7 @@ _CALLABLE = {"@module": "atomistics.fireworks.embedded", "@callable": "EmbeddedM
 FW_CONFIG_TEXT = """\
 # FireWorks settings for this folder, written by `atomistics submit` (embedded LaunchPad,
 # no MongoDB server). rlaunch / lpad / qlaunch started in this folder read it; queue jobs
-# find it through FW_CONFIG_FILE (see docs/fireworks.md).
+# find it through FW_CONFIG_FILE (see README, "Running a study with FireWorks").
 # MongoClient: LaunchPad hosts "embedded:<path>" use the single-process embedded store,
 # any other host goes to pymongo unchanged.
 MongoClient:
@@ -47,7 +47,7 @@ LAUNCHPAD_LOC: {launchpad}
 LAUNCHPAD_TEXT = """\
 # Embedded FireWorks LaunchPad (no server), written by `atomistics submit`.
 # One process at a time; move to MongoDB for parallel launchers or a cluster
-# (docs/fireworks.md).
+# (README, "Running a study with FireWorks").
 host: {host}
 name: fireworks
 """

@@ -422,3 +422,43 @@ def _connect_row(db, calc_hash):
     if row is None:
         raise AtomisticsError(f"calculation {calc_hash[:12]} is not in the results database.")
     return row
+
+
+@explicit_serialize
+class RunBridge(FiretaskBase):
+    """The study's continuum bridge on its binding energies (after every binding Firework).
+
+    Binding energies come from the parents (``mod_spec``) or, for those already
+    stored before this submission, from the results database (rows of this engine).
+    The result goes to the launch's ``stored_data`` and to
+    ``<workdir>/<study>/bridge-<engine>.json``. A bridge that does not apply to the
+    numbers (e.g. the surface binds the anion less than Li⁺ does) is recorded as such,
+    not fizzled: the calculations it follows are valid.
+    """
+
+    required_params = ["study", "bridge", "engine", "db", "workdir"]
+
+    def run_task(self, fw_spec):
+        from atomistics import db as dbmod
+        from atomistics.cli.continuum import jsonable
+        from atomistics.continuum.study_bridge import run_study_bridge
+
+        energies = dict((fw_spec.get(RESULTS_KEY) or {}).get("binding") or {})
+        db = _connect(str(worker_setting(self, fw_spec, "db", "results_db")))
+        for row in dbmod.binding_rows(db, self["study"]):
+            if row.get("engine") == self["engine"]:
+                energies.setdefault(row.name, float(row.e_bind_ev))
+        try:
+            result = jsonable(run_study_bridge(self["bridge"], energies).to_dict())
+            status = "computed"
+        except AtomisticsError as exc:
+            result, status = {"not_evaluated": str(exc)}, "not evaluated"
+        record = {"study": self["study"], "engine": self["engine"], "status": status}
+        record.update(binding_energies_ev=energies, bridge=result)
+        workdir = Path(str(worker_setting(self, fw_spec, "workdir", "calc_dir")))
+        out = workdir / self["study"] / f"bridge-{self['engine']}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".json.part")
+        tmp.write_text(json.dumps(record, indent=1))
+        tmp.replace(out)
+        return FWAction(stored_data={"status": status, "file": str(out), **record})

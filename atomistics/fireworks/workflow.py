@@ -22,6 +22,7 @@ from atomistics.errors import AtomisticsError
 from atomistics.fireworks.tasks import (
     RESULTS_KEY,
     ComputeBindingEnergy,
+    RunBridge,
     RunCalculation,
     StoreCalculation,
     WriteCalculation,
@@ -46,6 +47,7 @@ class Plan:
     shared: dict[str, str] = field(default_factory=dict)  # system -> system it is identical to
     binding: list[str] = field(default_factory=list)
     binding_stored: list[str] = field(default_factory=list)
+    bridge: bool = False  # a bridge/continuum Firework follows the binding energies
 
     @property
     def n_fireworks(self) -> int:
@@ -223,6 +225,26 @@ def build_workflow(
             if parent is not None and bfw not in links.setdefault(parent, []):
                 links[parent].append(bfw)
 
+    binding_fws = [fw for fw in fws if "binding" in fw.name.split(":")]
+    if study.bridge is not None and binding_fws:
+        # downstream of every binding energy of this submission: the continuum bridge
+        bridge_fw = Firework(
+            [
+                RunBridge(
+                    study=study.name,
+                    bridge=study.bridge,
+                    engine=engine_name,
+                    db=db_url,
+                    workdir=workdir,
+                )
+            ],
+            name=f"{study.name}:bridge",
+            spec={"atomistics": tag("bridge", "bridge", "bridge")},
+        )
+        fws.append(bridge_fw)
+        for parent in binding_fws:
+            links.setdefault(parent, []).append(bridge_fw)
+        plan.bridge = True
     if fws:
         plan.workflow = Workflow(
             fws,
