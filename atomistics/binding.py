@@ -153,15 +153,17 @@ def _fmt(value: float | None, spec: str = "+.3f") -> str:
 
 def format_table(entries: Iterable, engine: str = "") -> str:
     """Text table: ours next to the paper's value (the paper quotes the magnitude)."""
+    entries = list(entries)
+    width = max([16, *(len(b.name) for b in entries)])
     header = (
-        f"{'binding energy':<16} {'E_bind / eV':>12} {'BSSE / eV':>10} "
+        f"{'binding energy':<{width}} {'E_bind / eV':>12} {'BSSE / eV':>10} "
         f"{'paper E_bind / eV':>18} {'paper |E| / eV':>15}  engine"
     )
     lines = [header, "-" * len(header)]
     for b in entries:
         paper = b.paper_value_ev
         lines.append(
-            f"{b.name:<16} {b.e_bind_ev:>+12.3f} {_fmt(b.bsse_ev):>10} "
+            f"{b.name:<{width}} {b.e_bind_ev:>+12.3f} {_fmt(b.bsse_ev):>10} "
             f"{_fmt(paper, '+.2f'):>18} {_fmt(abs(paper) if paper is not None else None, '.2f'):>15}"
             f"  {getattr(b, 'engine', engine)}"
         )
