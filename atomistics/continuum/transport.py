@@ -44,6 +44,13 @@ Sand's time is detected as an event: when the surface concentration (cell value
 extrapolated to the wall with the known boundary flux, second order) changes
 sign within a step, the step is repeated with a step length found by Brent's
 method so that the surface concentration is zero.
+
+Because the system is linear with constant coefficients and a constant source, it
+can also be solved exactly in time by eigen-decomposition of ``M^{-1/2} K M^{-1/2}``
+(:mod:`atomistics.continuum.modal`). :func:`simulate` uses that modal solution by
+default whenever Sand's time is wanted (``method="auto"``); BDF2 remains available
+(``method="bdf2"``) and is used for open-ended runs (``stop_at_sand=False``), whose
+step history gives a dense surface-concentration curve.
 """
 
 from __future__ import annotations
@@ -244,13 +251,7 @@ def depletion_zone(layers: Sequence[Layer], c0: float, current_density: float) -
     an estimate of the depletion-layer thickness used only to grade the mesh.
     """
     first = layers[0]
-    tau = (
-        np.pi
-        * first.porosity
-        * first.effective_diffusivity
-        * (FARADAY * c0) ** 2
-        / (4.0 * current_density**2 * (1.0 - first.t_plus) ** 2)
-    )
+    tau = _semi_infinite_estimate(layers, c0, current_density)
     return float(3.0 * np.sqrt(first.effective_diffusivity / first.porosity * tau))
 
 
@@ -267,6 +268,20 @@ class TransportResult:
     n_steps: int
     n_rejected: int
     final: NDArray[np.float64] = field(repr=False, default_factory=lambda: np.zeros(0))
+    method: str = "bdf2"  # "bdf2" or "modal" (then times/surface are the scan points)
+    n_modes: int = 0  # eigenmodes used by the modal solver
+
+
+def _semi_infinite_estimate(layers: Sequence[Layer], c0: float, current_density: float) -> float:
+    """Semi-infinite Sand's time [s] with the first layer's properties (an estimate)."""
+    first = layers[0]
+    return float(
+        np.pi
+        * first.porosity
+        * first.effective_diffusivity
+        * (FARADAY * c0) ** 2
+        / (4.0 * current_density**2 * (1.0 - first.t_plus) ** 2)
+    )
 
 
 def simulate(
@@ -281,8 +296,15 @@ def simulate(
     cells_per_layer: int | Sequence[int] = 400,
     growth: float | None = None,
     disc: Discretisation | None = None,
+    method: str = "auto",
 ) -> TransportResult:
     """Integrate ``M dc/dt = -K c + s`` from the uniform state ``c0`` (see module docstring).
+
+    ``method``: ``"modal"`` solves the system exactly in time by eigen-decomposition
+    (:func:`atomistics.continuum.modal.simulate_modal`; ``rtol`` is then unused and
+    ``times``/``surface`` hold a geometric scan of the surface concentration);
+    ``"bdf2"`` time-steps it; ``"auto"`` (default) is modal when ``stop_at_sand``
+    and BDF2 otherwise.
 
     ``growth=None`` grades the mesh automatically (:func:`depletion_zone`) so that the
     depletion layer expected at Sand's time is resolved; a number fixes the growth. ``rtol`` bounds the local
@@ -297,6 +319,8 @@ def simulate(
         raise AtomisticsError(f"current density must be > 0, got {current_density!r}")
     if not 0 < rtol < 1e-1:
         raise AtomisticsError(f"rtol must lie in (0, 0.1), got {rtol!r}")
+    if method not in ("auto", "modal", "bdf2"):
+        raise AtomisticsError(f"method must be 'auto', 'modal' or 'bdf2', got {method!r}")
     if disc is None:
         zone = depletion_zone(layers, c0, current_density) if growth is None else None
         disc = discretise(layers, cells_per_layer, 1.01 if growth is None else growth, zone)
@@ -305,6 +329,18 @@ def simulate(
     t_end = 5.0 * slowest if t_end is None else float(t_end)
     if t_end <= 0:
         raise AtomisticsError(f"t_end must be > 0, got {t_end!r}")
+    if method == "modal" or (method == "auto" and stop_at_sand):
+        from atomistics.continuum.modal import simulate_modal
+
+        return simulate_modal(
+            disc,
+            c0,
+            current_density,
+            t_end,
+            _semi_infinite_estimate(layers, c0, current_density),
+            profile_times=profile_times,
+            stop_at_sand=stop_at_sand,
+        )
     outs = sorted(float(t) for t in profile_times if 0 <= t <= t_end)
 
     m = disc.storage
@@ -446,6 +482,7 @@ def sand_time_numerical(
     cells_per_layer: int | Sequence[int] = 400,
     growth: float | None = None,
     t_end: float | None = None,
+    method: str = "auto",
 ) -> float:
     """Sand's time [s] of a layered cell from :func:`simulate` (``inf`` if never reached)."""
     return simulate(
@@ -456,4 +493,5 @@ def sand_time_numerical(
         rtol=rtol,
         cells_per_layer=cells_per_layer,
         growth=growth,
+        method=method,
     ).sand_time
