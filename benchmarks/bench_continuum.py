@@ -1,6 +1,7 @@
-"""Benchmark: the finite-volume Sand's-time solver against a solve_ivp (BDF) method of lines.
+"""Benchmark: the finite-volume Sand's-time solvers against a solve_ivp (BDF) method of lines.
 
-Both integrate the *same* semi-discrete system (same mesh, same operators from
+The default solver (modal: exact in time by eigen-decomposition), the BDF2 time
+stepper and the baseline all use the *same* semi-discrete system (same mesh, same operators from
 ``atomistics.continuum.transport.discretise``) for the semi-infinite Sand problem;
 the baseline uses ``scipy.integrate.solve_ivp(method="BDF")`` with a sparse
 Jacobian and an event for c(0, t) = 0. Tolerances are chosen so both reach the
@@ -40,8 +41,10 @@ def main() -> None:
 
     # The spatial error (~4e-5 at 400 cells) dominates, so a looser time tolerance than the
     # default 1e-7 gives the same accuracy; report both.
-    t_fv7, res7 = best_of(lambda: simulate([layer], c0, j, disc=disc))
-    t_fv, res = best_of(lambda: simulate([layer], c0, j, disc=disc, rtol=1e-6))
+    t_mod, res_mod = best_of(lambda: simulate([layer], c0, j, disc=disc), repeat=20)
+    err_mod = abs(res_mod.sand_time / tau - 1)
+    t_fv7, res7 = best_of(lambda: simulate([layer], c0, j, disc=disc, method="bdf2"))
+    t_fv, res = best_of(lambda: simulate([layer], c0, j, disc=disc, rtol=1e-6, method="bdf2"))
     err_fv = abs(res.sand_time / tau - 1)
 
     g = disc.conductance
@@ -74,25 +77,40 @@ def main() -> None:
 
     print(f"Sand's time, semi-infinite, 400 cells; analytic tau = {tau:.6g} s")
     print(
-        f"  FV BDF2 + banded, rtol 1e-7 (default): {t_fv7 * 1e3:8.2f} ms, rel. error "
+        f"  modal (default, exact in time)       : {t_mod * 1e3:8.2f} ms, rel. error {err_mod:.2e}, "
+        f"{res_mod.n_modes} modes"
+    )
+    print(
+        f"  FV BDF2 + banded, rtol 1e-7          : {t_fv7 * 1e3:8.2f} ms, rel. error "
         f"{abs(res7.sand_time / tau - 1):.2e}, {res7.n_steps} steps"
     )
     print(
         f"  FV BDF2 + banded, rtol 1e-6          : {t_fv * 1e3:8.2f} ms, rel. error {err_fv:.2e}, {res.n_steps} steps"
     )
-    chosen = None
+    runs = []
     for rtol in (1e-5, 1e-6, 1e-7, 1e-8, 1e-9):
         t_b, tau_b = best_of(lambda rtol=rtol: baseline(rtol), repeat=3)
         err_b = abs(tau_b / tau - 1)
         print(f"  solve_ivp BDF rtol={rtol:.0e}: {t_b * 1e3:8.2f} ms, rel. error {err_b:.2e}")
-        if chosen is None and err_b <= 1.05 * err_fv:
-            chosen = (rtol, t_b, err_b)
-    if chosen is None:
-        print("  baseline never reached the FV accuracy; ratio against its tightest run")
-        chosen = (rtol, t_b, err_b)
-    print(
-        f"  speed ratio at equal accuracy (baseline rtol {chosen[0]:.0e}): {chosen[1] / t_fv:.1f}x"
-    )
+        runs.append((rtol, t_b, err_b))
+
+    def equal_accuracy(err):
+        """The first (loosest) baseline run at least as accurate (within 5%)."""
+        for run in runs:
+            if run[2] <= 1.05 * err:
+                return run
+        print("  baseline never reached that accuracy; ratio against its tightest run")
+        return runs[-1]
+
+    for name, t_solver, err in (
+        ("modal (default)", t_mod, err_mod),
+        ("BDF2 rtol 1e-6", t_fv, err_fv),
+    ):
+        rtol_b, t_b, _ = equal_accuracy(err)
+        print(
+            f"  speed ratio {name} vs solve_ivp at equal accuracy "
+            f"(baseline rtol {rtol_b:.0e}): {t_b / t_solver:.1f}x"
+        )
 
     # 10^4-case sweep over (J, t+, c0, D) in a 25 um cell
     rng = np.random.default_rng(0)

@@ -7,6 +7,7 @@ from atomistics.continuum import sand
 from atomistics.continuum.constants import FARADAY
 from atomistics.continuum.transport import (
     Layer,
+    depletion_zone,
     discretise,
     limiting_current,
     simulate,
@@ -100,3 +101,55 @@ def test_bad_layer_raises():
         Layer(1e-6, D, 1.2)
     with pytest.raises(AtomisticsError):
         simulate([Layer(1e-6, D, TP)], -1.0, 10.0)
+
+
+def test_modal_sand_time_matches_bdf2_and_analytic():
+    j = 100.0
+    tau = sand.sand_time(C0, D, j, TP)
+    long_cell = Layer(10 * np.sqrt(D * tau), D, TP)
+    modal = simulate([long_cell], C0, j)
+    assert modal.method == "modal" and modal.n_modes > 0
+    assert modal.sand_time == pytest.approx(tau, rel=1e-4)
+    bdf2 = simulate([long_cell], C0, j, method="bdf2", rtol=1e-10)
+    assert modal.sand_time == pytest.approx(bdf2.sand_time, rel=1e-6)
+
+
+def test_modal_profiles_match_series_and_stay_exact_at_early_times():
+    j = 2 * sand.limiting_current_density(C0, D, TP, LENGTH)
+    tau = sand.finite_cell_sand_time(C0, D, j, TP, LENGTH)
+    times = [0.0, 1e-4 * tau, 0.1 * tau, 0.5 * tau, 2 * tau]  # the last is after Sand's time
+    res = simulate([Layer(LENGTH, D, TP)], C0, j, profile_times=times, method="modal")
+    assert res.sand_time == pytest.approx(tau, rel=1e-4)
+    np.testing.assert_array_equal(res.profile_times, times[:4])
+    np.testing.assert_array_equal(res.profiles[0], C0)
+    for t, c in zip(res.profile_times[1:], res.profiles[1:], strict=True):
+        exact = sand.finite_cell_concentration(res.x, t, C0, D, j, TP, LENGTH)
+        assert np.max(np.abs(c - exact)) < 1e-4 * C0
+
+
+def test_modal_layered_stack_matches_bdf2():
+    coat = Layer(2e-6, 1e-10, 0.8, 0.35, 1.7, "coating")
+    sep = Layer(20e-6, D, TP, 0.4, 1.6, "separator")
+    j = 20 * limiting_current([coat, sep], C0)
+    modal = simulate([coat, sep], C0, j, profile_times=[1e-3])
+    bdf2 = simulate([coat, sep], C0, j, profile_times=[1e-3], method="bdf2", rtol=1e-10)
+    assert np.isfinite(modal.sand_time)
+    assert modal.sand_time == pytest.approx(bdf2.sand_time, rel=1e-6)
+    np.testing.assert_allclose(modal.profiles, bdf2.profiles, atol=1e-6 * C0)
+    # the modal solution conserves salt exactly (the source only redistributes it)
+    disc = discretise([coat, sep], 400, 1.01, depletion_zone([coat, sep], C0, j))
+    assert np.sum(disc.storage * modal.final) == pytest.approx(C0 * np.sum(disc.storage), rel=1e-12)
+
+
+def test_modal_below_limiting_current_reaches_steady_state():
+    layer = Layer(LENGTH, D, TP)
+    j = 0.5 * limiting_current([layer], C0)
+    res = simulate([layer], C0, j, method="modal")
+    assert res.sand_time == np.inf
+    _, c_ss, _ = steady_state([layer], C0, j)
+    np.testing.assert_allclose(res.final, c_ss, atol=1e-9 * C0)
+
+
+def test_unknown_method_raises():
+    with pytest.raises(AtomisticsError):
+        simulate([Layer(1e-6, D, TP)], C0, 10.0, method="rk4")

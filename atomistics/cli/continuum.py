@@ -123,9 +123,15 @@ def cmd_sand(args: argparse.Namespace) -> int:
         result["sand_time_numerical"] = res.sand_time
         result["numerical_domain_length"] = numerical_length
         result["numerical_steps"] = res.n_steps
+        result["numerical_method"] = res.method
+        how = (
+            f"modal, exact in time, {res.n_modes} modes"
+            if res.method == "modal"
+            else f"BDF2, {res.n_steps} steps"
+        )
         lines.append(
             f"Sand's time, finite-volume solver (domain {numerical_length * 1e6:.4g} um, "
-            f"{res.n_steps} steps): {_fmt_time(res.sand_time)}"
+            f"{how}): {_fmt_time(res.sand_time)}"
         )
         if length is None or j > result.get("limiting_current_density", 0):
             rel = (

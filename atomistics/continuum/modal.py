@@ -28,8 +28,7 @@ time: the only error is the spatial discretisation (identical to the time-steppi
 solver's) and round-off. The exponential factor makes every mode with ``lambda_k t >=
 40`` smaller than ``exp(-40) ~ 4e-18`` of its amplitude, so for times ``t >= t_valid``
 only the modes with ``lambda_k < 40 / t_valid`` are computed
-(bisection and inverse iteration, LAPACK ``dstebz``/``dstein``, values refined
-by Rayleigh quotients); when that range covers
+(:func:`scipy.linalg.eigh_tridiagonal` with a value range, MRRR); when that range covers
 the whole spectrum all modes are used and the expansion is exact for every t.
 
 Sand's time is the first zero of the surface concentration ``c(0, t) = c_1(t) - (c_1 -
@@ -46,7 +45,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.linalg import eigh_tridiagonal
-from scipy.linalg.lapack import dstebz, dstein
 from scipy.optimize import brentq
 
 from atomistics.continuum.transport import Discretisation, TransportResult
@@ -98,26 +96,10 @@ def _steady_part(disc: Discretisation, rhs: NDArray[np.float64]) -> NDArray[np.f
 def _low_modes(
     diag: NDArray[np.float64], off: NDArray[np.float64], cut: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Eigenpairs of the tridiagonal matrix with eigenvalues in ``(-cut, cut]``.
-
-    Bisection (LAPACK ``dstebz``) to an absolute tolerance of ``1e-6 cut``, inverse
-    iteration (``dstein``) for the vectors, then Rayleigh quotients for the values:
-    their error is quadratic in the (round-off level) vector error, so the values are
-    as accurate as a full-precision bisection at a fraction of its cost.
-    """
-    n_found, w, iblock, isplit, info = dstebz(diag, off, 1, -cut, cut, 0, 0, 1e-6 * cut, "B")
-    if info != 0:
-        raise AtomisticsError(f"modal solver: LAPACK dstebz failed (info = {info})")
-    q, info = dstein(diag, off, w[:n_found], iblock, isplit)
-    if info != 0:
-        raise AtomisticsError(f"modal solver: LAPACK dstein failed (info = {info})")
-    q = q[:, :n_found]
-    wq = diag[:, None] * q
-    wq[:-1] += off[:, None] * q[1:]
-    wq[1:] += off[:, None] * q[:-1]
-    lam = np.einsum("ij,ij->j", q, wq) / np.einsum("ij,ij->j", q, q)
-    order = np.argsort(lam)
-    return lam[order], q[:, order]
+    """Eigenpairs of the tridiagonal matrix with eigenvalues in ``(-cut, cut]`` (MRRR)."""
+    return eigh_tridiagonal(
+        diag, off, select="v", select_range=(-cut, cut), check_finite=False, lapack_driver="stemr"
+    )
 
 
 def modal_expansion(
