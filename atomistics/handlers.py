@@ -2,9 +2,11 @@
 
 Measured on CP2K 2023.1 + custodian 2026.10:
 
-* :class:`custodian.cp2k.handlers.UnconvergedScfErrorHandler` looks only at the *first*
-  SCF of a GEO_OPT → :class:`AnyScfUnconvergedHandler` checks every SCF loop and reuses
-  custodian's corrections (DIIS → CG → 3PNT line search → more SCF steps ...).
+* :class:`custodian.cp2k.handlers.UnconvergedScfErrorHandler` looks at one SCF of a
+  GEO_OPT only, ``scf_converged[0]``; pymatgen reads the output in reverse, so that is the
+  *last* SCF (tested on a real output), and a failed SCF in an earlier step goes unseen →
+  :class:`AnyScfUnconvergedHandler` checks every SCF loop and reuses custodian's
+  corrections (DIIS → CG → 3PNT line search → more SCF steps ...).
 * ``AbortHandler`` matches only Cholesky failures and ``StdErrHandler`` only signals and
   out-of-memory, so an input-parsing abort or "OT not possible with kpoint" is caught only
   by the final validator → :class:`Cp2kAbortHandler` stops at any ``[ABORT]`` with CP2K's

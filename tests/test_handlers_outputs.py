@@ -67,3 +67,31 @@ def test_fluorine_inputs_survive_pymatgen_round_trip(tmp_path):
     coord = text.split("&COORD")[1].split("&END COORD")[0]
     assert "FALSE" not in coord and "F1" in coord.split()
     assert "ELEMENT F" in text
+
+
+def test_geo_opt_scf_failures_after_a_converged_first_step(tmp_path):
+    """A real GEO_OPT (FSI⁻, quick, MAX_SCF 2 after a restart wavefunction): the first SCF
+    converges, every later one does not. pymatgen reads the output in reverse, so
+    ``scf_converged[0]`` is the *last* SCF: custodian's handler, which tests only that entry,
+    sees one SCF of the run; ours checks all of them. The energy of such a run is never a
+    result."""
+    import re
+    import warnings
+
+    from custodian.cp2k.handlers import UnconvergedScfErrorHandler
+    from pymatgen.io.cp2k.outputs import Cp2kOutput
+
+    d = _job(tmp_path, "fsi_geo_later_scf_unconverged")
+    text = (d / "cp2k.out").read_text()
+    in_order = ["NOT" not in m for m in re.findall(r"SCF run (?:NOT )?converged", text)]
+    assert in_order[0] and len(in_order) > 3 and not any(in_order[1:])
+    out = Cp2kOutput(str(d / "cp2k.out"), auto_load=False, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        out.convergence()
+    assert out.data["scf_converged"] == in_order[::-1]  # reversed: [0] is the last SCF
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert UnconvergedScfErrorHandler("cp2k.inp", "cp2k.out").check(str(d))  # last one failed
+        assert AnyScfUnconvergedHandler("cp2k.inp", "cp2k.out").check(str(d))
+    assert not parse_cp2k_output(d).scf_converged

@@ -98,7 +98,9 @@ def parse_cp2k_output(
     if not aborted:
         out.parse_energies()
         out.parse_timing()
-    scf = [bool(x) for x in (out.data.get("scf_converged") or [])]
+    # pymatgen's convergence() reads the file in reverse: its list starts at the *last*
+    # SCF. Put it in file order, so scf[-1] is the SCF of the final energy.
+    scf = [bool(x) for x in reversed(out.data.get("scf_converged") or [])]
     energies = [float(m.group(1)) * Hartree for m in _ENERGY.finditer(text)]
     run_type = str(getattr(out, "run_type", "") or "").upper()
     walltime = WALLTIME_TEXT in text
