@@ -15,18 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
+from mini_study import MINI_STUDY
 
 BIN = Path(sys.executable).parent
-MINI_STUDY = """\
-name: mini
-engine: xtb
-systems:
-  fsi: {kind: molecule, species: FSI-, conformer: C2}
-  li: {kind: molecule, species: Li+}
-  li_fsi: {kind: ion-pair, cation: Li+, anion: FSI-, conformer: C2}
-binding_energies:
-  li_fsi: {complex: li_fsi, fragments: [li, fsi], paper_value_ev: -8.35}
-"""
 
 
 def run(*cmd: str, cwd: Path, timeout: float = 180, env: dict | None = None):

@@ -7,16 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-MINI_STUDY = """\
-name: mini
-engine: xtb
-systems:
-  fsi: {kind: molecule, species: FSI-, conformer: C2}
-  li: {kind: molecule, species: Li+}
-  li_fsi: {kind: ion-pair, cation: Li+, anion: FSI-, conformer: C2}
-binding_energies:
-  li_fsi: {complex: li_fsi, fragments: [li, fsi]}
-"""
+from mini_study import MINI_STUDY
 
 
 def cli(*args: str, cwd: Path):

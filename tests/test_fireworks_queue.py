@@ -15,22 +15,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mini_study import MINI_STUDY
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 FAKE_SLURM = REPO / "tests" / "fake_slurm"
 GOLDEN = REPO / "tests" / "data" / "golden"
 TEMPLATES = REPO / "workflows" / "fireworks"
-MINI_STUDY = """\
-name: mini
-engine: xtb
-systems:
-  fsi: {kind: molecule, species: FSI-, conformer: C2}
-  li: {kind: molecule, species: Li+}
-  li_fsi: {kind: ion-pair, cation: Li+, anion: FSI-, conformer: C2}
-binding_energies:
-  li_fsi: {complex: li_fsi, fragments: [li, fsi]}
-"""
 
 
 def load_adapter(name: str, **override):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from mini_study import MINI_STUDY as MINI
 
 from atomistics import db as dbmod
 from atomistics.engines.xtb import XtbEngine
@@ -15,16 +16,6 @@ from atomistics.study import parse_study
 
 pytest.importorskip("tblite")
 
-MINI = """
-name: mini
-engine: xtb
-systems:
-  fsi: {kind: molecule, species: FSI-, conformer: C2}
-  li: {kind: molecule, species: Li+}
-  li_fsi: {kind: ion-pair, cation: Li+, anion: FSI-, conformer: C2}
-binding_energies:
-  li_fsi: {complex: li_fsi, fragments: [li, fsi], paper_value_ev: -8.35}
-"""
 ENV = dict(os.environ, OMP_NUM_THREADS="1")
 
 
