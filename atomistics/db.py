@@ -27,6 +27,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 
 from atomistics import __version__
 from atomistics.errors import AtomisticsError
+from atomistics.redact import redact
 
 DEFAULT_DB = "results.db"
 
@@ -39,7 +40,7 @@ def connect(url: str | Path = DEFAULT_DB):
             return ase.db.connect(url)
         except (ImportError, ValueError) as exc:
             raise AtomisticsError(
-                f"cannot open {url}: PostgreSQL needs the ase-db-backends package "
+                f"cannot open {redact(url)}: PostgreSQL needs the ase-db-backends package "
                 "(pip install 'limmt-atomistics[postgres]')."
             ) from exc
     path = Path(url)
