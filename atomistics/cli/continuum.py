@@ -172,7 +172,9 @@ def _binding_energies(args: argparse.Namespace) -> tuple[float, float, str]:
             )
         e_sa = read_binding_energy(args.db, args.study, args.surface_anion_name)
         e_ca = read_binding_energy(args.db, args.study, args.cation_anion_name)
-        return e_sa, e_ca, f"results DB {args.db} (study {args.study})"
+        from atomistics.redact import redact
+
+        return e_sa, e_ca, f"results DB {redact(args.db)} (study {args.study})"
     if args.e_surface_anion is None or args.e_cation_anion is None:
         raise AtomisticsError(
             "give both binding energies, e.g. --e-surface-anion '-10.39 eV' --e-cation-anion '-8.35 eV' "
