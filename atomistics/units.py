@@ -8,6 +8,7 @@ early with a message that says what was expected.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import pint
@@ -50,7 +51,34 @@ def parse_quantity(text: str | float | int, kind: str, name: str = "value") -> f
     (taken as K). Everything else needs an explicit unit so that "1" never
     silently means 1 mol/m^3 instead of 1 mol/L. Energies are returned in eV
     (the unit the binding-energy code uses), all others in SI.
+
+    Non-finite values (``nan``, ``inf``) are refused for every kind, and a
+    temperature must be an absolute temperature above 0 K (third law: T = 0 K
+    is unreachable and every Boltzmann factor or RT/F in the package divides
+    by, or is meaningless at, T ≤ 0).
     """
+    value = _parse(text, kind, name)
+    if not math.isfinite(value):
+        raise AtomisticsError(
+            f"{name}: {str(text).strip()!r} is not a finite number; give a real value."
+        )
+    if kind == "temperature":
+        check_temperature(value, name, text)
+    return value
+
+
+def check_temperature(kelvin: float, name: str = "temperature", text: object = None) -> float:
+    """Refuse an absolute temperature that is not finite or not above 0 K; return it."""
+    shown = f"{str(text).strip()!r} = {kelvin:g} K" if text is not None else f"{kelvin!r} K"
+    if not math.isfinite(kelvin) or kelvin <= 0.0:
+        raise AtomisticsError(
+            f"{name}: {shown} is not an absolute temperature above 0 K; give e.g. '298.15 K' "
+            "or '25 degC'."
+        )
+    return float(kelvin)
+
+
+def _parse(text: str | float | int, kind: str, name: str) -> float:
     if kind not in DIMENSIONS:
         raise AtomisticsError(f"unknown quantity kind {kind!r}; use one of {sorted(DIMENSIONS)}")
     dim, unit, example = DIMENSIONS[kind]
@@ -92,6 +120,6 @@ def parse_unit_factor(unit: str, kind: str, name: str = "unit") -> tuple[float, 
     Used for CSV columns whose header names a unit (``temperature [degC]``).
     The offset is non-zero only for offset units such as degC.
     """
-    zero = parse_quantity(f"0 {unit}", kind, name) if kind != "dimensionless" else 0.0
-    one = parse_quantity(f"1 {unit}", kind, name) if kind != "dimensionless" else 1.0
+    zero = _parse(f"0 {unit}", kind, name) if kind != "dimensionless" else 0.0
+    one = _parse(f"1 {unit}", kind, name) if kind != "dimensionless" else 1.0
     return one - zero, zero

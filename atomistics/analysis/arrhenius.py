@@ -31,6 +31,8 @@ def arrhenius_fit(temperature: ArrayLike, resistance: ArrayLike) -> ArrheniusFit
     r = np.asarray(resistance, float)
     if t.shape != r.shape or t.ndim != 1 or t.size < 2:
         raise AtomisticsError("need at least two (temperature, resistance) pairs of equal length")
+    if not (np.isfinite(t).all() and np.isfinite(r).all()):
+        raise AtomisticsError("temperatures and resistances must be finite numbers (no NaN or inf)")
     if np.any(t <= 0) or np.any(r <= 0):
         raise AtomisticsError(
             "temperatures (K) and resistances must all be > 0; were temperatures given in degC without a unit?"

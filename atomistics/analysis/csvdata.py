@@ -4,11 +4,16 @@ Headers name a column and, in brackets or parentheses, its unit:
 ``time [s]``, ``current (mA)``, ``temperature [degC]``. A column is found by
 its name (case-insensitive, the part before the unit). Lines starting with ``#``
 are comments. Values are returned in SI (via :mod:`atomistics.units`).
+
+The file must be UTF-8 text; a UTF-8 byte-order mark (Excel's "CSV UTF-8"
+export) is accepted. Every value must be a finite number, and absolute
+temperatures must be above 0 K.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 
@@ -16,7 +21,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from atomistics.errors import AtomisticsError
-from atomistics.units import parse_unit_factor
+from atomistics.units import check_temperature, parse_unit_factor
+
+MAX_CSV_BYTES = 50 << 20  # 50 MiB: far above any measured curve; refuses a wrong file early
 
 _HEADER = re.compile(r"^\s*(?P<name>[^\[\(]+?)\s*(?:[\[\(](?P<unit>[^\]\)]*)[\]\)])?\s*$")
 
@@ -32,8 +39,29 @@ def read_columns(
     path = Path(path)
     if not path.is_file():
         raise AtomisticsError(f"CSV file {str(path)!r} not found")
-    with path.open(newline="") as fh:
-        rows = [r for r in csv.reader(fh) if r and not r[0].lstrip().startswith("#")]
+    if path.stat().st_size > MAX_CSV_BYTES:
+        raise AtomisticsError(
+            f"{path}: {path.stat().st_size} bytes is too large for a measured curve "
+            f"(limit {MAX_CSV_BYTES >> 20} MiB): check that this is the right file."
+        )
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise AtomisticsError(f"{path}: binary data, not a CSV text file: export the data as CSV.")
+    try:
+        text = raw.decode("utf-8-sig")  # utf-8-sig drops Excel's byte-order mark
+    except UnicodeDecodeError as exc:
+        raise AtomisticsError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {raw[exc.start : exc.start + 1]!r}); "
+            "save it as 'CSV UTF-8' (e.g. iconv -f cp1252 -t utf-8)."
+        ) from None
+    try:
+        rows = [
+            r
+            for r in csv.reader(io.StringIO(text, newline=""))
+            if r and not r[0].lstrip().startswith("#")
+        ]
+    except csv.Error as exc:
+        raise AtomisticsError(f"{path}: not a readable CSV file ({exc}).") from None
     if len(rows) < 2:
         raise AtomisticsError(f"{path}: needs a header line and at least one data row")
     headers = []
@@ -50,6 +78,12 @@ def read_columns(
         raise AtomisticsError(f"{path}: non-numeric value in the data ({exc})") from None
     if data.ndim != 2 or data.shape[1] != len(headers):
         raise AtomisticsError(f"{path}: every row must have {len(headers)} values")
+    if not np.isfinite(data).all():
+        row, col = np.argwhere(~np.isfinite(data))[0]
+        raise AtomisticsError(
+            f"{path}: data row {row + 1}, column {rows[0][col]!r} is {data[row, col]}: every "
+            "value must be a finite number (remove or fix that row)."
+        )
     out = {}
     for key, (names, kind, default_unit) in wanted.items():
         matches = [i for i, (n, _) in enumerate(headers) if n in names]
@@ -66,4 +100,9 @@ def read_columns(
             )
         scale, offset = parse_unit_factor(unit, kind, f"{path}: column {rows[0][i]!r}")
         out[key] = data[:, i] * scale + offset
+        if kind == "temperature" and len(out[key]) and out[key].min() <= 0:
+            k = int(np.argmin(out[key]))
+            check_temperature(
+                float(out[key][k]), f"{path}: data row {k + 1}, column {rows[0][i]!r}", data[k, i]
+            )
     return out

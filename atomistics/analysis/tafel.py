@@ -18,6 +18,7 @@ from scipy.stats import linregress
 
 from atomistics.continuum.constants import FARADAY, GAS_CONSTANT
 from atomistics.errors import AtomisticsError
+from atomistics.units import check_temperature
 
 
 @dataclass
@@ -42,14 +43,20 @@ def tafel_fit(
     eta_window: tuple[float, float] = (0.1, 0.25),
     temperature: float = 298.15,
 ) -> TafelFit:
-    """Fit both Tafel branches with ``eta_window[0] <= |eta| <= eta_window[1]`` [V]."""
+    """Fit both Tafel branches with ``eta_window[0] <= |eta| <= eta_window[1]`` [V].
+
+    ``temperature`` is absolute (K, > 0); non-finite data points are refused.
+    """
     eta = np.asarray(overpotential, float)
     i = np.asarray(current_density, float)
+    check_temperature(temperature, "Tafel temperature")
     lo, hi = eta_window
-    if not 0 <= lo < hi:
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo < hi):
         raise AtomisticsError(f"Tafel window must satisfy 0 <= low < high, got {eta_window!r}")
     if eta.shape != i.shape or eta.ndim != 1:
         raise AtomisticsError("overpotential and current must be 1D arrays of equal length")
+    if not (np.isfinite(eta).all() and np.isfinite(i).all()):
+        raise AtomisticsError("overpotential and current must be finite numbers (no NaN or inf)")
     branches = {}
     for name, sign in (("anodic", 1.0), ("cathodic", -1.0)):
         sel = (sign * eta >= lo) & (sign * eta <= hi) & (sign * i > 0)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 from ase import Atoms
 
 from atomistics.errors import AtomisticsError
+from atomistics.limits import DEFAULT_MAX_ATOMS, DEFAULT_MAX_PLACEMENTS
+from atomistics.paths import check_output_folder, inside
 from atomistics.structures import adsorption, clay, molecules
 from atomistics.structures.checks import StructureSummary, check_structure
 from atomistics.structures.io import write_structure
@@ -55,7 +58,12 @@ def _emit(atoms: Atoms, args: argparse.Namespace, vacuum: float | None = None) -
 
 def _slab_from_args(args: argparse.Namespace) -> Atoms:
     return clay.build_limmt_slab(
-        tuple(args.supercell), args.vacuum, args.mg, args.seed, args.li_height
+        tuple(args.supercell),
+        args.vacuum,
+        args.mg,
+        args.seed,
+        args.li_height,
+        max_atoms=args.max_atoms,
     )
 
 
@@ -64,7 +72,9 @@ def _cmd_slab(args: argparse.Namespace) -> int:
 
 
 def _cmd_bulk(args: argparse.Namespace) -> int:
-    atoms = clay.build_montmorillonite_bulk(tuple(args.supercell), args.mg, args.seed, args.d001)
+    atoms = clay.build_montmorillonite_bulk(
+        tuple(args.supercell), args.mg, args.seed, args.d001, max_atoms=args.max_atoms
+    )
     return _emit(atoms, args)
 
 
@@ -95,16 +105,31 @@ def _cmd_placements(args: argparse.Namespace) -> int:
         orientations=tuple(args.orientations),
         azimuths=tuple(args.azimuths),
         height=args.height,
+        max_placements=args.max_placements,
     )
-    out = Path(args.output)
-    rows = []
+    out = check_output_folder(args.output)
+    names = []
     for n, atoms in enumerate(placements):
         info = atoms.info
         name = f"{n:03d}_{info['site']}{info['site_index']}_{info['orientation']}_az{info['azimuth']:g}"
         atoms.info["name"] = name
-        rows.append(
-            (check_structure(atoms), write_structure(atoms, out / f"{name}.extxyz", args.force))
+        names.append(f"{name}.extxyz")
+    old = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if old and not args.force:
+        raise AtomisticsError(
+            f"{out}/ is not empty ({len(old)} file(s), e.g. {old[0]}): placements written "
+            "there would mix with the old set. Give an empty or new folder, or --force to "
+            "replace the old placements."
         )
+    rows = []
+    for atoms, fname in zip(placements, names, strict=True):
+        path = inside(out / fname, out)
+        rows.append((check_structure(atoms), write_structure(atoms, path, args.force)))
+    if args.force:
+        # --force replaces the old set: remove earlier placement files not in the new one.
+        for stale in old:
+            if _PLACEMENT_FILE.match(stale) and stale not in names:
+                inside(out / stale, out).unlink()
     if args.json:
         _print_summary(rows, True)
     else:
@@ -122,15 +147,15 @@ def _cmd_study(args: argparse.Namespace) -> int:
     from atomistics.study import build_study_structures, load_study
 
     study = load_study(args.study)
-    out = Path(args.output)
+    out = check_output_folder(args.output)
     rows = []
     for name, atoms in build_study_structures(study).items():
         spec = study.systems[name]
         vacuum = getattr(spec, "vacuum", None)
         summary = check_structure(atoms, vacuum=vacuum)
-        path = write_structure(atoms, out / f"{name}.extxyz", args.force)
+        path = write_structure(atoms, inside(out / f"{name}.extxyz", out), args.force)
         if atoms.pbc.any():
-            write_structure(atoms, out / f"{name}.cif", args.force)
+            write_structure(atoms, inside(out / f"{name}.cif", out), args.force)
         rows.append((summary, path))
     _print_summary(rows, args.json)
     if not args.json:
@@ -138,6 +163,20 @@ def _cmd_study(args: argparse.Namespace) -> int:
             f"{len(rows)} structures of study {study.name!r} built, checked and written to {out}/"
         )
     return 0
+
+
+_PLACEMENT_FILE = re.compile(r"^\d{3}_.+\.extxyz$")
+
+
+def _max_atoms_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-atoms",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"refuse structures above N atoms (default {DEFAULT_MAX_ATOMS}, or "
+        "$ATOMISTICS_MAX_ATOMS): a guard against typos such as --supercell 1000 1000",
+    )
 
 
 def _common(p: argparse.ArgumentParser, output_required: bool = False) -> None:
@@ -167,6 +206,7 @@ def _slab_options(p: argparse.ArgumentParser) -> None:
         default=clay.DEFAULT_LI_HEIGHT,
         help="Li⁺ height above the basal O plane, Å",
     )
+    _max_atoms_option(p)
 
 
 def _adsorbate_options(p: argparse.ArgumentParser) -> None:
@@ -199,6 +239,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--d001", type=float, default=clay.LIMMT_D001, help="Å (LiMMT 12.42, Ca-MMT 13.28)"
     )
+    _max_atoms_option(p)
     _common(p)
     p.set_defaults(func=_cmd_bulk)
 
@@ -235,9 +276,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--orientations", nargs="+", default=["OO-down"])
     p.add_argument("--azimuths", nargs="+", type=float, default=[0.0, 90.0])
-    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument(
+        "--max-placements",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"refuse screens of more than N candidate placements (default {DEFAULT_MAX_PLACEMENTS})",
+    )
+    p.add_argument("-o", "--output", required=True, help="output folder (empty or new)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--force", action="store_true")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty folder, replacing old placements",
+    )
     p.set_defaults(func=_cmd_placements)
 
     p = kinds.add_parser("study", help="every system of a study YAML (also: build STUDY.yaml)")

@@ -30,6 +30,7 @@ from ase import Atoms
 from ase.geometry import find_mic
 
 from atomistics.errors import AtomisticsError
+from atomistics.limits import check_placement_count, finite
 from atomistics.structures.clay import _classify_oxygens, cavity_centres
 from atomistics.structures.molecules import bidentate_pair
 
@@ -145,8 +146,12 @@ def place_adsorbate(
     error asks for more vacuum (the adsorbate must leave at least half the
     slab's requested vacuum above it).
     """
+    height = finite(height, "adsorbate height (Å)")
+    azimuth = finite(azimuth, "azimuth (degrees)")
     if not 0.5 <= height <= 6.0:
         raise AtomisticsError(f"height must be between 0.5 and 6 Å above the site, got {height}.")
+    if isinstance(site_index, bool) or not isinstance(site_index, int | np.integer):
+        raise AtomisticsError(f"site_index must be an integer, got {site_index!r}.")
     sites = surface_sites(slab, site)
     if not 0 <= site_index < len(sites):
         raise AtomisticsError(
@@ -229,6 +234,7 @@ def enumerate_placements(
     height: float = DEFAULT_HEIGHT,
     symprec: float = 0.05,
     tol: float = 0.1,
+    max_placements: int | None = None,
 ) -> list[Atoms]:
     """Every (site, orientation, azimuth) placement, symmetry duplicates removed.
 
@@ -237,19 +243,30 @@ def enumerate_placements(
     the first of each class (in site/index/orientation/azimuth order) is kept.
     Placements that fail the overlap check are skipped, and the count of those
     is stored in ``info['n_rejected']`` of the first result.
+
+    The number of candidates (sites × orientations × azimuths) is checked
+    against ``max_placements`` (default :data:`atomistics.limits.DEFAULT_MAX_PLACEMENTS`)
+    before any is built.
     """
     from atomistics.errors import StructureCheckError
     from atomistics.structures.checks import check_no_overlaps
 
+    height = finite(height, "adsorbate height (Å)")
+    azimuths = tuple(finite(a, "azimuth (degrees)") for a in azimuths)
+    n_sites_of: dict[str, int] = {}
+    for kind in sites:
+        try:
+            n_sites_of[kind] = len(surface_sites(slab, kind))
+        except AtomisticsError:
+            continue
+    check_placement_count(
+        sum(n_sites_of.values()) * len(orientations) * len(azimuths), max_placements
+    )
     ops = _symmetry_ops(slab, symprec)
     kept: list[Atoms] = []
     kept_frac: list[np.ndarray] = []
     rejected = 0
-    for kind in sites:
-        try:
-            n_sites = len(surface_sites(slab, kind))
-        except AtomisticsError:
-            continue
+    for kind, n_sites in n_sites_of.items():
         for index in range(n_sites):
             for orientation in orientations:
                 for azimuth in azimuths:

@@ -69,6 +69,23 @@ class StructureSummary:
         }
 
 
+def check_finite(atoms: Atoms) -> None:
+    """Every coordinate and cell component must be a finite number (no NaN/inf)."""
+    pos = np.asarray(atoms.positions, float)
+    bad = np.nonzero(~np.isfinite(pos).all(axis=1))[0]
+    if len(bad):
+        k = int(bad[0])
+        raise StructureCheckError(
+            f"atom {k} ({atoms[k].symbol}) has non-finite coordinates {pos[k].tolist()}: "
+            f"{len(bad)} atom(s) affected; a NaN/inf parameter (height, azimuth, vacuum) "
+            "reached the builder. Give finite values."
+        )
+    if not np.isfinite(np.asarray(atoms.cell.array, float)).all():
+        raise StructureCheckError(
+            f"the cell {atoms.cell.array.tolist()} has non-finite entries: give a finite vacuum/cell."
+        )
+
+
 def minimum_distance(atoms: Atoms) -> tuple[float, int, int]:
     """Smallest interatomic distance (minimum image along periodic axes) and the pair."""
     if len(atoms) < 2:
@@ -215,6 +232,7 @@ def check_structure(atoms: Atoms, *, vacuum: float | None = None) -> StructureSu
     Clay atoms are recognised by ``atoms.arrays['clay']`` (set by the clay
     builders): they get the coordination and formal-charge checks.
     """
+    check_finite(atoms)
     d_min = check_no_overlaps(atoms)
     clay_mask = atoms.arrays.get("clay")
     clay_indices = None
@@ -253,6 +271,7 @@ __all__ = [
     "check_no_overlaps",
     "check_clay_coordination",
     "check_charge_consistency",
+    "check_finite",
     "check_vacuum",
     "formal_charge",
     "minimum_distance",

@@ -29,6 +29,7 @@ from ase.geometry import find_mic
 from ase.neighborlist import neighbor_list
 
 from atomistics.errors import AtomisticsError
+from atomistics.limits import check_atom_count, finite
 
 PYROPHYLLITE_CIF = "pyrophyllite_1Tc_LG1981.cif"
 LIMMT_D001 = 12.42  # Å, the paper's XRD for Li-MMT
@@ -38,6 +39,7 @@ DEFAULT_VACUUM = 15.0  # Å, the paper's "about 15 Å"
 DEFAULT_LI_HEIGHT = 1.0  # Å above the mean basal-oxygen plane, over a cavity
 FORMULA_UNITS_PER_CELL = 2  # Al4Si8O20(OH)4 = 2 × Al2Si4O10(OH)2
 MAX_EXHAUSTIVE_PATTERNS = 100_000
+MAX_VACUUM = 1000.0  # Å; more is a typo (and an absurd plane-wave grid), not a model
 
 
 def structures_dir() -> Path:
@@ -80,6 +82,25 @@ def _check_supercell(supercell: tuple[int, int]) -> tuple[int, int]:
             f"supercell must be two positive integers N M, got {tuple(supercell)}: use e.g. 2 2."
         )
     return n, m
+
+
+def _check_seed(seed: object) -> int:
+    """The Mg-pattern tie-break seed: a non-negative integer (numpy's SeedSequence rule)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise AtomisticsError(f"seed must be a non-negative integer, got {seed!r}: use e.g. 0.")
+    return int(seed)
+
+
+ATOMS_PER_CELL = 40  # pyrophyllite-1Tc, Al4Si8O20(OH)4
+
+
+def _check_size(n: int, m: int, mg: int | None, max_atoms: int | None, what: str) -> None:
+    """Refuse, from the counts alone (before any array is built), a cell above the ceiling."""
+    if mg is not None and (isinstance(mg, bool) or not isinstance(mg, int | np.integer) or mg < 0):
+        raise AtomisticsError(f"mg must be a non-negative integer number of Mg, got {mg!r}.")
+    n_layer = ATOMS_PER_CELL * n * m
+    n_ions = default_mg_count(FORMULA_UNITS_PER_CELL * n * m) if mg is None else int(mg)
+    check_atom_count(n_layer + min(n_ions, 4 * n * m), f"a {n}x{m} {what}", max_atoms)
 
 
 def _layer_centered(layer: Atoms) -> np.ndarray:
@@ -149,9 +170,25 @@ def choose_mg_sites(atoms: Atoms, count: int, seed: int = 0) -> list[int]:
     """Pick ``count`` octahedral Al to turn into Mg.
 
     Rule: no two Mg share a hydroxyl (Loewenstein-like avoidance of Mg–OH–Mg),
-    and the smallest Mg–Mg distance (minimum image) is maximised. All patterns
-    are enumerated when there are at most 100 000; otherwise a seeded greedy
-    farthest-point choice is used. Ties are broken by ``numpy.random.default_rng(seed)``.
+    and the smallest Mg–Mg distance (minimum image) is maximised. Ties are
+    broken by ``numpy.random.default_rng(seed)``.
+
+    Cost, bounded for every supercell (never exponential): with N octahedral
+    Al and k Mg,
+
+    - when C(N, k) ≤ ``MAX_EXHAUSTIVE_PATTERNS`` (100 000) every pattern is
+      scored: at most 100 000 × k(k−1)/2 distance look-ups, and the result is
+      the exact optimum;
+    - otherwise a seeded greedy farthest-point choice (Gonzalez, Theor. Comput.
+      Sci. 38, 293 (1985)), O(k·N) look-ups after the O(N²) distance matrix.
+      For max–min dispersion with metric distances (minimum-image distance is
+      one) the greedy choice is a 2-approximation (Ravi, Rosenkrantz & Tayi,
+      Oper. Res. 42, 299 (1994)): its smallest Mg–Mg distance is at least half
+      the optimum d*, whenever d*/2 exceeds the ≈3 Å of Al pairs that share a
+      hydroxyl (so the hydroxyl rule cannot exclude the point the proof uses).
+      ``tests/test_structures_limits.py`` checks it against the exhaustive optimum.
+
+    With the 5 000-atom ceiling (N ≤ 500) a pattern takes well under a second.
     """
     al = np.nonzero(atoms.numbers == 13)[0]
     if count < 0 or count > len(al):
@@ -164,10 +201,14 @@ def choose_mg_sites(atoms: Atoms, count: int, seed: int = 0) -> list[int]:
     rng = np.random.default_rng(seed)
     kinds = _classify_oxygens(atoms)
     i, j, d = neighbor_list("ijd", atoms, 2.3)
-    oh_sets = [set(j[(i == a) & np.isin(j, kinds["hydroxyl"])]) for a in al]
-    shares = np.array(
-        [[bool(oh_sets[p] & oh_sets[q]) for q in range(len(al))] for p in range(len(al))]
-    )
+    # Al × hydroxyl incidence; two Al share a hydroxyl when their rows overlap.
+    row = {int(a): k for k, a in enumerate(al)}
+    col = {int(o): k for k, o in enumerate(kinds["hydroxyl"])}
+    incidence = np.zeros((len(al), max(len(col), 1)), dtype=np.int32)
+    for a, o in zip(i, j, strict=True):
+        if int(a) in row and int(o) in col:
+            incidence[row[int(a)], col[int(o)]] = 1
+    shares = (incidence @ incidence.T) > 0
     np.fill_diagonal(shares, False)
     dist = _pairwise_mic(atoms, al)
     # minimum image ignores the site's own periodic images; a single Mg is fine.
@@ -248,6 +289,7 @@ def build_limmt_slab(
     seed: int = 0,
     li_height: float = DEFAULT_LI_HEIGHT,
     mg_sites: list[int] | None = None,
+    max_atoms: int | None = None,
 ) -> Atoms:
     """LiMMT(001) slab: one 2:1 layer, n×m in plane, Li⁺ over cavities, vacuum along z.
 
@@ -262,8 +304,19 @@ def build_limmt_slab(
     ``mg_sites``, ``li_faces`` and ``arrays['clay']`` marking the layer atoms.
     """
     n, m = _check_supercell(supercell)
-    if not (isinstance(vacuum, int | float) and vacuum > 0):
+    if isinstance(vacuum, bool) or not isinstance(vacuum, int | float | np.floating):
         raise AtomisticsError(f"vacuum must be a positive length in Å, got {vacuum!r}.")
+    vacuum = finite(vacuum, "vacuum (Å)")
+    if not vacuum > 0:
+        raise AtomisticsError(f"vacuum must be a positive length in Å, got {vacuum!r}.")
+    if vacuum > MAX_VACUUM:
+        raise AtomisticsError(
+            f"vacuum {vacuum:g} Å is above {MAX_VACUUM:g} Å: no slab model needs that much "
+            "(the paper uses about 15 Å); give e.g. --vacuum 15."
+        )
+    li_height = finite(li_height, "li_height (Å)")
+    seed = _check_seed(seed)
+    _check_size(n, m, mg, max_atoms, "LiMMT slab")
     if not 0.0 < li_height <= 3.0:
         raise AtomisticsError(
             f"li_height must be in (0, 3] Å above the basal-oxygen plane, got {li_height}."
@@ -318,6 +371,7 @@ def build_montmorillonite_bulk(
     seed: int = 0,
     d001: float = LIMMT_D001,
     cation: str = "Li",
+    max_atoms: int | None = None,
 ) -> Atoms:
     """Bulk Li-montmorillonite: pyrophyllite layers with Al→Mg and interlayer cations.
 
@@ -329,6 +383,11 @@ def build_montmorillonite_bulk(
     (monovalent: one per Mg).
     """
     n, m = _check_supercell(supercell)
+    d001 = finite(d001, "d001 (Å)")
+    seed = _check_seed(seed)
+    _check_size(n, m, mg, max_atoms, "montmorillonite bulk cell")
+    if not d001 < MAX_VACUUM:
+        raise AtomisticsError(f"d001 = {d001:g} Å is not a basal spacing: use e.g. 12.42 Å.")
     if cation not in ("Li", "Na"):
         raise AtomisticsError(f"cation must be 'Li' or 'Na' (monovalent), got {cation!r}.")
     ref = load_pyrophyllite()

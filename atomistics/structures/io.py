@@ -14,6 +14,7 @@ import numpy as np
 from ase import Atoms
 
 from atomistics.errors import AtomisticsError
+from atomistics.paths import check_output_folder
 
 FORMATS = {".cif": "cif", ".extxyz": "extxyz", ".xyz": "extxyz", ".vasp": "vasp"}
 
@@ -35,6 +36,9 @@ def _json_safe_info(atoms: Atoms) -> Atoms:
 
 def structure_text(atoms: Atoms, fmt: str) -> str:
     """The file content ``atoms`` would be written as, in format ``fmt``."""
+    from atomistics.structures.checks import check_finite
+
+    check_finite(atoms)  # never write "nan" coordinates
     if fmt == "cif" and not atoms.pbc.any():
         raise AtomisticsError(
             f"{atoms.info.get('name', 'structure')} is an isolated molecule: CIF needs a periodic "
@@ -56,14 +60,19 @@ def write_structure(atoms: Atoms, path: str | Path, force: bool = False) -> Path
             f"unknown structure file suffix {path.suffix!r} in {path}: use one of {', '.join(FORMATS)}."
         )
     text = structure_text(atoms, fmt)
+    if path.is_dir():
+        raise AtomisticsError(
+            f"{path} is a folder: give a file name ending in {', '.join(FORMATS)}."
+        )
     if path.exists() and not force:
-        if path.read_text() == text:
+        if path.read_bytes() == text.encode():
             return path
         raise AtomisticsError(
             f"{path} exists with different content: choose another name or pass --force."
         )
+    check_output_folder(path.parent, "output folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text)
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)  # atomic: a crash never leaves a half-written structure file
     return path
