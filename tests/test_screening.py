@@ -304,3 +304,24 @@ def test_limmt_placements_share_one_cell_with_the_requested_vacuum():
     assert len(set(labels)) == len(labels)
     ref = slab_in_cell(slab, placements[0])
     assert np.allclose(ref.positions, placements[-1].positions[: len(slab)])
+
+
+def test_stock_ase_calculator_emt_adatom_prefers_the_fourfold_hollow():
+    """EMT Au adatom on Cu(100): the 4-fold hollow beats bridge and top (coordination)."""
+    from ase.build import add_adsorbate, fcc100
+    from ase.calculators.emt import EMT
+
+    slab = fcc100("Cu", size=(2, 2, 3), vacuum=8.0)
+    slab.pbc = (True, True, False)
+    placements = []
+    for site in ("ontop", "bridge", "hollow"):
+        atoms = slab.copy()
+        add_adsorbate(atoms, "Au", 2.0, site)
+        atoms.arrays["adsorbate"] = np.arange(len(atoms)) >= len(slab)
+        atoms.info.update(site=site, site_index=0, height=2.0)
+        placements.append(atoms)
+    result = screen_placements(placements, EMT(), slab, n_relax=3, radius=3.0)
+    assert result.best.site == "hollow" and result.best.converged
+    e = {r.site: r.relative_energy for r in result.relaxed}
+    assert e["hollow"] < e["bridge"] < e["ontop"]
+    assert all(r.fmax <= 0.05 for r in result.relaxed)

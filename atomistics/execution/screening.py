@@ -439,6 +439,7 @@ class ScreeningResult:
         for xi, r in zip(x, recs, strict=True):
             if r.stage != "relaxed" or r.error is not None:
                 continue
+            ax.plot([xi, xi], [r.prescreen_relative, r.relative_energy], color="0.7", lw=0.8)
             ax.plot(
                 xi,
                 r.relative_energy,
