@@ -1,22 +1,37 @@
 """Results database: ASE's database (SQLite file by default, PostgreSQL by URL).
 
-One row per finished calculation (``kind="calculation"``) and one per binding
-energy (``kind="binding_energy"``). Rows are plain ASE rows, so the usual
-tools work::
+One row per finished calculation (``kind="calculation"``) and one per reaction
+energy (``kind="reaction"``, a binding energy is a reaction). Rows are plain
+ASE rows, so the usual tools work::
 
-    ase db results.db 'study=limmt_fsi,kind=calculation' -c name,stage,engine,energy,scf_converged
-    ase db results.db kind=binding_energy -c name,e_bind_ev,paper_value_ev
+    ase db results.db 'study=limmt_fsi,kind=calculation' -c +name,stage,engine,geo_converged
+    ase db results.db kind=reaction -c name,reaction,e_reaction_ev,converged,paper_value_ev
 
-Keys of a calculation row: study, kind, name, stage, engine, protocol,
-calc_hash (the content hash, unique), engine_version, scf_converged,
-geo_converged, n_steps, wall_time_s, total_charge, multiplicity, n_warnings,
-basis_<El> (CP2K). ``data`` holds settings, warnings, timings and metadata.
-Existing rows are never updated or deleted by this module.
+A calculation row carries the total charge where ASE reads it (the initial
+charges sum to it: the formal charge spread evenly over the atoms, only the
+sum means something; ``Charge`` column), the calculator name (``xtb``/``cp2k``),
+and the keys study, kind, name, stage, engine, protocol, calc_hash (the content
+hash, unique), engine_version, scf_converged, geo_converged (relaxation: fmax
+reached; single point: the relaxation its geometry comes from reached it),
+n_steps, geo_steps, relax_fmax, fmax_target, geometry_from, wall_time_s,
+total_charge, multiplicity, n_warnings, basis_<El> (CP2K). ``data`` holds
+settings, warnings, timings, metadata, per-atom masks and ``info``.
+
+A reaction row has no atoms (``natoms`` 0) and says what it is: ``stage =
+"reaction"``, ``reaction = "li + fsi -> li_fsi"``, ``label`` (neutral or the
+paper's charged-fragment definition), ``e_reaction_ev`` and ``converged``.
+A rerun replaces a study's reaction rows for that engine and protocol in one
+transaction; readers refuse duplicates instead of picking one.
+
+Reading commands open the database read-only (:func:`connect` with
+``readonly=True``): nothing is created or changed in a file that is only read.
+Calculation rows are never updated or deleted.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -24,49 +39,198 @@ import ase.db
 import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
+from ase.db.sqlite import SQLite3Database
 
 from atomistics import __version__
 from atomistics.errors import AtomisticsError
+from atomistics.execution import CalcResult
+from atomistics.reactions import ReactionEnergy
 from atomistics.redact import redact
 
 DEFAULT_DB = "results.db"
+KIND_CALC = "calculation"
+KIND_REACTION = "reaction"
+LEGACY_KIND_BINDING = "binding_energy"  # rows written before reactions (read, never written)
+
+#: Shown by viewers that honour the metadata (``ase db -w`` projects, ASE < 3.23).
+DEFAULT_COLUMNS = [
+    "id",
+    "name",
+    "stage",
+    "engine",
+    "formula",
+    "calculator",
+    "energy",
+    "fmax",
+    "charge",
+    "scf_converged",
+    "geo_converged",
+    "e_reaction_ev",
+    "converged",
+]
+KEY_DESCRIPTIONS: dict[str, tuple[str, str, str]] = {
+    "study": ("Study", "Study name (study file's 'name')", ""),
+    "kind": ("Kind", "calculation or reaction", ""),
+    "name": ("Name", "System (or reaction) name in the study", ""),
+    "stage": ("Stage", "relax, single_point, cp_own, cp_ghost or reaction", ""),
+    "engine": ("Engine", "xtb or cp2k", ""),
+    "protocol": ("Protocol", "CP2K protocol or xtb method", ""),
+    "calc_hash": ("Hash", "Content hash of the calculation", ""),
+    "scf_converged": ("SCF conv.", "Electronic SCF converged", ""),
+    "geo_converged": (
+        "Geo conv.",
+        "Relaxation reached fmax (single point: its geometry's relaxation did)",
+        "",
+    ),
+    "n_steps": ("Steps", "Optimiser steps of this calculation", ""),
+    "geo_steps": ("Geo steps", "Optimiser steps of the relaxation that gave the geometry", ""),
+    "relax_fmax": ("Relax fmax", "Largest force on a free atom after the relaxation", "eV/Å"),
+    "fmax_target": ("fmax target", "Relaxation convergence threshold", "eV/Å"),
+    "total_charge": ("Total charge", "Net charge of the cell", "|e|"),
+    "multiplicity": ("2S+1", "Spin multiplicity", ""),
+    "wall_time_s": ("Wall time", "Wall time of the calculation", "s"),
+    "e_reaction_ev": ("ΔE", "Reaction energy Σν E(products) − Σν E(reactants)", "eV"),
+    "e_reaction_raw_ev": ("ΔE raw", "Reaction energy before counterpoise", "eV"),
+    "bsse_ev": ("BSSE", "Counterpoise correction", "eV"),
+    "paper_value_ev": ("Paper", "Value quoted in the paper (charged fragments)", "eV"),
+    "converged": ("Converged", "Every input of the reaction converged (SCF and geometry)", ""),
+    "reaction": ("Reaction", "Reaction equation (system names)", ""),
+    "label": ("Definition", "neutral, or the paper's charged-fragment definition", ""),
+}
 
 
-def connect(url: str | Path = DEFAULT_DB):
-    """Open (or create) the results database: a file path or a ``postgresql://`` URL."""
-    url = str(url)
-    if url.startswith(("postgresql://", "postgres://")):
-        try:
-            return ase.db.connect(url)
-        except (ImportError, ValueError) as exc:
-            raise AtomisticsError(
-                f"cannot open {redact(url)}: PostgreSQL needs the ase-db-backends package "
-                "(pip install 'limmt-atomistics[postgres]')."
-            ) from exc
-    path = Path(url)
+def _safe(url: object) -> str:
+    return redact(str(url))
+
+
+def _is_server(url: str) -> bool:
+    return "://" in url
+
+
+def _check_sqlite_path(path: Path) -> None:
     if path.suffix not in (".db", ".sqlite", ".sqlite3"):
         raise AtomisticsError(
-            f"results database {url!r} must end in .db (SQLite) or be a postgresql:// URL."
+            f"results database {_safe(path)!r} must end in .db (SQLite) or be a postgresql:// URL."
         )
+
+
+def _ase_tables(path: Path) -> set[str]:
+    """Tables of an existing SQLite file, read without writing anything."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise AtomisticsError(f"cannot read {path}: {exc.strerror}.") from None
+    if head != b"SQLite format 3\x00":
+        raise AtomisticsError(
+            f"{path} is not an ASE results database (not an SQLite file): pass the results.db "
+            "that `atomistics run` wrote."
+        )
+    try:
+        con = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        try:
+            names = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise AtomisticsError(f"{path} is not a readable SQLite database ({exc}).") from None
+    return names
+
+
+class _ReadOnlySQLite(SQLite3Database):
+    """ASE's SQLite backend opened with ``mode=ro``: it cannot create or change anything."""
+
+    def _connect(self):
+        return sqlite3.connect(
+            f"file:{Path(self.filename).resolve()}?mode=ro", uri=True, timeout=20
+        )
+
+
+def connect(url: str | Path = DEFAULT_DB, *, readonly: bool = False):
+    """Open the results database: a file path or a ``postgresql://`` URL.
+
+    ``readonly``: for commands that only read. A missing or empty file, or an
+    SQLite file that is not an ASE database, is refused (nothing is written).
+    """
+    url = str(url)
+    if _is_server(url):
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise AtomisticsError(
+                f"results database {_safe(url)!r}: only SQLite files and postgresql:// URLs work."
+            )
+        try:
+            # ASE's backend with its two multi-writer races fixed (see atomistics.db_postgres)
+            from atomistics.db_postgres import connect_postgres
+
+            return connect_postgres(url)
+        except (ImportError, ValueError) as exc:
+            raise AtomisticsError(
+                f"cannot open {_safe(url)}: PostgreSQL needs the ase-db-backends package "
+                "(pip install 'limmt-atomistics[postgres]')."
+            ) from exc
+        except Exception as exc:  # server down, bad credentials
+            raise AtomisticsError(
+                f"cannot connect to {_safe(url)}: {_safe(exc)}; check the server and the URL."
+            ) from None
+    path = Path(url)
+    _check_sqlite_path(path)
+    if readonly:
+        if not path.is_file():
+            raise AtomisticsError(
+                f"no results database {path}: run `atomistics run STUDY --db {path}` first."
+            )
+        if path.stat().st_size == 0:
+            raise AtomisticsError(f"{path} is empty, not a results database: check --db.")
+        tables = _ase_tables(path)
+        if "systems" not in tables:
+            raise AtomisticsError(
+                f"{path} is an SQLite file but not an ASE database (no 'systems' table): "
+                "check --db; it is left unchanged."
+            )
+        return _ReadOnlySQLite(str(path))
     if path.parent and not path.parent.exists():
         raise AtomisticsError(f"folder {path.parent} for the results database does not exist.")
+    if path.is_dir():
+        raise AtomisticsError(f"{path} is a folder, not a results database file.")
+    if path.is_file() and path.stat().st_size > 0:
+        tables = _ase_tables(path)
+        if tables and "systems" not in tables:
+            raise AtomisticsError(
+                f"{path} is an SQLite database of something else (no ASE 'systems' table): "
+                "results are not added to it; choose another --db."
+            )
     return ase.db.connect(str(path), type="db")
 
 
-def lock_path(url: str | Path) -> Path | None:
-    """The lock file guarding a file database (None for server databases)."""
+def lock_target(url: str | Path) -> Path | None:
+    """The file a run locks for this database: the SQLite file itself, by its real path.
+
+    A symlink or a relative path to the same file gives the same target, so a
+    second run cannot get around the lock. ``None`` for server databases (their
+    own transactions guard them).
+    """
     url = str(url)
-    if "://" in url:
+    if _is_server(url):
         return None
-    # not "<db>.lock": ASE itself locks that file around every write
-    return Path(url).with_name(Path(url).name + ".run-lock")
+    return Path(url).resolve()
+
+
+def lock_path(url: str | Path) -> Path | None:
+    """Backwards-compatible name of :func:`lock_target`."""
+    return lock_target(url)
 
 
 def find_calculation(db, calc_hash: str):
     """The row of the calculation with this content hash, or None."""
-    for row in db.select(kind="calculation", calc_hash=calc_hash, limit=1):
+    for row in db.select(kind=KIND_CALC, calc_hash=calc_hash, limit=1):
         return row
     return None
+
+
+def load_result(db, calc_hash: str) -> CalcResult | None:
+    """The stored :class:`CalcResult` with this content hash, or None."""
+    row = find_calculation(db, calc_hash)
+    return None if row is None else CalcResult.from_row(row)
 
 
 def _scalar(value: Any) -> Any:
@@ -75,17 +239,49 @@ def _scalar(value: Any) -> Any:
     return value
 
 
-def write_calculation(db, result) -> int:
-    """Store a :class:`~atomistics.execution.steps.CalcResult`; return its row id."""
+def _ensure_metadata(db) -> None:
+    want = {
+        "title": "LiMMT atomistics results",
+        "default_columns": DEFAULT_COLUMNS,
+        "key_descriptions": KEY_DESCRIPTIONS,
+    }
+    try:
+        current = db.metadata
+    except Exception:  # backends without metadata support
+        return
+    if any(
+        json.loads(json.dumps(current.get(k))) != json.loads(json.dumps(v)) for k, v in want.items()
+    ):
+        try:
+            db.metadata = {**current, **want}
+        except Exception:
+            return
+
+
+def _row_atoms(result: CalcResult) -> Atoms:
+    atoms = result.atoms.copy()
+    atoms.set_constraint()
+    for key in [k for k in atoms.arrays if k not in ("numbers", "positions")]:
+        del atoms.arrays[key]
+    charge = result.charge
+    # ASE's Charge column is the sum of the initial charges: the formal total, spread evenly
+    atoms.set_initial_charges(np.full(len(atoms), charge / len(atoms)) if len(atoms) else None)
+    calc = SinglePointCalculator(atoms, energy=result.energy_ev, forces=result.forces)
+    calc.name = result.engine
+    atoms.calc = calc
+    return atoms
+
+
+def write_calculation(db, result: CalcResult) -> int:
+    """Store a :class:`CalcResult` unless its hash is already there; return the row id."""
     existing = find_calculation(db, result.calc_hash)
     if existing is not None:
         return existing.id
-    atoms: Atoms = result.atoms.copy()
-    atoms.set_constraint()
-    atoms.calc = SinglePointCalculator(atoms, energy=result.energy_ev, forces=result.forces)
+    _ensure_metadata(db)
+    atoms = _row_atoms(result)
     kvp: dict[str, Any] = {
         "study": result.study,
-        "kind": "calculation",
+        "kind": KIND_CALC,
         "name": result.name,
         "stage": result.stage,
         "engine": result.engine,
@@ -95,80 +291,196 @@ def write_calculation(db, result) -> int:
         "driver_version": __version__,
         "scf_converged": bool(result.scf_converged),
         "n_steps": int(result.n_steps),
-        "total_charge": int(result.atoms.info.get("charge", 0)),
+        "total_charge": result.charge,
         "multiplicity": int(result.atoms.info.get("spin_multiplicity", 1)),
         "n_warnings": len(result.warnings),
     }
-    if result.geo_converged is not None:
-        kvp["geo_converged"] = bool(result.geo_converged)
-    if result.wall_time_s is not None:
-        kvp["wall_time_s"] = float(result.wall_time_s)
+    optional = {
+        "geo_converged": None if result.geo_converged is None else bool(result.geo_converged),
+        "wall_time_s": None if result.wall_time_s is None else float(result.wall_time_s),
+        "relax_fmax": result.fmax_ev_a,
+        "fmax_target": result.fmax_target_ev_a,
+        "geometry_from": result.geometry_from,
+        "geo_steps": result.geo_steps,
+    }
+    kvp.update({k: v for k, v in optional.items() if v is not None})
     for element, basis in (result.metadata.get("basis") or {}).items():
         kvp[f"basis_{element}"] = str(basis)
+    info = {
+        k: v
+        for k, v in result.atoms.info.items()
+        if k in ("charge", "spin_multiplicity", "name", "study", "cell_of", "frame_positions")
+    }
     data = {
         "settings": json.loads(json.dumps(result.settings, default=str)),
         "warnings": list(result.warnings),
         "timings": {k: float(v) for k, v in result.timings.items()},
         "metadata": json.loads(json.dumps(result.metadata, default=str)),
-        "directory": result.directory,
+        "directory": redact(result.directory),
+        "info": json.loads(json.dumps(info, default=str)),
+        "masks": {
+            k: np.flatnonzero(v).tolist()
+            for k, v in result.atoms.arrays.items()
+            if np.asarray(v).dtype == bool
+        },
     }
-    if "ghost" in result.atoms.arrays:
-        data["ghost"] = np.flatnonzero(result.atoms.arrays["ghost"]).tolist()
     return db.write(atoms, key_value_pairs={k: _scalar(v) for k, v in kvp.items()}, data=data)
 
 
-def binding_key(study: str, name: str, engine: str, input_hash: str) -> str:
-    return f"{study}:{name}:{engine}:{input_hash[:16]}"
+def _reaction_kvp(study: str, entry: ReactionEnergy) -> dict[str, Any]:
+    kvp = {
+        "study": study,
+        "kind": KIND_REACTION,
+        "stage": "reaction",
+        "name": entry.name,
+        "reaction": entry.equation,
+        "label": entry.label,
+        "e_reaction_ev": float(entry.energy_ev),
+        "e_reaction_raw_ev": float(entry.energy_raw_ev),
+        "counterpoise": bool(entry.counterpoise),
+        "converged": bool(entry.converged),
+        "charged": bool(entry.charged),
+        "engine": entry.engine,
+        "protocol": entry.protocol,
+        "input_hash": entry.input_hash,
+    }
+    if entry.bsse_ev is not None:
+        kvp["bsse_ev"] = float(entry.bsse_ev)
+    if entry.paper_value_ev is not None:
+        kvp["paper_value_ev"] = float(entry.paper_value_ev)
+    return kvp
 
 
-def write_binding_energies(db, study: str, engine: str, protocol: str, entries) -> list[int]:
-    """Store binding energies (one transaction); an identical row is not written twice."""
-    ids = []
+def write_reactions(db, study: str, engine: str, protocol: str, entries) -> list[int]:
+    """Replace the study's reaction rows of this engine/protocol by ``entries``, in one transaction."""
+    entries = list(entries)
+    for e in entries:
+        if (e.engine, e.protocol) != (engine, protocol):
+            raise AtomisticsError(
+                f"reaction {e.name!r} is from {e.engine}/{e.protocol}, not {engine}/{protocol}."
+            )
+    _ensure_metadata(db)
+    ids: list[int] = []
     with db:
-        for b in entries:
-            key = binding_key(study, b.name, engine, b.input_hash)
-            found = [r.id for r in db.select(kind="binding_energy", binding_key=key, limit=1)]
-            if found:
-                ids.append(found[0])
-                continue
-            kvp = {
-                "study": study,
-                "kind": "binding_energy",
-                "name": b.name,
-                "e_bind_ev": float(b.e_bind_ev),
-                "e_bind_raw_ev": float(b.e_bind_raw_ev),
-                "counterpoise": bool(b.counterpoise),
-                "complex": b.complex,
-                "fragments": ",".join(b.fragments),
-                "engine": engine,
-                "protocol": protocol,
-                "binding_key": key,
-            }
-            if b.bsse_ev is not None:
-                kvp["bsse_ev"] = float(b.bsse_ev)
-            if b.paper_value_ev is not None:
-                kvp["paper_value_ev"] = float(b.paper_value_ev)
-            data = {"calc_hashes": list(b.calc_hashes), "energies_ev": b.energies_ev}
-            ids.append(db.write(Atoms(), key_value_pairs=kvp, data=data))
+        old = [
+            r.id
+            for kind in (KIND_REACTION, LEGACY_KIND_BINDING)
+            for r in db.select(kind=kind, study=study, engine=engine, include_data=False)
+            if r.get("protocol") == protocol
+        ]
+        if old:
+            db.delete(old)
+        for e in entries:
+            ids.append(
+                db.write(Atoms(), key_value_pairs=_reaction_kvp(study, e), data=e.to_record())
+            )
     return ids
 
 
+#: Older name; a binding energy is a reaction.
+write_binding_energies = write_reactions
+
+
 def calculation_rows(db, study: str | None = None) -> list:
-    query: dict[str, Any] = {"kind": "calculation"}
+    query: dict[str, Any] = {"kind": KIND_CALC}
     if study:
         query["study"] = study
     return list(db.select(**query))
 
 
-def binding_rows(db, study: str | None = None, latest: bool = True) -> list:
-    """Binding-energy rows; with ``latest`` only the newest per (study, name, engine)."""
-    query: dict[str, Any] = {"kind": "binding_energy"}
-    if study:
-        query["study"] = study
-    rows = sorted(db.select(**query), key=lambda r: r.id)
-    if not latest:
-        return rows
-    newest: dict[tuple, Any] = {}
+def reaction_from_row(row) -> ReactionEnergy:
+    if row.get("kind") == LEGACY_KIND_BINDING:
+        frags = [f for f in str(row.get("fragments", "")).split(",") if f]
+        reactants: dict[str, float] = {}
+        for f in frags:
+            reactants[f] = reactants.get(f, 0.0) + 1.0
+        value = float(row.e_bind_ev)
+        return ReactionEnergy(
+            name=row.name,
+            reactants=reactants,
+            products={row.get("complex", row.name): 1.0},
+            energy_ev=value,
+            energy_raw_ev=float(row.get("e_bind_raw_ev", value)),
+            paper_value_ev=row.get("paper_value_ev"),
+            counterpoise=bool(row.get("counterpoise", False)),
+            bsse_ev=row.get("bsse_ev"),
+            engine=row.get("engine", "") or "",
+            protocol=row.get("protocol", "") or "",
+            converged=bool(row.get("converged", True)),
+        )
+    rec = dict(row.data)
+    rec.update(
+        name=row.name,
+        energy_ev=float(row.e_reaction_ev),
+        engine=row.engine,
+        protocol=row.protocol,
+        converged=bool(row.converged),
+    )
+    return ReactionEnergy.from_record(rec)
+
+
+def reaction_rows(
+    db, study: str | None = None, engine: str | None = None, protocol: str | None = None
+) -> list:
+    """Reaction rows (and legacy binding-energy rows), filtered; duplicates are an error.
+
+    Two rows with the same (study, name, engine, protocol) can only come from a
+    database written outside ``atomistics``; which one is right cannot be known,
+    so the reader refuses instead of picking one.
+    """
+    rows = []
+    for kind in (KIND_REACTION, LEGACY_KIND_BINDING):
+        query: dict[str, Any] = {"kind": kind}
+        if study:
+            query["study"] = study
+        if engine:
+            query["engine"] = engine
+        for r in db.select(**query):
+            if protocol is not None and r.get("protocol") != protocol:
+                continue
+            if r.get("name") is None:
+                continue
+            rows.append(r)
+    rows.sort(key=lambda r: r.id)
+    seen: dict[tuple, int] = {}
     for r in rows:
-        newest[(r.study, r.name, r.engine)] = r
-    return list(newest.values())
+        key = (r.get("study"), r.name, r.get("engine"), r.get("protocol"))
+        if key in seen:
+            raise AtomisticsError(
+                f"the results database has two rows (ids {seen[key]} and {r.id}) for reaction "
+                f"{r.name!r} of study {key[0]!r} ({key[2]}, {key[3]}): rerun `atomistics run` "
+                "for the study (it replaces them) or delete the stale one with `ase db -d`."
+            )
+        seen[key] = r.id
+    return rows
+
+
+def binding_rows(db, study: str | None = None, latest: bool = True) -> list:
+    """Older name of :func:`reaction_rows` (``latest`` is ignored: duplicates are refused)."""
+    return reaction_rows(db, study)
+
+
+def reactions_from_db(
+    db, study: str, engine: str | None = None, protocol: str | None = None
+) -> list[ReactionEnergy]:
+    """The study's stored reaction energies, one engine and protocol only.
+
+    With ``engine`` None the database must hold one engine's (and one
+    protocol's) energies for the study; otherwise the reader must choose.
+    """
+    rows = reaction_rows(db, study, engine, protocol)
+    combos = sorted({(r.get("engine") or "", r.get("protocol") or "") for r in rows})
+    if len(combos) > 1:
+        listed = ", ".join(f"{e or '?'}/{p or '?'}" for e, p in combos)
+        raise AtomisticsError(
+            f"study {study!r} has reaction energies from several engines/protocols ({listed}); "
+            "choose one (--engine, --protocol) so that an xtb and a CP2K energy are never mixed."
+        )
+    return [reaction_from_row(r) for r in rows]
+
+
+def reaction_energies(
+    db_url: str | Path, study: str, engine: str | None = None, protocol: str | None = None
+) -> list[ReactionEnergy]:
+    """Open ``db_url`` read-only and return :func:`reactions_from_db` (the bridge's reader)."""
+    return reactions_from_db(connect(db_url, readonly=True), study, engine, protocol)

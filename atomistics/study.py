@@ -1,4 +1,4 @@
-"""Study specification: which systems to build, which binding energies to form.
+"""Study specification: which systems to build, which reactions (binding energies) to form.
 
 A study is a YAML file (see ``workflows/limmt_fsi.yaml``) loaded into typed
 pydantic models. Errors name the offending key and its line in the file.
@@ -112,9 +112,73 @@ class BindingEnergySpec(_Strict):
     counterpoise: bool = False
 
 
+class ReactionSpec(_Strict):
+    """ΔE = Σ ν_p E(product p) − Σ ν_r E(reactant r), stoichiometric coefficients ν > 0.
+
+    ``reactants``/``products``: a list of system names (ν = 1 each, a name given
+    twice counts twice) or a mapping ``{system: ν}``. A binding energy
+    E(AB) − E(A) − E(B) is the reaction A + B → AB. Both sides must balance atoms
+    and charge (checked when the study is loaded, :func:`check_reactions`).
+    """
+
+    reactants: dict[str, float] = Field(min_length=1)
+    products: dict[str, float] = Field(min_length=1)
+    paper_value_ev: float | None = None
+    counterpoise: bool = False
+    description: str = ""
+
+    @field_validator("reactants", "products", mode="before")
+    @classmethod
+    def _coefficients(cls, v: Any) -> Any:
+        if isinstance(v, list | tuple):
+            out: dict[str, float] = {}
+            for name in v:
+                if not isinstance(name, str):
+                    raise ValueError(f"a reaction side lists system names, got {name!r}")
+                out[name] = out.get(name, 0.0) + 1.0
+            return out
+        return v
+
+    @field_validator("reactants", "products")
+    @classmethod
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        for name, nu in v.items():
+            if not (nu > 0 and np.isfinite(nu)):
+                raise ValueError(
+                    f"stoichiometric coefficient of {name!r} is {nu}: give a positive number"
+                )
+        return v
+
+    @property
+    def coefficients(self) -> dict[str, float]:
+        """Signed coefficients: + for products, − for reactants."""
+        out = {n: -nu for n, nu in self.reactants.items()}
+        for n, nu in self.products.items():
+            out[n] = out.get(n, 0.0) + nu
+        return out
+
+    @property
+    def binding(self) -> tuple[str, list[str]] | None:
+        """(complex, fragments) if this is a binding reaction (one product, ν = 1 everywhere)."""
+        if len(self.products) != 1 or any(nu != 1 for nu in self.products.values()):
+            return None
+        if any(nu != round(nu) for nu in self.reactants.values()):
+            return None
+        fragments = [n for n, nu in self.reactants.items() for _ in range(int(nu))]
+        return next(iter(self.products)), fragments
+
+
 class CalculationSpec(_Strict):
+    """Engine settings. ``protocol`` and ``overrides`` are CP2K's; ``xtb`` is the xtb engine's.
+
+    Each engine reads only its own settings and rejects a setting meant for it that
+    it does not know (:func:`atomistics.engines.engine_options`); CP2K-only
+    settings that differ from the defaults are refused when the study runs with xtb.
+    """
+
     protocol: str = "paper"
     overrides: dict[str, Any] = Field(default_factory=dict)
+    xtb: dict[str, Any] = Field(default_factory=dict)
 
 
 class Study(_Strict):
@@ -124,7 +188,23 @@ class Study(_Strict):
     calculation: CalculationSpec = CalculationSpec()
     systems: dict[str, SystemSpec] = Field(min_length=1)
     binding_energies: dict[str, BindingEnergySpec] = Field(default_factory=dict)
+    reactions: dict[str, ReactionSpec] = Field(default_factory=dict)
     bridge: dict[str, Any] | None = None
+
+    @property
+    def all_reactions(self) -> dict[str, ReactionSpec]:
+        """``binding_energies`` (as reactions fragments → complex) followed by ``reactions``."""
+        out = {
+            name: ReactionSpec(
+                reactants=list(b.fragments),
+                products=[b.complex],
+                paper_value_ev=b.paper_value_ev,
+                counterpoise=b.counterpoise,
+            )
+            for name, b in self.binding_energies.items()
+        }
+        out.update(self.reactions)
+        return out
 
     @field_validator("systems")
     @classmethod
@@ -132,15 +212,6 @@ class Study(_Strict):
         for name in v:
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise ValueError(f"system name {name!r} must be letters, digits, '_' or '-'")
-        return v
-
-    @field_validator("bridge")
-    @classmethod
-    def _bridge(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        # Validated here so a bad bridge section fails at load time, not after the runs.
-        from atomistics.continuum.study_bridge import parse_bridge_spec
-
-        parse_bridge_spec(v)
         return v
 
     @model_validator(mode="after")
@@ -159,14 +230,24 @@ class Study(_Strict):
                         f"systems.{name}.cell_of = {spec.cell_of!r} is not a limmt-slab system "
                         "of this study"
                     )
+        # The bridge section itself is validated by atomistics.continuum.study_bridge where it
+        # is used (the study layer does not import the continuum); its references here.
+        if self.bridge is not None and not isinstance(self.bridge, dict):
+            raise ValueError("bridge must be a mapping (see workflows/limmt_fsi.yaml)")
         if self.bridge is not None:
+            names = list(self.binding_energies) + list(self.reactions)
             for role in ("surface_anion", "cation_anion"):
                 ref = self.bridge.get(role)
-                if ref is not None and ref not in self.binding_energies:
+                if ref is not None and ref not in names:
                     raise ValueError(
                         f"bridge.{role} = {ref!r} is not one of the study's binding_energies "
-                        f"({list(self.binding_energies)})"
+                        f"or reactions ({names})"
                     )
+        clash = sorted(set(self.binding_energies) & set(self.reactions))
+        if clash:
+            raise ValueError(
+                f"{clash} named in both binding_energies and reactions: rename one of them"
+            )
         for name, spec in self.binding_energies.items():
             for ref in [spec.complex, *spec.fragments]:
                 if ref not in self.systems:
@@ -174,6 +255,23 @@ class Study(_Strict):
                         f"binding_energies.{name} refers to unknown system {ref!r} "
                         f"(systems: {list(self.systems)})"
                     )
+            if spec.complex in spec.fragments:
+                raise ValueError(
+                    f"binding_energies.{name}: {spec.complex!r} is listed as its own fragment; "
+                    "the fragments are the parts the complex is made of"
+                )
+        for name, spec in self.reactions.items():
+            for ref in [*spec.reactants, *spec.products]:
+                if ref not in self.systems:
+                    raise ValueError(
+                        f"reactions.{name} refers to unknown system {ref!r} "
+                        f"(systems: {list(self.systems)})"
+                    )
+            both = sorted(set(spec.reactants) & set(spec.products))
+            if both:
+                raise ValueError(
+                    f"reactions.{name}: {both} on both sides; a system cannot react into itself"
+                )
         return self
 
 
@@ -225,7 +323,7 @@ def parse_study(text: str, source: str = "<study>") -> Study:
             f"{source}: a study file must be a YAML mapping with 'name' and 'systems'."
         )
     try:
-        return Study.model_validate(data)
+        study = Study.model_validate(data)
     except ValidationError as exc:
         lines = _key_lines(text)
         messages = []
@@ -238,6 +336,58 @@ def parse_study(text: str, source: str = "<study>") -> Study:
         raise StudySpecError("invalid study file:\n  " + "\n  ".join(messages)) from None
     except StudySpecError:
         raise
+    check_reactions(study)
+    return study
+
+
+def _composition(atoms: Atoms) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for symbol in atoms.get_chemical_symbols():
+        out[symbol] = out.get(symbol, 0) + 1
+    return out
+
+
+def _side(spec: dict[str, float], systems: dict[str, Atoms]) -> tuple[dict[str, float], float]:
+    atoms: dict[str, float] = {}
+    charge = 0.0
+    for name, nu in spec.items():
+        for symbol, n in _composition(systems[name]).items():
+            atoms[symbol] = atoms.get(symbol, 0.0) + nu * n
+        charge += nu * int(systems[name].info.get("charge", 0))
+    return atoms, charge
+
+
+def _formula(atoms: dict[str, float]) -> str:
+    return " ".join(f"{s}{n:g}" for s, n in sorted(atoms.items()) if abs(n) > 1e-9) or "nothing"
+
+
+def check_reactions(study: Study, structures: dict[str, Atoms] | None = None) -> None:
+    """Every reaction (and binding energy) balances atoms and charge on both sides.
+
+    Catches a complex whose fragments are not its parts (``li_fsi`` from
+    ``[li, li]``) before anything runs: such an energy is meaningless.
+    """
+    reactions = study.all_reactions
+    if not reactions:
+        return
+    systems = structures if structures is not None else build_study_structures(study)
+    for name, spec in reactions.items():
+        section = "binding_energies" if name in study.binding_energies else "reactions"
+        left, q_left = _side(spec.reactants, systems)
+        right, q_right = _side(spec.products, systems)
+        elements = set(left) | set(right)
+        if any(abs(left.get(e, 0.0) - right.get(e, 0.0)) > 1e-9 for e in elements):
+            diff = {e: right.get(e, 0.0) - left.get(e, 0.0) for e in elements}
+            raise StudySpecError(
+                f"{section}.{name} does not balance atoms: reactants {_formula(left)}, products "
+                f"{_formula(right)} (products minus reactants: {_formula(diff)}); fix the "
+                "systems or coefficients so both sides hold the same atoms."
+            )
+        if abs(q_left - q_right) > 1e-9:
+            raise StudySpecError(
+                f"{section}.{name} does not balance charge: reactants {q_left:+g} e, products "
+                f"{q_right:+g} e; fix the systems or coefficients."
+            )
 
 
 def load_study(path: str | Path) -> Study:

@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 from atomistics import db as dbmod
+from atomistics.db import write_calculation as store
 from atomistics.engines.cp2k import Cp2kEngine
-from atomistics.execution.steps import execute, parse, plan_calculation, prepare, store
+from atomistics.execution.steps import execute, parse, plan_calculation, prepare
 from atomistics.structures.molecules import build_molecule
 
 

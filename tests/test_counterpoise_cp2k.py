@@ -10,8 +10,8 @@ from atomistics import binding as bind
 from atomistics import db as dbmod
 from atomistics.cp2k import write_cp2k_input
 from atomistics.engines.cp2k import Cp2kEngine
-from atomistics.execution import run_calculation
 from atomistics.execution.steps import plan_calculation
+from atomistics.runner import run_calculation
 
 pytestmark = [pytest.mark.cp2k, pytest.mark.skipif(shutil.which("cp2k") is None, reason="no CP2K")]
 

@@ -7,7 +7,7 @@ import pytest
 from custodian.cp2k.handlers import AbortHandler, UnconvergedRelaxationErrorHandler
 from pymatgen.io.cp2k.inputs import Cp2kInput
 
-from atomistics.handlers import AnyScfUnconvergedHandler, Cp2kAbortHandler, GeoOptWalltimeHandler
+from atomistics.engines.cp2k_handlers import AnyScfUnconvergedHandler, Cp2kAbortHandler, GeoOptWalltimeHandler
 from atomistics.parse.cp2k import parse_cp2k_output
 
 DATA = Path(__file__).parent / "data" / "outputs"

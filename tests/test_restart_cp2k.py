@@ -10,8 +10,8 @@ from ase import Atoms
 
 from atomistics import db as dbmod
 from atomistics.engines.cp2k import INPUT, OUTPUT, PROJECT, Cp2kEngine
-from atomistics.execution.runner import run_calculation
 from atomistics.execution.steps import is_complete, load_calculation, plan_calculation, prepare
+from atomistics.runner import run_calculation
 
 pytestmark = [pytest.mark.cp2k, pytest.mark.skipif(shutil.which("cp2k") is None, reason="no CP2K")]
 

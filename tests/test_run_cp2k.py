@@ -9,8 +9,8 @@ import pytest
 
 from atomistics import db as dbmod
 from atomistics.engines.cp2k import Cp2kEngine
-from atomistics.execution import run_calculation, run_study
 from atomistics.execution.steps import plan_calculation
+from atomistics.runner import run_calculation, run_study
 from atomistics.structures.molecules import build_molecule
 from atomistics.study import parse_study
 

@@ -11,7 +11,7 @@ from mini_study import MINI_STUDY as MINI
 from atomistics import db as dbmod
 from atomistics.engines.xtb import XtbEngine
 from atomistics.errors import AtomisticsError
-from atomistics.execution import run_study, study_lock
+from atomistics.runner import run_study, study_lock
 from atomistics.study import parse_study
 
 pytest.importorskip("tblite")
@@ -166,9 +166,9 @@ def test_cli_run_results_and_ase_db(tmp_path):
             "ase",
             "db",
             "results.db",
-            "kind=binding_energy",
+            "kind=reaction",
             "-c",
-            "name,e_bind_ev",
+            "name,e_reaction_ev",
             "--csv",
         ],
         cwd=tmp_path,

@@ -24,7 +24,7 @@ STATE_ORDER = (
 def register(subparsers) -> None:
     from atomistics import db as dbmod
     from atomistics.engines import ENGINE_NAMES
-    from atomistics.execution.runner import DEFAULT_WORKDIR
+    from atomistics.runner import DEFAULT_WORKDIR
 
     p = subparsers.add_parser(
         "submit",

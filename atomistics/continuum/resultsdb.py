@@ -1,13 +1,12 @@
-"""Read a study's binding energies from its results database (ASE db).
+"""Read a study's reaction (binding) energies for the bridge, through :mod:`atomistics.db`.
 
-Schema (the contract other parts of the project write to): an ASE database
-(:func:`ase.db.connect`, SQLite file or any backend URL) with one row per binding
-energy, carrying the key-value pairs
-
-    study=<study name>, kind="binding_energy", name=<binding name>, e_bind_ev=<float>
-
-``E_bind`` is in eV, negative when bound (E_complex - E_parts). The LiMMT study
-defines ``li_fsi`` (cation-anion) and ``limmt_fsi`` (surface-anion).
+The results database is opened read-only; energies are filtered by study,
+engine and protocol (:func:`atomistics.db.reactions_from_db`), so an xtb and a
+CP2K energy are never mixed: when the study has both and no engine is given,
+the reader refuses and asks for one. Duplicate rows are refused, not chosen
+among. ``E`` is in eV (for a binding energy negative when bound,
+E_complex − E_parts). The LiMMT study defines ``li_fsi`` (cation–anion) and
+``limmt_fsi`` (surface–anion).
 """
 
 from __future__ import annotations
@@ -15,55 +14,56 @@ from __future__ import annotations
 from pathlib import Path
 
 from atomistics.errors import AtomisticsError
+from atomistics.redact import redact
 
-KIND = "binding_energy"
+
+def read_reactions(
+    db_path: str | Path, study: str, engine: str | None = None, protocol: str | None = None
+):
+    """The study's :class:`~atomistics.reactions.ReactionEnergy` records (one engine/protocol)."""
+    from atomistics import db as dbmod
+
+    return dbmod.reaction_energies(db_path, study, engine, protocol)
 
 
-def read_binding_energy(db_path: str | Path, study: str, name: str) -> float:
-    """The binding energy [eV] named ``name`` of ``study``; the newest row wins if repeated."""
-    import ase.db
+def read_reaction(
+    db_path: str | Path,
+    study: str,
+    name: str,
+    engine: str | None = None,
+    protocol: str | None = None,
+):
+    """One stored reaction energy record (``.energy_ev``, ``.converged``, ``.engine``...)."""
+    entries = read_reactions(db_path, study, engine, protocol)
+    for entry in entries:
+        if entry.name == name:
+            return entry
+    have = sorted(e.name for e in entries)
+    hint = f"; it has {have}" if have else "; no binding energies stored for this study"
+    raise AtomisticsError(
+        f"results database {redact(db_path)!r} has no binding energy {name!r} for study "
+        f"{study!r}{hint} (run the study first, or give the energies as numbers)"
+    )
 
+
+def read_binding_energy(
+    db_path: str | Path,
+    study: str,
+    name: str,
+    engine: str | None = None,
+    protocol: str | None = None,
+) -> float:
+    """The reaction (binding) energy [eV] named ``name`` of ``study``."""
     path = Path(db_path)
     if "://" not in str(db_path) and not path.is_file():
         raise AtomisticsError(
-            f"results database {str(db_path)!r} not found; pass the path of the study's results.db"
+            f"results database {redact(db_path)!r} not found; pass the path of the study's results.db"
         )
-    try:
-        db = ase.db.connect(str(db_path))
-        rows = list(db.select(study=study, kind=KIND, name=name))
-    except Exception as exc:  # corrupt file, wrong format
-        raise AtomisticsError(f"cannot read results database {str(db_path)!r}: {exc}") from None
-    if not rows:
-        available = read_all_binding_energies(db_path, study) if path.is_file() else {}
-        hint = (
-            f"; it has {sorted(available)}"
-            if available
-            else "; no binding energies stored for this study"
-        )
-        raise AtomisticsError(
-            f"results database {str(db_path)!r} has no binding energy {name!r} for study {study!r}{hint} "
-            "(run the binding-energy workflow first, or give the energies as numbers)"
-        )
-    row = max(rows, key=lambda r: (r.get("mtime", 0.0), r.id))
-    value = row.get("e_bind_ev")
-    if value is None:
-        raise AtomisticsError(
-            f"row {row.id} ({name!r}) in {str(db_path)!r} has no 'e_bind_ev' value"
-        )
-    return float(value)
+    return float(read_reaction(db_path, study, name, engine, protocol).energy_ev)
 
 
-def read_all_binding_energies(db_path: str | Path, study: str) -> dict[str, float]:
-    """All binding energies [eV] of ``study`` by name (newest row per name)."""
-    import ase.db
-
-    db = ase.db.connect(str(db_path))
-    out: dict[str, tuple[float, int, float]] = {}
-    for row in db.select(study=study, kind=KIND):
-        key = (row.get("mtime", 0.0), row.id)
-        name = row.get("name")
-        if name is None or row.get("e_bind_ev") is None:
-            continue
-        if name not in out or key > out[name][:2]:
-            out[name] = (key[0], key[1], float(row.get("e_bind_ev")))
-    return {k: v[2] for k, v in out.items()}
+def read_all_binding_energies(
+    db_path: str | Path, study: str, engine: str | None = None, protocol: str | None = None
+) -> dict[str, float]:
+    """All reaction (binding) energies [eV] of ``study`` by name."""
+    return {e.name: e.energy_ev for e in read_reactions(db_path, study, engine, protocol)}

@@ -226,13 +226,19 @@ def write_cp2k_input(
     project: str = "cp2k",
     data_dir: str | Path | None = None,
     validate: bool = True,
+    settings: Cp2kSettings | None = None,
 ) -> tuple[Path, dict]:
-    """Write ``directory/{project}.inp``; return its path and the metadata (settings + provenance)."""
+    """Write ``directory/{project}.inp``; return its path and the metadata (settings + provenance).
+
+    ``settings``: already resolved settings, rendered as given (the engine passes the
+    hashed ones, so a restart cannot resolve them differently).
+    """
     from atomistics.errors import AtomisticsError
 
     if not project or any(c in project for c in "/\\ \t"):
         raise AtomisticsError(f"project name {project!r} must be a non-empty word without '/'.")
-    settings = resolve_settings(atoms, stage, protocol, overrides, data_dir)
+    if settings is None:
+        settings = resolve_settings(atoms, stage, protocol, overrides, data_dir)
     command = find_cp2k_command(required=False)
     schema, schema_info = schema_for(command)
     tree = build_input_tree(atoms, settings, project)

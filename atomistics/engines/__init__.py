@@ -1,8 +1,13 @@
 """Engines: CP2K through custodian, GFN2-xTB (tblite) and any ASE calculator.
 
-``get_engine("xtb")`` / ``get_engine("cp2k", protocol="paper")`` build the two
-engines the CLI knows; from Python any :class:`ASECalculatorEngine` (or any
-object following :class:`Engine`) can be passed to the runner instead.
+:func:`engine_options` is the one place that turns a study (and the chosen
+engine's name) into the engine's physics options; :func:`get_engine` builds
+the engine from them plus the machine settings (CP2K command, data folder,
+threads), which are always passed explicitly, never through ``os.environ``.
+Both refuse a setting the chosen engine does not use instead of dropping it.
+``atomistics run`` and the FireWorks tasks go through these two functions; from
+Python any :class:`ASECalculatorEngine` (or any object following
+:class:`Engine`) can be passed to the runner instead.
 """
 
 from __future__ import annotations
@@ -20,6 +25,13 @@ from atomistics.engines.base import (
 from atomistics.errors import AtomisticsError
 
 ENGINE_NAMES = ("xtb", "cp2k")
+#: Machine settings each engine takes (not hashed, not in the study file).
+MACHINE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "xtb": (),
+    "cp2k": ("command", "data_dir", "omp_threads", "max_errors"),
+}
+#: CP2K's defaults in the study's ``calculation`` section (``protocol``, ``overrides``).
+_CP2K_DEFAULT_PROTOCOL = "paper"
 
 __all__ = [
     "ASECalculatorEngine",
@@ -28,21 +40,87 @@ __all__ = [
     "ENGINE_NAMES",
     "Engine",
     "EngineResult",
+    "MACHINE_OPTIONS",
     "STAGES",
+    "engine_for_study",
+    "engine_options",
     "get_engine",
 ]
 
 
-def get_engine(name: str, **options: Any) -> Engine:
-    """The engine called ``name`` ("xtb" or "cp2k"); options go to its constructor."""
-    if name == "xtb":
-        from atomistics.engines.xtb import XtbEngine
+def _check_name(name: str) -> None:
+    if name not in ENGINE_NAMES:
+        raise AtomisticsError(f"unknown engine {name!r}: choose one of {', '.join(ENGINE_NAMES)}.")
 
-        options.pop("protocol", None)
-        options.pop("overrides", None)
-        return XtbEngine(**options)
+
+def engine_options(study, name: str | None = None) -> dict[str, Any]:
+    """The physics options of engine ``name`` (default: the study's) from the study file.
+
+    CP2K reads ``calculation.protocol`` and ``calculation.overrides``; xtb reads
+    ``calculation.xtb``. A CP2K setting changed from its default while the study
+    runs with xtb (or an ``xtb`` section with CP2K) is refused, naming the key.
+    """
+    name = name or study.engine
+    _check_name(name)
+    calc = study.calculation
     if name == "cp2k":
+        if calc.xtb:
+            raise AtomisticsError(
+                f"calculation.xtb {sorted(calc.xtb)} are xtb settings; the cp2k engine does not "
+                "use them: remove them, or run with --engine xtb."
+            )
+        return {"protocol": calc.protocol, "overrides": dict(calc.overrides)}
+    unused = []
+    if calc.overrides:
+        unused.append("calculation.overrides")
+    if calc.protocol != _CP2K_DEFAULT_PROTOCOL:
+        unused.append(f"calculation.protocol = {calc.protocol!r}")
+    if unused:
+        raise AtomisticsError(
+            f"{' and '.join(unused)} are CP2K settings; the xtb engine does not use them: "
+            "remove them, or run with --engine cp2k (xtb settings go under calculation.xtb)."
+        )
+    return dict(calc.xtb)
+
+
+def get_engine(
+    name: str, options: dict[str, Any] | None = None, machine: dict[str, Any] | None = None
+) -> Engine:
+    """Engine ``name`` with physics ``options`` and ``machine`` settings, all used as given.
+
+    A machine setting that is ``None`` is left to the engine's discovery on this
+    machine (e.g. ``CP2K_COMMAND`` or ``cp2k.psmp`` on ``PATH``).
+    """
+    _check_name(name)
+    options = dict(options or {})
+    machine = {k: v for k, v in (machine or {}).items() if v is not None}
+    foreign = sorted(set(machine) - set(MACHINE_OPTIONS[name]))
+    if foreign:
+        raise AtomisticsError(
+            f"machine setting(s) {foreign} do not apply to the {name} engine "
+            f"(it takes {list(MACHINE_OPTIONS[name]) or 'none'})."
+        )
+    clash = sorted(set(options) & set(MACHINE_OPTIONS[name]))
+    if clash:
+        raise AtomisticsError(f"{clash} are machine settings, not study options of {name}.")
+    try:
+        if name == "xtb":
+            from atomistics.engines.xtb import XtbEngine
+
+            return XtbEngine(**options)
         from atomistics.engines.cp2k import Cp2kEngine
 
-        return Cp2kEngine(**options)
-    raise AtomisticsError(f"unknown engine {name!r}: choose one of {', '.join(ENGINE_NAMES)}.")
+        return Cp2kEngine(**options, **machine)
+    except TypeError as exc:  # an option the constructor does not know
+        raise AtomisticsError(
+            f"the {name} engine does not use the setting(s) given ({exc}); remove them "
+            "from the study's calculation section."
+        ) from None
+
+
+def engine_for_study(
+    study, name: str | None = None, machine: dict[str, Any] | None = None
+) -> Engine:
+    """The engine a study runs with: ``get_engine(name, engine_options(study, name), machine)``."""
+    name = name or study.engine
+    return get_engine(name, engine_options(study, name), machine)

@@ -17,6 +17,7 @@ no free atoms and its "relax" is a single evaluation.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -34,7 +35,6 @@ from ase.optimize import BFGS, FIRE, LBFGS
 
 from atomistics.engines.base import EngineResult
 from atomistics.errors import AtomisticsError
-from atomistics.execution.hashing import calculation_hash
 
 OPTIMIZERS = {"BFGS": BFGS, "LBFGS": LBFGS, "FIRE": FIRE}
 INPUT_FILE = "ase_input.json"
@@ -65,7 +65,10 @@ def free_atoms(atoms: Atoms, region: str) -> np.ndarray:
 def _memo_key(atoms: Atoms, calculator_settings: dict[str, Any]) -> str:
     bare = atoms.copy()
     bare.set_constraint()
-    return calculation_hash(bare, "evaluation", "", "", calculator_settings)
+    # the precision of atomistics.execution.hashing (stage inputs are rounded to it)
+    bare.positions = np.round(bare.positions, 5)
+    text = encode(bare) + json.dumps(calculator_settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class ASECalculatorEngine:
@@ -180,7 +183,14 @@ class ASECalculatorEngine:
         else:
             energy = float(atoms.get_potential_energy())
             forces = atoms.get_forces(apply_constraint=False).tolist()
-        self._memo = {key: (energy, forces)}
+        self._memo[key] = (energy, forces)
+        fmax = None
+        if stage == "relax":  # largest force on a free atom (what the optimiser converged)
+            free = np.ones(len(atoms), dtype=bool)
+            for c in atoms.constraints:
+                free[c.get_indices()] = False
+            f = np.asarray(forces)[free]
+            fmax = float(np.sqrt((f**2).sum(axis=1).max())) if len(f) else 0.0
         wall = time.perf_counter() - start
         final = atoms.copy()
         final.calc = None
@@ -193,6 +203,7 @@ class ASECalculatorEngine:
                 "atoms": json.loads(encode(final)),
                 "geo_converged": geo_converged,
                 "n_steps": n_steps,
+                "fmax_ev_a": fmax,
                 "wall_time_s": wall,
                 "warnings": warnings,
                 "notes": notes,
@@ -216,5 +227,5 @@ class ASECalculatorEngine:
             code_version=data["code_version"],
             warnings=data["warnings"],
             timings={"total": data["wall_time_s"]},
-            extra={"notes": data.get("notes", [])},
+            extra={"notes": data.get("notes", []), "fmax_ev_a": data.get("fmax_ev_a")},
         )

@@ -86,7 +86,7 @@ class OwnProcessCp2kJob(Cp2kJob):
 
 
 def default_handlers() -> list:
-    from atomistics.handlers import (
+    from atomistics.engines.cp2k_handlers import (
         AnyScfUnconvergedHandler,
         Cp2kAbortHandler,
         GeoOptWalltimeHandler,
@@ -156,9 +156,22 @@ class Cp2kEngine:
         self, directory: Path, atoms: Atoms, stage: str, settings: dict[str, Any]
     ) -> dict[str, Any]:
         from atomistics.cp2k import write_cp2k_input
+        from atomistics.cp2k.locate import find_cp2k_data_dir
+        from atomistics.cp2k.protocol import Cp2kSettings
 
+        # Render the settings that were hashed, as given (not resolved again: a restart
+        # from moved positions must not get another automatic box).
+        data_dir = Path(self.data_dir) if self.data_dir else find_cp2k_data_dir()
+        resolved = Cp2kSettings(**{**settings, "data_dir": str(data_dir), "notes": []})
         _, meta = write_cp2k_input(
-            atoms, _stage(stage), directory, self.protocol, self.overrides, PROJECT, self.data_dir
+            atoms,
+            _stage(stage),
+            directory,
+            self.protocol,
+            self.overrides,
+            PROJECT,
+            self.data_dir,
+            settings=resolved,
         )
         (Path(directory) / ENGINE_FILE).write_text(
             json.dumps({"command": self.command, "omp_threads": self.omp_threads, "stage": stage})

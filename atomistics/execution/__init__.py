@@ -1,29 +1,31 @@
-"""Calculation plan, content hash, the prepare/execute/parse/store steps and the study runner."""
+"""One calculation: plan (settings + content hash) → prepare → execute → parse → result record.
+
+No database and no study logic here (those are one layer up, in
+:mod:`atomistics.db`, :mod:`atomistics.reactions` and :mod:`atomistics.runner`).
+"""
 
 from atomistics.execution.hashing import calculation_hash, structure_fingerprint
-from atomistics.execution.runner import StudyRun, run_calculation, run_study, study_lock
+from atomistics.execution.record import CalcResult, geometry_meta
 from atomistics.execution.steps import (
-    CalcResult,
     Calculation,
     execute,
+    is_complete,
     parse,
     plan_calculation,
     prepare,
-    store,
+    stage_input,
 )
 
 __all__ = [
     "CalcResult",
     "Calculation",
-    "StudyRun",
     "calculation_hash",
     "execute",
+    "geometry_meta",
+    "is_complete",
     "parse",
     "plan_calculation",
     "prepare",
-    "run_calculation",
-    "run_study",
-    "store",
+    "stage_input",
     "structure_fingerprint",
-    "study_lock",
 ]

@@ -9,9 +9,11 @@ call them in different processes:
   fresh directory (created atomically; an unfinished older attempt is kept
   under ``<dir>.attempt<N>``, never deleted);
 * :func:`execute` runs the engine and, only when it returns, writes ``DONE``;
-* :func:`parse` turns the outputs into a :class:`CalcResult`, refusing
-  unconverged SCF energies (:class:`CalculationFailed`);
-* :func:`store` writes one database row (see :mod:`atomistics.db`).
+* :func:`parse` turns the outputs into a :class:`~atomistics.execution.record.CalcResult`
+  (:meth:`CalcResult.from_directory`), refusing unconverged SCF energies.
+
+Storing the record is :func:`atomistics.db.write_calculation` (one layer up).
+:func:`stage_input` is the one rule for what structure a stage starts from.
 """
 
 from __future__ import annotations
@@ -24,15 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from ase import Atoms
-from ase.io.jsonio import decode, encode
+from ase.io.jsonio import encode
 
-from atomistics.engines.base import CalculationFailed, Engine
-from atomistics.execution.hashing import calculation_hash
-
-CALC_FILE = "calculation.json"
-DONE_FILE = "DONE"
+from atomistics.engines.base import Engine
+from atomistics.execution.hashing import calculation_hash, round_positions
+from atomistics.execution.record import (
+    CALC_FILE,
+    DONE_FILE,
+    CalcResult,
+    geometry_meta,
+    load_calculation,
+)
 
 
 @dataclass
@@ -55,36 +60,45 @@ class Calculation:
         return f"{self.stage}-{self.calc_hash[:12]}"
 
 
-@dataclass
-class CalcResult:
-    """A finished, converged calculation, ready for the database."""
+def stage_input(built: Atoms, previous: CalcResult | None = None) -> Atoms:
+    """The structure a stage starts from: as built, or at ``previous``'s final geometry.
 
-    calc_hash: str
-    study: str
-    name: str
-    stage: str
-    engine: str
-    engine_version: str
-    protocol: str
-    energy_ev: float
-    atoms: Atoms
-    forces: np.ndarray | None
-    scf_converged: bool
-    geo_converged: bool | None
-    n_steps: int
-    wall_time_s: float | None
-    warnings: list[str]
-    timings: dict[str, float]
-    settings: dict[str, Any]
-    metadata: dict[str, Any]
-    directory: str = ""
-    cached: bool = False
+    The built structure keeps its charge, multiplicity and masks (adsorbate,
+    ghost); positions (and, for periodic systems, the cell) come from
+    ``previous``. Positions are rounded to the content hash's precision, so the
+    geometry that is computed is exactly the one that is hashed.
+    """
+    atoms = built.copy()
+    atoms.calc = None
+    if previous is not None:
+        if len(previous.atoms) != len(atoms):
+            raise ValueError(
+                f"{previous.name}: the previous stage has {len(previous.atoms)} atoms, "
+                f"the built structure {len(atoms)}"
+            )
+        atoms.positions = previous.atoms.positions
+        if any(atoms.pbc):
+            atoms.cell = previous.atoms.cell
+    atoms.set_constraint()
+    return round_positions(atoms)
 
 
 def plan_calculation(
-    study: str, name: str, stage: str, atoms: Atoms, engine: Engine, meta: dict | None = None
+    study: str,
+    name: str,
+    stage: str,
+    atoms: Atoms,
+    engine: Engine,
+    meta: dict | None = None,
+    *,
+    previous: CalcResult | None = None,
 ) -> Calculation:
-    """Resolve settings and the content hash of ``name`` at ``stage`` (no I/O)."""
+    """Resolve settings and the content hash of ``name`` at ``stage`` (no I/O).
+
+    ``previous``: the calculation whose geometry ``atoms`` carries (its
+    convergence is recorded with this one, see :func:`geometry_meta`).
+    """
+    meta = {**(meta or {}), **geometry_meta(previous)}
     settings = engine.settings(atoms, stage)
     version = engine.version()
     return Calculation(
@@ -160,10 +174,6 @@ def prepare(calc: Calculation, workdir: str | Path, engine: Engine) -> Path:
     return directory
 
 
-def load_calculation(directory: Path) -> dict[str, Any]:
-    return json.loads((Path(directory) / CALC_FILE).read_text())
-
-
 def execute(directory: Path, engine: Engine) -> None:
     """Run the engine in ``directory``; ``DONE`` is written only if it returns."""
     directory = Path(directory)
@@ -177,49 +187,21 @@ def execute(directory: Path, engine: Engine) -> None:
 
 
 def parse(directory: Path, engine: Engine) -> CalcResult:
-    """Read a finished calculation; unconverged SCF raises :class:`CalculationFailed`."""
-    directory = Path(directory)
-    record = load_calculation(directory)
-    if not is_complete(directory):
-        raise CalculationFailed(f"{directory}: the calculation has not finished (no {DONE_FILE}).")
-    out = engine.read_result(directory)
-    if not out.scf_converged:
-        raise CalculationFailed(
-            f"{directory}: SCF not converged, the energy is not a result and is not stored "
-            "(raise the SCF step limit or loosen mixing; custodian's handlers could not fix it)."
-        )
-    initial: Atoms = decode(json.dumps(record["atoms"]))
-    final = initial.copy()
-    final.set_constraint()
-    if len(out.atoms) == len(final):
-        final.positions = out.atoms.positions
-        if any(out.atoms.pbc):
-            final.cell = out.atoms.cell
-    return CalcResult(
-        calc_hash=record["calc_hash"],
-        study=record["study"],
-        name=record["name"],
-        stage=record["stage"],
-        engine=record["engine"],
-        engine_version=out.code_version or record["engine_version"],
-        protocol=record["protocol"],
-        energy_ev=float(out.energy_ev),
-        atoms=final,
-        forces=out.forces,
-        scf_converged=out.scf_converged,
-        geo_converged=out.geo_converged,
-        n_steps=out.n_steps,
-        wall_time_s=out.wall_time_s,
-        warnings=list(out.warnings),
-        timings=dict(out.timings),
-        settings=record["settings"],
-        metadata={**record.get("metadata", {}), **record.get("meta", {}), **out.extra},
-        directory=str(directory),
-    )
+    """Read a finished calculation (:meth:`CalcResult.from_directory`)."""
+    return CalcResult.from_directory(directory, engine)
 
 
-def store(db, result: CalcResult) -> int:
-    """Write ``result`` to the database unless its hash is already there; return the row id."""
-    from atomistics.db import write_calculation
-
-    return write_calculation(db, result)
+__all__ = [
+    "CALC_FILE",
+    "DONE_FILE",
+    "CalcResult",
+    "Calculation",
+    "calc_directory",
+    "execute",
+    "is_complete",
+    "load_calculation",
+    "parse",
+    "plan_calculation",
+    "prepare",
+    "stage_input",
+]

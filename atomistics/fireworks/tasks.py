@@ -1,53 +1,69 @@
 """Firetasks: one calculation is Write -> Run -> Store, as in atomate v1.
 
 Each Firetask wraps one step of :mod:`atomistics.execution` (prepare, execute,
-parse + store) and keeps nothing between calls except what FireWorks passes in
-the spec. Per-machine settings are resolved on the worker: a value
-``">>key<<"`` is looked up in the FWorker's ``env`` (``my_fworker.yaml``); the
-FWorker env also overrides the value given at submission for these keys:
+parse) and :func:`atomistics.db.write_calculation`, and keeps nothing between
+calls except what FireWorks passes in the spec. The reaction Firework calls the
+same assembler as ``atomistics run`` (:func:`atomistics.reactions.assemble`).
 
-===================  =============================================  ====================
-FWorker env key      meaning                                        submission default
-===================  =============================================  ====================
-``results_db``       results database (SQLite path or postgres://)  ``--db``, absolute
-``calc_dir``         where calculation folders are written          ``--workdir``, absolute
-``cp2k_command``     CP2K launch line (sets ``CP2K_COMMAND``)       job environment
-``cp2k_data_dir``    CP2K basis/potential folder (``CP2K_DATA_DIR``)  job environment
-===================  =============================================  ====================
+Settings travel as given at submission. A worker's ``my_fworker.yaml`` env
+fills only ``">>key<<"`` placeholders (atomate's ``env_chk``), never a concrete
+submitted value:
 
-Results travel to child Fireworks under ``spec["atomistics_results"][system][stage]``
-(``calc_hash``, ``energy_ev`` and, after a relaxation, the geometry); the values
-in the results database are the reference.
+===================  =============================================  ========================
+placeholder          meaning                                        if the worker lacks it
+===================  =============================================  ========================
+``>>results_db<<``   results database (SQLite path or postgres://)  error (``--db`` default
+                                                                    is a concrete path)
+``>>calc_dir<<``     where calculation folders are written          error
+``>>cp2k_command<<`` CP2K launch line (list or shell words)         CP2K discovery on the
+                                                                    worker (``CP2K_COMMAND``,
+                                                                    ``cp2k.psmp`` on PATH)
+``>>cp2k_data_dir<<`` CP2K basis/potential folder                   CP2K discovery
+===================  =============================================  ========================
+
+Machine settings reach the engine as arguments (:func:`atomistics.engines.get_engine`),
+never through ``os.environ``. Results travel to child Fireworks under
+``spec["atomistics_results"][system][stage]`` (``calc_hash``, ``energy_ev``); the
+records themselves are read from the results database (:meth:`CalcResult.from_row`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
-import os
+import math
+import shlex
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fireworks import FiretaskBase, FWAction, explicit_serialize
 
 from atomistics.errors import AtomisticsError
 from atomistics.fireworks import embedded
+from atomistics.redact import redact
 
 RESULTS_KEY = "atomistics_results"
 CALC_KEY = "_atomistics_calc"  # passed between the tasks of one Firework
 
-#: FWorker env key -> process environment variable read by the CP2K engine.
-ENGINE_ENV = {"cp2k_command": "CP2K_COMMAND", "cp2k_data_dir": "CP2K_DATA_DIR"}
+#: Placeholders a worker may fill; lacking them, these fall back to engine discovery.
+OPTIONAL_PLACEHOLDERS = ("cp2k_command", "cp2k_data_dir")
+#: Machine setting -> the name the engine takes it under.
+MACHINE_KEYS = {"cp2k_command": "command", "cp2k_data_dir": "data_dir"}
 
 
 def env_chk(value: Any, fw_spec: dict, strict: bool = True, default: Any = None) -> Any:
-    """Resolve ``">>key<<"`` from the FWorker env (``fw_spec["_fw_env"]``), as atomate does."""
+    """Resolve ``">>key<<"`` from the FWorker env (``fw_spec["_fw_env"]``), as atomate does.
+
+    Any other value is returned unchanged: the worker never overrides it.
+    """
     if value is None:
         return default
     if isinstance(value, str) and value.startswith(">>") and value.endswith("<<"):
         key = value[2:-2]
         env = fw_spec.get("_fw_env") or {}
-        if key in env:
+        if env.get(key) not in (None, ""):
             return env[key]
         if strict:
             raise AtomisticsError(
@@ -58,38 +74,30 @@ def env_chk(value: Any, fw_spec: dict, strict: bool = True, default: Any = None)
     return value
 
 
-def worker_setting(task: dict, fw_spec: dict, param: str, env_key: str) -> Any:
-    """The FWorker env's ``env_key`` if set, else the task's value (``>>key<<`` resolved)."""
-    env = fw_spec.get("_fw_env") or {}
-    if env.get(env_key) not in (None, ""):
-        return env[env_key]
-    return env_chk(task.get(param), fw_spec)
+def resolve_machine(machine: dict | None, fw_spec: dict) -> dict:
+    """Machine settings for the engine: placeholders filled, absent ones left to discovery."""
+    out: dict[str, Any] = {}
+    for key, value in (machine or {}).items():
+        resolved = env_chk(value, fw_spec, strict=False)
+        if resolved in (None, ""):
+            continue
+        if key == "cp2k_command" and isinstance(resolved, str):
+            resolved = shlex.split(resolved)
+        out[MACHINE_KEYS.get(key, key)] = resolved
+    return out
 
 
-@contextlib.contextmanager
-def engine_environment(fw_spec: dict):
-    """Export the FWorker's CP2K settings for the engine while a task runs."""
-    env = fw_spec.get("_fw_env") or {}
-    saved = {}
-    for key, var in ENGINE_ENV.items():
-        value = env.get(key)
-        if value:
-            saved[var] = os.environ.get(var)
-            os.environ[var] = str(value)
-    try:
-        yield
-    finally:
-        for var, old in saved.items():
-            if old is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = old
+_ENGINES: dict[str, Any] = {}
 
 
-def make_engine(name: str, options: dict | None):
+def make_engine(name: str, options: dict | None, machine: dict | None = None):
+    """The engine for these settings, one per worker process (its in-process caches are kept)."""
     from atomistics.engines import get_engine
 
-    return get_engine(name, **dict(options or {}))
+    key = json.dumps([name, options or {}, machine or {}], sort_keys=True, default=str)
+    if key not in _ENGINES:
+        _ENGINES[key] = get_engine(name, options, machine)
+    return _ENGINES[key]
 
 
 def atoms_to_dict(atoms) -> dict:
@@ -104,40 +112,21 @@ def atoms_from_dict(data: dict):
     return decode(json.dumps(data))
 
 
-def _connect(url: str):
-    from atomistics import db as dbmod
-
-    return dbmod.connect(url)
-
-
-def _stage_input(built, relaxed):
-    """The structure a stage starts from (the same rule as ``atomistics run``)."""
-    from atomistics.execution import runner
-
-    fn = getattr(runner, "stage_input", None) or runner._stage_input
-    return fn(built, relaxed)
-
-
-def _result_entry(result, with_atoms: bool) -> dict:
-    entry = {"calc_hash": result.calc_hash, "energy_ev": float(result.energy_ev)}
-    if with_atoms:
-        atoms = result.atoms.copy()
-        atoms.set_constraint()
-        entry["positions"] = atoms.positions.tolist()
-        entry["cell"] = [list(map(float, v)) for v in atoms.cell]
-    return entry
-
-
-class _ForSP:
-    """The minimal 'previous result' :func:`_stage_input` needs (positions and cell)."""
-
-    def __init__(self, built, entry: dict) -> None:
-        import numpy as np
-
-        self.atoms = built.copy()
-        self.atoms.positions = np.asarray(entry["positions"], dtype=float)
-        if entry.get("cell") is not None:
-            self.atoms.cell = np.asarray(entry["cell"], dtype=float)
+def jsonable(obj: Any) -> Any:
+    """Dataclasses/NumPy -> plain JSON types; inf and nan -> None."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 class CalculationFizzled(RuntimeError):
@@ -172,16 +161,34 @@ def error_log(directory: Path, tail: int = 40) -> dict:
 
 
 class _Base(FiretaskBase):
-    """Shared parameter handling of the calculation Firetasks."""
+    """Shared parameter handling of the Firetasks."""
 
-    def engine_options(self) -> dict:
-        return dict(self.get("engine_options") or {})
+    def engine(self, fw_spec):
+        machine = resolve_machine(self.get("machine"), fw_spec)
+        return make_engine(self["engine"], self.get("engine_options"), machine)
 
     def db_url(self, fw_spec) -> str:
-        return str(worker_setting(self, fw_spec, "db", "results_db"))
+        return str(env_chk(self["db"], fw_spec))
+
+    def connect(self, fw_spec):
+        from atomistics import db as dbmod
+
+        return dbmod.connect(self.db_url(fw_spec))
 
     def workdir(self, fw_spec) -> str:
-        return str(worker_setting(self, fw_spec, "workdir", "calc_dir"))
+        return str(env_chk(self["workdir"], fw_spec))
+
+
+def _stored(db, calc_hash: str, what: str, db_url: str):
+    from atomistics import db as dbmod
+
+    result = dbmod.load_result(db, calc_hash)
+    if result is None:
+        raise AtomisticsError(
+            f"{what} ({calc_hash[:12]}) is not in the results database {redact(db_url)!r}; "
+            "all workers must share one results database."
+        )
+    return result
 
 
 @explicit_serialize
@@ -189,38 +196,43 @@ class WriteCalculation(_Base):
     """Plan one calculation on the worker; write its inputs unless the result is stored.
 
     The input structure is ``atoms`` (as built at submission) for the relaxation;
-    a single point starts from the relaxed geometry its parent passed in
-    ``atomistics_results`` (or that was already known at submission).
+    a single point starts from the relaxation whose content hash its parent passed
+    in ``atomistics_results`` (read back from the results database).
     """
 
     required_params = ["study", "system", "stage", "engine", "atoms", "db", "workdir"]
-    optional_params = ["engine_options", "aliases"]
+    optional_params = ["engine_options", "machine", "aliases"]
 
     def run_task(self, fw_spec):
         from atomistics.db import find_calculation
-        from atomistics.execution import plan_calculation, prepare
+        from atomistics.execution import plan_calculation, prepare, stage_input
 
         embedded.flush()  # the store now shows this Firework RUNNING
         built = atoms_from_dict(self["atoms"])
+        db = self.connect(fw_spec)
         previous = None
         if self["stage"] != "relax":
             entry = ((fw_spec.get(RESULTS_KEY) or {}).get(self["system"]) or {}).get("relax")
-            if not entry or "positions" not in entry:
+            if not entry:
                 raise AtomisticsError(
-                    f"{self['system']}: no relaxed geometry in the spec ({RESULTS_KEY}."
+                    f"{self['system']}: no relaxation in the spec ({RESULTS_KEY}."
                     f"{self['system']}.relax); its relax Firework must finish first."
                 )
-            previous = _ForSP(built, entry)
-        atoms = _stage_input(built, previous)
-        with engine_environment(fw_spec):
-            engine = make_engine(self["engine"], self.engine_options())
-            calc = plan_calculation(self["study"], self["system"], self["stage"], atoms, engine)
-            db = _connect(self.db_url(fw_spec))
-            info = {"calc_hash": calc.calc_hash, "cached": False, "directory": None}
-            if find_calculation(db, calc.calc_hash) is not None:
-                info["cached"] = True
-            else:
-                info["directory"] = str(prepare(calc, self.workdir(fw_spec), engine))
+            previous = _stored(db, entry["calc_hash"], "its relaxation", self.db_url(fw_spec))
+        engine = self.engine(fw_spec)
+        calc = plan_calculation(
+            self["study"],
+            self["system"],
+            self["stage"],
+            stage_input(built, previous),
+            engine,
+            previous=previous,
+        )
+        info = {"calc_hash": calc.calc_hash, "cached": False, "directory": None}
+        if find_calculation(db, calc.calc_hash) is not None:
+            info["cached"] = True
+        else:
+            info["directory"] = str(prepare(calc, self.workdir(fw_spec), engine))
         return FWAction(update_spec={CALC_KEY: info})
 
 
@@ -233,7 +245,7 @@ class RunCalculation(_Base):
     """
 
     required_params = ["engine"]
-    optional_params = ["engine_options"]
+    optional_params = ["engine_options", "machine"]
 
     def run_task(self, fw_spec):
         from atomistics.execution import execute
@@ -246,14 +258,11 @@ class RunCalculation(_Base):
                 "RunCalculation needs WriteCalculation before it in the Firework."
             )
         directory = Path(info["directory"])
-        with engine_environment(fw_spec):
-            engine = make_engine(self["engine"], self.engine_options())
-            try:
-                execute(directory, engine)
-            except Exception as exc:
-                raise CalculationFizzled(
-                    f"{type(exc).__name__}: {exc}", error_log(directory)
-                ) from exc
+        engine = self.engine(fw_spec)
+        try:
+            execute(directory, engine)
+        except Exception as exc:
+            raise CalculationFizzled(f"{type(exc).__name__}: {exc}", error_log(directory)) from exc
         return FWAction()
 
 
@@ -261,202 +270,148 @@ class RunCalculation(_Base):
 class StoreCalculation(_Base):
     """Parse the finished calculation and store it in the results database (ToDb).
 
-    Passes the energy, content hash and (after a relaxation) the geometry to the
-    child Fireworks for every name this calculation serves (``system`` + ``aliases``).
+    Passes the content hash and energy to the child Fireworks for every name this
+    calculation serves (``system`` + ``aliases``).
     """
 
     required_params = ["study", "system", "stage", "engine", "db"]
-    optional_params = ["engine_options", "aliases"]
+    optional_params = ["engine_options", "machine", "aliases"]
 
     def run_task(self, fw_spec):
-        from atomistics.db import find_calculation
-        from atomistics.execution import parse, store
+        from atomistics.db import write_calculation
+        from atomistics.execution import parse
 
         info = fw_spec.get(CALC_KEY) or {}
-        db = _connect(self.db_url(fw_spec))
+        db = self.connect(fw_spec)
         if info.get("cached"):
-            row = find_calculation(db, info["calc_hash"])
-            result = _RowResult(row)
+            result = _stored(db, info["calc_hash"], "a stored result", self.db_url(fw_spec))
         else:
-            with engine_environment(fw_spec):
-                engine = make_engine(self["engine"], self.engine_options())
-                try:
-                    result = parse(Path(info["directory"]), engine)
-                except Exception as exc:
-                    raise CalculationFizzled(
-                        f"{type(exc).__name__}: {exc}", error_log(Path(info["directory"]))
-                    ) from exc
+            try:
+                result = parse(Path(info["directory"]), self.engine(fw_spec))
+            except Exception as exc:
+                raise CalculationFizzled(
+                    f"{type(exc).__name__}: {exc}", error_log(Path(info["directory"]))
+                ) from exc
             with db:
-                store(db, result)
+                write_calculation(db, result)
         embedded.flush()
-        entry = _result_entry(result, with_atoms=self["stage"] == "relax")
+        entry = {"calc_hash": result.calc_hash, "energy_ev": float(result.energy_ev)}
         names = [self["system"], *(self.get("aliases") or [])]
         mods = [{"_set": {f"{RESULTS_KEY}->{n}->{self['stage']}": entry}} for n in names]
         stored = {
-            "calc_hash": result.calc_hash,
-            "energy_ev": float(result.energy_ev),
+            **entry,
+            "converged": result.converged,
             "cached": bool(info.get("cached")),
             "directory": info.get("directory"),
         }
         return FWAction(stored_data=stored, mod_spec=mods)
 
 
-class _RowResult:
-    """A stored calculation row seen through the attributes the tasks read."""
-
-    def __init__(self, row) -> None:
-        self.calc_hash = row.calc_hash
-        self.energy_ev = float(row.energy)
-        self.atoms = row.toatoms()
-
-
 @explicit_serialize
-class ComputeBindingEnergy(FiretaskBase):
-    """E_bind = E(complex) - sum E(fragments) from stored single points; store the row.
+class ComputeReactions(_Base):
+    """Every reaction energy of the study from its stored single points; replace its rows.
 
-    The single points are found by content hash (passed by the parent Fireworks or
-    known at submission). Counterpoise terms, when the study asks for them, are
-    calculations too: each is run here (or reused) with the same steps.
+    Calls the same functions as ``atomistics run``: counterpoise calculations
+    (:func:`atomistics.reactions.plan_counterpoise`, run or reused with
+    :func:`atomistics.runner.run_calculation`), :func:`atomistics.reactions.assemble`
+    and :func:`atomistics.db.write_reactions` (one transaction).
     """
 
-    required_params = [
-        "study",
-        "name",
-        "complex",
-        "fragments",
-        "engine",
-        "db",
-    ]
-    optional_params = [
-        "engine_options",
-        "paper_value_ev",
-        "counterpoise",
-        "structures",
-        "workdir",
-    ]
+    required_params = ["study", "reactions", "engine", "db", "workdir"]
+    optional_params = ["engine_options", "machine", "structures"]
 
     def run_task(self, fw_spec):
-        from atomistics import binding as bind
         from atomistics import db as dbmod
-        from atomistics.execution.hashing import combine_hashes
+        from atomistics import reactions as rx
+        from atomistics.runner import run_calculation
+        from atomistics.study import ReactionSpec
 
         embedded.flush()
-        db = _connect(str(worker_setting(self, fw_spec, "db", "results_db")))
+        db = self.connect(fw_spec)
         results = fw_spec.get(RESULTS_KEY) or {}
-        systems = [self["complex"], *self["fragments"]]
-        energies, hashes, protocol = {}, [], ""
-        for system in systems:
+        specs = {n: ReactionSpec.model_validate(s) for n, s in self["reactions"].items()}
+        structures = {k: atoms_from_dict(v) for k, v in (self.get("structures") or {}).items()}
+        engine = self.engine(fw_spec)
+        finals = {}
+        for system in dict.fromkeys(
+            s for spec in specs.values() for s in (*spec.reactants, *spec.products)
+        ):
             entry = (results.get(system) or {}).get("single_point")
             if not entry:
                 raise AtomisticsError(
-                    f"binding energy {self['name']}: no single point of {system!r} in the spec; "
+                    f"reactions of {self['study']}: no single point of {system!r} in the spec; "
                     "its Firework must finish first."
                 )
-            row = dbmod.find_calculation(db, entry["calc_hash"])
-            if row is None:
-                raise AtomisticsError(
-                    f"binding energy {self['name']}: the single point of {system!r} "
-                    f"({entry['calc_hash'][:12]}) is not in the results database "
-                    f"{self['db']!r}; all workers must share one results database."
+            finals[system] = _stored(
+                db, entry["calc_hash"], f"the single point of {system!r}", self.db_url(fw_spec)
+            )
+        entries = []
+        for name, spec in specs.items():
+            cp = None
+            if spec.counterpoise:
+                plans = rx.plan_counterpoise(
+                    self["study"], name, spec, structures, finals[spec.binding[0]], engine
                 )
-            energies[system] = float(row.energy)
-            hashes.append(row.calc_hash)
-            protocol = row.get("protocol", protocol)
-        own = ghost = None
-        if self.get("counterpoise"):
-            own, ghost = self._counterpoise(fw_spec, db, results)
-            hashes += [r.calc_hash for r in own + ghost]
-        entry = bind.compute(
-            self["name"],
-            self["complex"],
-            list(self["fragments"]),
-            energies,
-            self.get("paper_value_ev"),
-            [r.energy_ev for r in own] if own else None,
-            [r.energy_ev for r in ghost] if ghost else None,
-        )
-        entry.calc_hashes = hashes
-        entry.input_hash = combine_hashes(*hashes)
-        dbmod.write_binding_energies(db, self["study"], self["engine"], protocol, [entry])
+                workdir = self.workdir(fw_spec)
+                cp = [
+                    (
+                        run_calculation(o, workdir, engine, db),
+                        run_calculation(g, workdir, engine, db),
+                    )
+                    for o, g in plans
+                ]
+            entries.append(rx.assemble(name, spec, finals, cp))
+        protocol = str(getattr(engine, "protocol", engine.name))
+        dbmod.write_reactions(db, self["study"], engine.name, protocol, entries)
         embedded.flush()
+        energies = {e.name: e.energy_ev for e in entries}
         return FWAction(
-            stored_data={"name": self["name"], "e_bind_ev": entry.e_bind_ev},
-            mod_spec=[{"_set": {f"{RESULTS_KEY}->binding->{self['name']}": entry.e_bind_ev}}],
+            stored_data={"reactions": [jsonable(e.to_record()) for e in entries]},
+            mod_spec=[{"_set": {f"{RESULTS_KEY}->reactions": energies}}],
         )
-
-    def _counterpoise(self, fw_spec, db, results):
-        from atomistics import binding as bind
-        from atomistics.execution import plan_calculation
-        from atomistics.execution.runner import run_calculation
-
-        structures = {k: atoms_from_dict(v) for k, v in (self.get("structures") or {}).items()}
-        cplx_entry = results[self["complex"]]["single_point"]
-        row = _connect_row(db, cplx_entry["calc_hash"])
-        cplx = _stage_input(
-            structures[self["complex"]],
-            _ForSP(
-                structures[self["complex"]],
-                {"positions": row.positions.tolist(), "cell": row.cell.tolist()},
-            ),
-        )
-        frags = [structures[f] for f in self["fragments"]]
-        workdir = str(worker_setting(self, fw_spec, "workdir", "calc_dir"))
-        own, ghost = [], []
-        with engine_environment(fw_spec):
-            engine = make_engine(self["engine"], self.get("engine_options"))
-            for fname, (a_own, a_ghost) in zip(
-                self["fragments"], bind.counterpoise_structures(cplx, frags), strict=True
-            ):
-                label = f"{self['complex']}~{fname}"
-                meta = {"binding": self["name"], "complex": self["complex"], "fragment": fname}
-                for stage, atoms, out in (("cp_own", a_own, own), ("cp_ghost", a_ghost, ghost)):
-                    calc = plan_calculation(self["study"], label, stage, atoms, engine, meta)
-                    out.append(run_calculation(calc, workdir, engine, db))
-        return own, ghost
-
-
-def _connect_row(db, calc_hash):
-    from atomistics import db as dbmod
-
-    row = dbmod.find_calculation(db, calc_hash)
-    if row is None:
-        raise AtomisticsError(f"calculation {calc_hash[:12]} is not in the results database.")
-    return row
 
 
 @explicit_serialize
-class RunBridge(FiretaskBase):
-    """The study's continuum bridge on its binding energies (after every binding Firework).
+class RunBridge(_Base):
+    """The study's continuum bridge on its reaction energies (after the reaction Firework).
 
-    Binding energies come from the parents (``mod_spec``) or, for those already
-    stored before this submission, from the results database (rows of this engine).
+    The energies are read from the results database through
+    :func:`atomistics.db.reactions_from_db`, for this engine and protocol only. An
+    energy built from unconverged inputs is not used (status "not evaluated").
     The result goes to the launch's ``stored_data`` and to
     ``<workdir>/<study>/bridge-<engine>.json``. A bridge that does not apply to the
-    numbers (e.g. the surface binds the anion less than Li⁺ does) is recorded as such,
-    not fizzled: the calculations it follows are valid.
+    numbers is recorded as such, not fizzled: the calculations it follows are valid.
     """
 
     required_params = ["study", "bridge", "engine", "db", "workdir"]
+    optional_params = ["protocol", "engine_options", "machine"]
 
     def run_task(self, fw_spec):
         from atomistics import db as dbmod
-        from atomistics.cli.continuum import jsonable
-        from atomistics.continuum.study_bridge import run_study_bridge
+        from atomistics.continuum.study_bridge import parse_bridge_spec, run_study_bridge
 
-        energies = dict((fw_spec.get(RESULTS_KEY) or {}).get("binding") or {})
-        db = _connect(str(worker_setting(self, fw_spec, "db", "results_db")))
-        for row in dbmod.binding_rows(db, self["study"]):
-            if row.get("engine") == self["engine"]:
-                energies.setdefault(row.name, float(row.e_bind_ev))
-        try:
-            result = jsonable(run_study_bridge(self["bridge"], energies).to_dict())
-            status = "computed"
-        except AtomisticsError as exc:
-            result, status = {"not_evaluated": str(exc)}, "not evaluated"
+        db = self.connect(fw_spec)
+        stored = dbmod.reactions_from_db(db, self["study"], self["engine"], self.get("protocol"))
+        spec = parse_bridge_spec(self["bridge"])
+        used = [e for e in stored if e.name in (spec.surface_anion, spec.cation_anion)]
+        energies = {e.name: e.energy_ev for e in used}
+        bad = [e.name for e in used if not e.converged]
+        if bad:
+            result = {"not_evaluated": f"{bad} built from unconverged calculations"}
+            status = "not evaluated"
+        else:
+            try:
+                result = jsonable(run_study_bridge(self["bridge"], energies).to_dict())
+                status = "computed"
+            except AtomisticsError as exc:
+                result, status = {"not_evaluated": str(exc)}, "not evaluated"
         record = {"study": self["study"], "engine": self["engine"], "status": status}
-        record.update(binding_energies_ev=energies, bridge=result)
-        workdir = Path(str(worker_setting(self, fw_spec, "workdir", "calc_dir")))
-        out = workdir / self["study"] / f"bridge-{self['engine']}.json"
+        record.update(
+            protocol=used[0].protocol if used else self.get("protocol"),
+            binding_energies_ev=energies,
+            bridge=result,
+        )
+        out = Path(self.workdir(fw_spec)) / self["study"] / f"bridge-{self['engine']}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".json.part")
         tmp.write_text(json.dumps(record, indent=1))

@@ -1,11 +1,13 @@
 """A study as one FireWorks Workflow, without what the results database already holds.
 
-Per system: a relax Firework feeding its geometry to a single-point Firework;
-per binding energy: a Firework depending on the single points of its complex
-and fragments. Calculations are recognised by content hash (as ``atomistics
-run`` does): a result already stored is not submitted again, and two systems
-with the same structure share one pair of Fireworks, so resubmitting a study
-adds only what is missing.
+Per system: a relax Firework feeding its result to a single-point Firework;
+then one reaction Firework (every reaction/binding energy of the study,
+assembled and stored exactly as ``atomistics run`` does) depending on the
+single points it needs; then, if the study has a bridge section, the bridge.
+Calculations are recognised by content hash (as ``atomistics run`` does): a
+result already stored is not submitted again, and two systems with the same
+structure share one pair of Fireworks, so resubmitting a study adds only what
+is missing.
 
 Every Firework's spec carries ``atomistics`` = {study, engine, system, stage,
 kind, calc_hash (as planned at submission)} for ``atomistics status`` and lpad
@@ -21,18 +23,21 @@ from typing import Any
 from atomistics.errors import AtomisticsError
 from atomistics.fireworks.tasks import (
     RESULTS_KEY,
-    ComputeBindingEnergy,
+    ComputeReactions,
     RunBridge,
     RunCalculation,
     StoreCalculation,
     WriteCalculation,
-    _ForSP,
-    _stage_input,
     atoms_to_dict,
 )
 
 #: States of a Firework that still has to (or may again) run.
 LIVE_STATES = ("WAITING", "READY", "RESERVED", "RUNNING", "FIZZLED", "PAUSED")
+#: Machine settings a submission leaves to each worker (placeholders, see tasks).
+DEFAULT_MACHINE = {
+    "xtb": {},
+    "cp2k": {"cp2k_command": ">>cp2k_command<<", "cp2k_data_dir": ">>cp2k_data_dir<<"},
+}
 
 
 @dataclass
@@ -45,210 +50,254 @@ class Plan:
     calculations: list[str] = field(default_factory=list)  # "system:stage" submitted
     stored: list[str] = field(default_factory=list)  # "system:stage" found in the results DB
     shared: dict[str, str] = field(default_factory=dict)  # system -> system it is identical to
-    binding: list[str] = field(default_factory=list)
-    binding_stored: list[str] = field(default_factory=list)
-    bridge: bool = False  # a bridge/continuum Firework follows the binding energies
+    binding: list[str] = field(default_factory=list)  # reactions computed by this submission
+    binding_stored: list[str] = field(default_factory=list)  # reactions already stored
+    bridge: bool = False  # a bridge/continuum Firework follows the reactions
 
     @property
     def n_fireworks(self) -> int:
         return len(self.workflow.fws) if self.workflow is not None else 0
 
 
-def engine_options(study, engine_name: str) -> dict:
-    if engine_name == "cp2k":
+@dataclass
+class _Builder:
+    """The Fireworks of one submission, built system by system."""
+
+    study: Any
+    engine: Any
+    common: dict
+    db: Any
+    plan: Plan
+    fws: list = field(default_factory=list)
+    links: dict = field(default_factory=dict)
+    sp_fw: dict = field(default_factory=dict)  # system -> single-point Firework serving it
+    known: dict = field(default_factory=dict)  # system -> {stage: entry} already stored
+    by_hash: dict = field(default_factory=dict)  # relax hash -> first system with it
+    aliases: dict = field(default_factory=dict)  # system -> identical systems it also serves
+
+    def tag(self, system: str, stage: str, kind: str, calc_hash: str | None = None) -> dict:
         return {
-            "protocol": study.calculation.protocol,
-            "overrides": dict(study.calculation.overrides),
-        }
-    return {}
-
-
-def _calc_tasks(common: dict, system: str, stage: str, atoms_dict: dict, aliases: list[str]):
-    """Write -> Run -> Store for one calculation (``aliases``: other systems it serves)."""
-    ids = {"system": system, "stage": stage, "aliases": aliases}
-    store_keys = ("study", "engine", "engine_options", "db")
-    return [
-        WriteCalculation(**common, **ids, atoms=atoms_dict),
-        RunCalculation(engine=common["engine"], engine_options=common["engine_options"]),
-        StoreCalculation(**{k: common[k] for k in store_keys}, **ids),
-    ]
-
-
-def build_workflow(
-    study, engine_name: str, db_url: str | Path, workdir: str | Path, *, db=None
-) -> Plan:
-    """The Workflow of everything ``study`` still needs (``Plan.workflow`` None if nothing)."""
-    from fireworks import Firework, Workflow
-
-    from atomistics import db as dbmod
-    from atomistics.engines.base import STAGES
-    from atomistics.execution import plan_calculation
-    from atomistics.execution.hashing import combine_hashes
-    from atomistics.execution.runner import result_from_row
-    from atomistics.fireworks.tasks import make_engine
-    from atomistics.study import build_study_structures
-
-    relax, single = STAGES
-    options = engine_options(study, engine_name)
-    engine = make_engine(engine_name, options)
-    structures = build_study_structures(study)
-    for atoms in structures.values():  # fail before anything is submitted
-        for stage in STAGES:
-            engine.settings(atoms, stage)
-    db_url = str(db_url) if "://" in str(db_url) else str(Path(db_url).resolve())
-    workdir = str(Path(workdir).resolve())
-    plan = Plan(study.name, engine_name)
-    common = {
-        "study": study.name,
-        "engine": engine_name,
-        "engine_options": options,
-        "db": db_url,
-        "workdir": workdir,
-    }
-
-    def tag(system: str, stage: str, kind: str, calc_hash: str | None = None) -> dict:
-        return {
-            "study": study.name,
-            "engine": engine_name,
+            "study": self.study.name,
+            "engine": self.engine.name,
             "system": system,
             "stage": stage,
             "kind": kind,
             "calc_hash": calc_hash,
         }
 
-    known: dict[str, dict] = {}  # system -> {stage: entry} already stored
-    sp_fw: dict[str, Any] = {}  # system -> single-point Firework serving it
-    fws: list = []
-    links: dict = {}
-    by_hash: dict[str, str] = {}  # relax hash -> first system with that structure
-    aliases: dict[str, list[str]] = {}  # system -> identical systems its Fireworks also serve
-    for name, built in structures.items():
-        calc = plan_calculation(study.name, name, relax, _stage_input(built, None), engine)
-        if calc.calc_hash in by_hash:
-            first = by_hash[calc.calc_hash]
-            plan.shared[name] = first
-            if first in sp_fw:
-                sp_fw[name] = sp_fw[first]
-                aliases[first].append(name)
-            else:
-                known[name] = known[first]
-            continue
-        by_hash[calc.calc_hash] = name
-        aliases[name] = []
-        row_r = dbmod.find_calculation(db, calc.calc_hash) if db is not None else None
-        atoms_dict = atoms_to_dict(built)
-        if row_r is None:
-            rfw = Firework(
-                _calc_tasks(common, name, relax, atoms_dict, aliases[name]),
-                name=f"{study.name}:{name}:{relax}",
-                spec={"atomistics": tag(name, relax, "calculation", calc.calc_hash)},
-            )
-            sfw = Firework(
-                _calc_tasks(common, name, single, atoms_dict, aliases[name]),
-                name=f"{study.name}:{name}:{single}",
-                spec={"atomistics": tag(name, single, "calculation")},
-            )
-            fws += [rfw, sfw]
-            links[rfw] = [sfw]
-            sp_fw[name] = sfw
-            plan.calculations += [f"{name}:{relax}", f"{name}:{single}"]
-            continue
-        plan.stored.append(f"{name}:{relax}")
-        relaxed = result_from_row(row_r, calc)
-        r_entry = {
-            "calc_hash": calc.calc_hash,
-            "energy_ev": float(row_r.energy),
-            "positions": relaxed.atoms.positions.tolist(),
-            "cell": [list(map(float, v)) for v in relaxed.atoms.cell],
-        }
-        sp_calc = plan_calculation(
-            study.name, name, single, _stage_input(built, _ForSP(built, r_entry)), engine
-        )
-        row_s = dbmod.find_calculation(db, sp_calc.calc_hash)
-        if row_s is not None:
-            plan.stored.append(f"{name}:{single}")
-            known[name] = {
-                relax: r_entry,
-                single: {"calc_hash": sp_calc.calc_hash, "energy_ev": float(row_s.energy)},
-            }
-            continue
-        sfw = Firework(
-            _calc_tasks(common, name, single, atoms_dict, aliases[name]),
-            name=f"{study.name}:{name}:{single}",
-            spec={
-                "atomistics": tag(name, single, "calculation", sp_calc.calc_hash),
-                RESULTS_KEY: {name: {relax: r_entry}},
-            },
-        )
-        fws.append(sfw)
-        sp_fw[name] = sfw
-        plan.calculations.append(f"{name}:{single}")
+    def calc_fw(self, system: str, stage: str, built, calc_hash=None, spec_extra=None):
+        from fireworks import Firework
 
-    for bname, spec in study.binding_energies.items():
-        systems = [spec.complex, *spec.fragments]
-        if all(s in known for s in systems) and db is not None:
-            hashes = [known[s][single]["calc_hash"] for s in systems]
-            if not spec.counterpoise:
-                key = dbmod.binding_key(study.name, bname, engine_name, combine_hashes(*hashes))
-                if any(True for _ in db.select(kind="binding_energy", binding_key=key, limit=1)):
-                    plan.binding_stored.append(bname)
-                    continue
-        params = {
-            "study": study.name,
-            "name": bname,
-            "complex": spec.complex,
-            "fragments": list(spec.fragments),
-            "engine": engine_name,
-            "engine_options": options,
-            "db": db_url,
-            "paper_value_ev": spec.paper_value_ev,
+        ids = {"system": system, "stage": stage, "aliases": self.aliases[system]}
+        c = self.common
+        engine_keys = {k: c[k] for k in ("engine", "engine_options", "machine")}
+        tasks = [
+            WriteCalculation(**c, **ids, atoms=atoms_to_dict(built)),
+            RunCalculation(**engine_keys),
+            StoreCalculation(**engine_keys, study=c["study"], db=c["db"], **ids),
+        ]
+        spec = {"atomistics": self.tag(system, stage, "calculation", calc_hash)}
+        spec.update(spec_extra or {})
+        fw = Firework(tasks, name=f"{self.study.name}:{system}:{stage}", spec=spec)
+        self.fws.append(fw)
+        return fw
+
+    def add_system(self, name: str, built) -> None:
+        from atomistics import db as dbmod
+        from atomistics.execution import plan_calculation, stage_input
+
+        relax, single = "relax", "single_point"
+        calc = plan_calculation(self.study.name, name, relax, stage_input(built), self.engine)
+        if calc.calc_hash in self.by_hash:  # identical to a system already planned
+            first = self.by_hash[calc.calc_hash]
+            self.plan.shared[name] = first
+            if first in self.sp_fw:
+                self.sp_fw[name] = self.sp_fw[first]
+                self.aliases[first].append(name)
+            else:
+                self.known[name] = self.known[first]
+            return
+        self.by_hash[calc.calc_hash] = name
+        self.aliases[name] = []
+        relaxed = dbmod.load_result(self.db, calc.calc_hash) if self.db is not None else None
+        if relaxed is None:
+            rfw = self.calc_fw(name, relax, built, calc.calc_hash)
+            sfw = self.calc_fw(name, single, built)
+            self.links[rfw] = [sfw]
+            self.sp_fw[name] = sfw
+            self.plan.calculations += [f"{name}:{relax}", f"{name}:{single}"]
+            return
+        self.plan.stored.append(f"{name}:{relax}")
+        r_entry = {"calc_hash": relaxed.calc_hash, "energy_ev": relaxed.energy_ev}
+        sp = plan_calculation(
+            self.study.name,
+            name,
+            single,
+            stage_input(built, relaxed),
+            self.engine,
+            previous=relaxed,
+        )
+        stored_sp = dbmod.load_result(self.db, sp.calc_hash)
+        if stored_sp is not None:
+            self.plan.stored.append(f"{name}:{single}")
+            self.known[name] = {
+                relax: r_entry,
+                single: {"calc_hash": sp.calc_hash, "energy_ev": stored_sp.energy_ev},
+            }
+            return
+        self.sp_fw[name] = self.calc_fw(
+            name, single, built, sp.calc_hash, {RESULTS_KEY: {name: {relax: r_entry}}}
+        )
+        self.plan.calculations.append(f"{name}:{single}")
+
+    def reactions_stored(self) -> bool:
+        """Every reaction is stored, from exactly the single points known now."""
+        from atomistics import db as dbmod
+        from atomistics.execution.hashing import combine_hashes
+
+        specs = self.study.all_reactions
+        systems = {s for spec in specs.values() for s in (*spec.reactants, *spec.products)}
+        if self.db is None or any(s not in self.known for s in systems):
+            return False
+        if any(spec.counterpoise for spec in specs.values()):
+            return False  # their inputs are planned on the worker: recompute (cached) there
+        protocol = str(getattr(self.engine, "protocol", self.engine.name))
+        rows = dbmod.reaction_rows(self.db, self.study.name, self.engine.name, protocol)
+        stored = {r.name: r.get("input_hash") for r in rows}
+        for name, spec in specs.items():
+            hashes = [
+                self.known[s]["single_point"]["calc_hash"]
+                for s in (*spec.reactants, *spec.products)
+            ]
+            if stored.get(name) != combine_hashes(*hashes):
+                return False
+        return set(stored) == set(specs)
+
+    def add_reactions(self, structures) -> Any:
+        from fireworks import Firework
+
+        specs = self.study.all_reactions
+        if not specs:
+            return None
+        if self.reactions_stored():
+            self.plan.binding_stored += list(specs)
+            return None
+        systems = list(
+            dict.fromkeys(s for sp in specs.values() for s in (*sp.reactants, *sp.products))
+        )
+        cp_systems = {
+            s for sp in specs.values() if sp.counterpoise for s in (sp.binding[0], *sp.binding[1])
         }
-        if spec.counterpoise:
-            params.update(
-                counterpoise=True,
-                workdir=workdir,
-                structures={s: atoms_to_dict(structures[s]) for s in systems},
-            )
-        prefilled = {s: {single: known[s][single]} for s in systems if s in known}
-        bfw = Firework(
-            [ComputeBindingEnergy(**params)],
-            name=f"{study.name}:binding:{bname}",
+        c = self.common
+        task = ComputeReactions(
+            study=c["study"],
+            reactions={n: sp.model_dump() for n, sp in specs.items()},
+            engine=c["engine"],
+            engine_options=c["engine_options"],
+            machine=c["machine"],
+            db=c["db"],
+            workdir=c["workdir"],
+            structures={s: atoms_to_dict(structures[s]) for s in sorted(cp_systems)},
+        )
+        prefilled = {
+            s: {"single_point": self.known[s]["single_point"]} for s in systems if s in self.known
+        }
+        fw = Firework(
+            [task],
+            name=f"{self.study.name}:reactions",
             spec={
-                "atomistics": tag(bname, "binding_energy", "binding_energy"),
+                "atomistics": self.tag("reactions", "reactions", "reactions"),
                 RESULTS_KEY: prefilled,
             },
         )
-        fws.append(bfw)
-        plan.binding.append(bname)
+        self.fws.append(fw)
+        self.plan.binding += list(specs)
         for s in systems:
-            parent = sp_fw.get(s)
-            if parent is not None and bfw not in links.setdefault(parent, []):
-                links[parent].append(bfw)
+            parent = self.sp_fw.get(s)
+            if parent is not None and fw not in self.links.setdefault(parent, []):
+                self.links[parent].append(fw)
+        return fw
 
-    binding_fws = [fw for fw in fws if "binding" in fw.name.split(":")]
-    if study.bridge is not None and binding_fws:
-        # downstream of every binding energy of this submission: the continuum bridge
-        bridge_fw = Firework(
+    def add_bridge(self, reactions_fw) -> None:
+        from fireworks import Firework
+
+        if self.study.bridge is None or reactions_fw is None:
+            return
+        c = self.common
+        fw = Firework(
             [
                 RunBridge(
-                    study=study.name,
-                    bridge=study.bridge,
-                    engine=engine_name,
-                    db=db_url,
-                    workdir=workdir,
+                    study=c["study"],
+                    bridge=self.study.bridge,
+                    engine=c["engine"],
+                    protocol=str(getattr(self.engine, "protocol", self.engine.name)),
+                    db=c["db"],
+                    workdir=c["workdir"],
                 )
             ],
-            name=f"{study.name}:bridge",
-            spec={"atomistics": tag("bridge", "bridge", "bridge")},
+            name=f"{self.study.name}:bridge",
+            spec={"atomistics": self.tag("bridge", "bridge", "bridge")},
         )
-        fws.append(bridge_fw)
-        for parent in binding_fws:
-            links.setdefault(parent, []).append(bridge_fw)
-        plan.bridge = True
-    if fws:
+        self.fws.append(fw)
+        self.links.setdefault(reactions_fw, []).append(fw)
+        self.plan.bridge = True
+
+
+def _absolute(value: str | Path) -> str:
+    """Absolute path at submission; URLs and ``>>key<<`` placeholders as given."""
+    text = str(value)
+    if "://" in text or (text.startswith(">>") and text.endswith("<<")):
+        return text
+    return str(Path(text).resolve())
+
+
+def build_workflow(
+    study,
+    engine_name: str,
+    db_url: str | Path,
+    workdir: str | Path,
+    *,
+    db=None,
+    machine: dict | None = None,
+) -> Plan:
+    """The Workflow of everything ``study`` still needs (``Plan.workflow`` None if nothing).
+
+    ``db_url``/``workdir``: concrete values (made absolute) or ``>>key<<``
+    placeholders a worker fills; ``machine``: machine settings for the engine
+    (default: CP2K's command and data folder as worker placeholders).
+    """
+    from fireworks import Workflow
+
+    from atomistics import reactions as rx
+    from atomistics.engines import engine_options, get_engine
+    from atomistics.study import build_study_structures
+
+    if study.bridge is not None:  # a bad bridge section fails at submission
+        from atomistics.continuum.study_bridge import parse_bridge_spec
+
+        parse_bridge_spec(study.bridge)
+    options = engine_options(study, engine_name)
+    machine = dict(DEFAULT_MACHINE[engine_name] if machine is None else machine)
+    engine = get_engine(engine_name, options)  # planning only: the worker builds its own
+    structures = build_study_structures(study)
+    rx.check_engine_can_run(study, structures, engine, list(structures))
+    plan = Plan(study.name, engine_name)
+    common = {
+        "study": study.name,
+        "engine": engine_name,
+        "engine_options": options,
+        "machine": machine,
+        "db": _absolute(db_url),
+        "workdir": _absolute(workdir),
+    }
+    builder = _Builder(study, engine, common, db, plan)
+    for name, built in structures.items():
+        builder.add_system(name, built)
+    builder.add_bridge(builder.add_reactions(structures))
+    if builder.fws:
         plan.workflow = Workflow(
-            fws,
-            links_dict=links,
+            builder.fws,
+            links_dict=builder.links,
             name=f"{study.name} [{engine_name}]",
             metadata={"atomistics_study": study.name, "engine": engine_name},
         )
