@@ -27,7 +27,7 @@ import pytest
 
 from atomistics.cli import main
 
-BACKTRACE = re.compile(r"^#\d+\s+0x[0-9a-f]+ in ", re.MULTILINE)
+BACKTRACE = re.compile(r"#\d+\s+0x[0-9a-f]+ in ")  # a native (gfortran) stack frame
 REPO = Path(__file__).resolve().parents[1]
 TAFEL_CSV = REPO / "tests" / "data" / "tafel.csv"
 ARRHENIUS_CSV = REPO / "tests" / "data" / "arrhenius.csv"
@@ -544,6 +544,24 @@ def test_read_only_workdir(tmp_path, monkeypatch, capsys):
         assert "Traceback" not in err and "permission denied" in err.lower()
     finally:
         ro.chmod(0o700)
+
+
+@pytest.mark.parametrize("code", ["EROFS", "ENOSPC"])
+def test_read_only_or_full_disk_through_the_cli(code, tmp_path, monkeypatch, capsys):
+    """A write that fails with EROFS/ENOSPC (simulated: needs root to stage for real) -> one line."""
+    import errno
+    from pathlib import Path as _Path
+
+    number = getattr(errno, code)
+
+    def refuse(self, *args, **kwargs):
+        raise OSError(number, os.strerror(number), str(self))
+
+    monkeypatch.setattr(_Path, "write_text", refuse)
+    rc = main(["build", "molecule", "Li+", "-o", str(tmp_path / "li.xyz")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: cannot use") and os.strerror(number) in err
 
 
 def test_os_errors_become_one_line():
