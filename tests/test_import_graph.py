@@ -120,6 +120,29 @@ def test_no_upward_imports():
     assert not bad, "upward imports:\n  " + "\n  ".join(bad)
 
 
+def _cycles(g: dict[str, set[str]]) -> list[str]:
+    found: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        stack.append(node)
+        for dep in sorted(g.get(node, ())):
+            if dep == "atomistics":
+                continue
+            if state.get(dep) == 1:
+                found.append(" -> ".join([*stack[stack.index(dep) :], dep]))
+            elif state.get(dep) is None:
+                visit(dep, stack)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(g):
+        if node not in state:
+            visit(node, [])
+    return found
+
+
 def test_no_import_cycles():
     graph = _graph()
     # cycles between top-level packages/modules (a package importing itself is fine)
@@ -131,24 +154,7 @@ def test_no_import_cycles():
     # and cycles between modules
     cycles = []
     for g in (tops, graph):
-        state: dict[str, int] = {}
-
-        def visit(node, stack, g=g):
-            state[node] = 1
-            stack.append(node)
-            for dep in sorted(g.get(node, ())):
-                if dep == "atomistics":
-                    continue
-                if state.get(dep) == 1:
-                    cycles.append(" -> ".join(stack[stack.index(dep) :] + [dep]))
-                elif state.get(dep) is None:
-                    visit(dep, stack)
-            stack.pop()
-            state[node] = 2
-
-        for node in sorted(g):
-            if node not in state:
-                visit(node, [])
+        cycles += _cycles(g)
     assert not cycles, "import cycles:\n  " + "\n  ".join(cycles)
 
 
