@@ -179,3 +179,19 @@ def test_reaction_series_applies_coefficients(slab_and_complex):
         fit_reaction_vacuum_series(
             points, energies[:-1] + [{"complex": 1.0}], {"complex": 1, "slab": -1}
         )
+
+
+def test_vacuum_series_of_the_neutral_exchange_reaction(slab_and_complex):
+    from atomistics.structures.exchange import build_exchange_structures
+
+    slab = slab_and_complex[0]
+    ex = build_exchange_structures(slab)
+    points = build_vacuum_series(
+        ex.product, {"slab": ex.slab, "pair": ex.pair}, vacua=(15, 25, 35), complex_name="product"
+    )
+    for p in points:
+        prod, ref, pair = (p.structures[k] for k in ("product", "slab", "pair"))
+        assert clear_vacuum(prod) == pytest.approx(p.vacuum)
+        assert np.allclose(ref.positions, prod.positions[: len(slab)])
+        assert {a.info["charge"] for a in (prod, ref, pair)} == {0}
+        assert np.allclose(pair.cell.array, prod.cell.array)

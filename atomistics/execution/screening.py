@@ -174,6 +174,7 @@ class RelaxOutcome:
     converged: bool
     n_steps: int
     atoms: Atoms
+    forces: np.ndarray | None = None  # all atoms, eV/Å, at the final geometry
 
 
 def _attach(atoms: Atoms, calculator: CalculatorLike) -> None:
@@ -222,7 +223,7 @@ def relax_free_region(
     final = work.copy()
     final.calc = None
     final.set_constraint()
-    return RelaxOutcome(energy, f_free, bool(f_free <= fmax), n_steps, final)
+    return RelaxOutcome(energy, f_free, bool(f_free <= fmax), n_steps, final, forces)
 
 
 # --------------------------------------------------------------------------- placements
@@ -596,9 +597,7 @@ def screen_placements(
         pool.setdefault(key, r)
     chosen = sorted(pool.values(), key=lambda r: (r.prescreen_energy, r.index))[:n_relax]
     ref_cache: dict[bytes, RelaxOutcome] = {}
-    prerelaxed_forces = None
-    if reference_mode == "prerelaxed":
-        prerelaxed_forces = np.linalg.norm(_forces(reference, calculator), axis=1)
+    prerelaxed_forces = np.linalg.norm(frozen_ref.forces, axis=1)
     for rec in chosen:
         start = rec.atoms
         ads_idx = np.flatnonzero(np.asarray(placements[rec.index].arrays["adsorbate"], bool))
@@ -662,12 +661,6 @@ def screen_placements(
     if result.relaxed and not result.best.converged:
         notes.append("no relaxed placement reached fmax: the lowest energy is NOT converged.")
     return result
-
-
-def _forces(atoms: Atoms, calculator: CalculatorLike) -> np.ndarray:
-    work = atoms.copy()
-    _attach(work, calculator)
-    return work.get_forces()
 
 
 __all__ = [
