@@ -307,7 +307,8 @@ class PlacementRecord:
     energy: float  # E(complex) at the last stage reached
     relative_energy: float  # energy − E(reference, same free region) − fragment_energy
     fmax: float
-    converged: bool  # fmax reached (and, if relaxed, the reference's too)
+    # relaxed, and complex and reference both reached fmax (False if pre-screen only)
+    converged: bool
     n_steps: int
     n_free: int = 0
     reference_energy: float | None = None
@@ -576,7 +577,7 @@ def screen_placements(
                 energy=pre.energy,
                 relative_energy=rel,
                 fmax=pre.fmax,
-                converged=pre.converged,
+                converged=False,  # only relaxed placements can be converged
                 n_steps=pre.n_steps,
                 n_free=int(ads.sum()),
                 atoms=pre.atoms,
