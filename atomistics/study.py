@@ -17,11 +17,14 @@ from ase import Atoms
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from atomistics.errors import StudySpecError
+from atomistics.limits import check_atom_count
 from atomistics.structures import adsorption, clay, molecules
+from atomistics.yamlsafe import check_yaml, read_yaml_text
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: a '.nan' or '.inf' in the study file is refused with its key and line
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SlabSystem(_Strict):
@@ -31,7 +34,7 @@ class SlabSystem(_Strict):
     supercell: tuple[int, int] = (2, 2)
     vacuum: float = Field(clay.DEFAULT_VACUUM, gt=0)
     mg: int | None = Field(None, ge=0)
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     li_height: float = Field(clay.DEFAULT_LI_HEIGHT, gt=0, le=3)
 
     @field_validator("supercell")
@@ -39,6 +42,8 @@ class SlabSystem(_Strict):
     def _positive(cls, v: tuple[int, int]) -> tuple[int, int]:
         if min(v) < 1:
             raise ValueError("supercell entries must be positive integers, e.g. [2, 2]")
+        # the atom ceiling (atomistics.limits), checked from the counts before building
+        check_atom_count(clay.ATOMS_PER_CELL * v[0] * v[1], f"a {v[0]}x{v[1]} LiMMT slab")
         return v
 
 
@@ -206,6 +211,15 @@ class Study(_Strict):
         out.update(self.reactions)
         return out
 
+    @field_validator("name")
+    @classmethod
+    def _not_only_dots(cls, v: str) -> str:
+        # '.' and '..' match the pattern but name the current/parent folder: the
+        # study's run folder would lie outside --workdir.
+        if set(v) == {"."}:
+            raise ValueError(f"study name {v!r} is only dots: use letters, digits, '_', '-' or '.'")
+        return v
+
     @field_validator("systems")
     @classmethod
     def _names(cls, v: dict[str, Any]) -> dict[str, Any]:
@@ -314,6 +328,7 @@ _DISCRIMINATOR_TAGS = {"limmt-slab", "molecule", "ion-pair", "adsorbate"}
 
 def parse_study(text: str, source: str = "<study>") -> Study:
     """Parse and validate study YAML text; errors name the key path and line."""
+    check_yaml(text, source)  # size, alias bombs, recursive aliases, duplicate keys
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -393,9 +408,7 @@ def check_reactions(study: Study, structures: dict[str, Atoms] | None = None) ->
 def load_study(path: str | Path) -> Study:
     """Load a study YAML file (see :func:`parse_study`)."""
     path = Path(path)
-    if not path.is_file():
-        raise StudySpecError(f"study file {path} does not exist.")
-    return parse_study(path.read_text(), str(path))
+    return parse_study(read_yaml_text(path), str(path))
 
 
 def build_system(study: Study, name: str, _cache: dict[str, Atoms] | None = None) -> Atoms:
