@@ -51,18 +51,6 @@ def check_output_folder(folder: str | os.PathLike, option: str = "-o") -> Path:
     return folder
 
 
-def safe_name(name: str, what: str = "name") -> str:
-    """A name that becomes one path component: letters, digits, '_', '-', '.', not only dots."""
-    import re
-
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or "") or set(name) == {"."}:
-        raise AtomisticsError(
-            f"{what} {name!r} cannot be used as a folder name: use letters, digits, '_', '-' "
-            "or '.', and not only dots."
-        )
-    return name
-
-
 # errno values that mean "the user's disk or path", not a bug in the tool.
 _USER_ERRNOS = {
     errno.EROFS: "the file system is read-only: choose a writable folder (--workdir, -o, --db)",
@@ -116,5 +104,4 @@ __all__ = [
     "describe_os_error",
     "describe_sqlite_error",
     "inside",
-    "safe_name",
 ]
