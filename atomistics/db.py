@@ -7,9 +7,11 @@ ASE rows, so the usual tools work::
     ase db results.db 'study=limmt_fsi,kind=calculation' -c +name,stage,engine,geo_converged
     ase db results.db kind=reaction -c name,reaction,e_reaction_ev,converged,paper_value_ev
 
-A calculation row carries the total charge where ASE reads it (the initial
-charges sum to it: the formal charge spread evenly over the atoms, only the
-sum means something; ``Charge`` column), the calculator name (``xtb``/``cp2k``),
+A calculation row carries the total charge where ASE reads it (``row.charge``,
+the sum of the initial charges: the formal charge spread evenly over the atoms,
+only the sum means something; the web view ``ase db -w`` shows it. ASE 3.29's
+text table fetches a different column for "charge" and prints 0 for every row:
+use ``-c +total_charge`` there), the calculator name (``xtb``/``cp2k``),
 and the keys study, kind, name, stage, engine, protocol, calc_hash (the content
 hash, unique), engine_version, scf_converged, geo_converged (relaxation: fmax
 reached; single point: the relaxation its geometry comes from reached it),
