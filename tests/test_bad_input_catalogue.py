@@ -332,6 +332,22 @@ CASES = [
         None,
     ),
     (
+        "nucleation-z-zero",
+        [
+            "analyze",
+            "nucleation",
+            str(REPO / "tests" / "data" / "transient_instantaneous.csv"),
+            "--z",
+            "0",
+        ],
+        None,
+    ),
+    (
+        "tafel-ragged-csv",
+        [*TAFEL_ARGS, "t.csv"],
+        _write("t.csv", "overpotential [mV],current [mA/cm^2]\n1,2\n3\n"),
+    ),
+    (
         "nucleation-inf-concentration",
         [
             "analyze",

@@ -72,6 +72,12 @@ def read_columns(
             if m
             else (h.lower(), "")
         )
+    for k, r in enumerate(rows[1:], start=1):
+        if len(r) != len(rows[0]):
+            raise AtomisticsError(
+                f"{path}: data row {k} has {len(r)} values, the header names {len(rows[0])} "
+                "columns: fix or remove that row"
+            )
     try:
         data = np.array([[float(v) for v in r] for r in rows[1:]], dtype=float)
     except ValueError as exc:

@@ -182,6 +182,10 @@ def analyze_transient(
     t_min: float = 0.0,
 ) -> NucleationAnalysis:
     """Fit both models, pick the better one (lower RMS) and compute its nucleation density."""
+    if isinstance(z, bool) or not isinstance(z, int | np.integer) or z < 1:
+        raise AtomisticsError(
+            f"z (electrons per deposited ion) must be a positive integer, got {z!r}"
+        )
     fits = fit_transient(time, current_density, t_min)
     best = min(fits, key=lambda n: fits[n].rms_relative)
     f = fits[best]
