@@ -235,3 +235,60 @@ def test_bridge_firework_runs_after_the_binding_energies(tmp_path):
     got = record["bridge"]["transport"]["t_plus_coating"]
     assert got == pytest.approx(direct.transport.t_plus_coating, rel=1e-12)
     assert got > 0.32  # sites bind even at dG = 0 (Oriani trap ratio N_T/N_L)
+
+
+# Fields that legitimately differ between two executions of the same calculation.
+_VOLATILE = {"id", "unique_id", "ctime", "mtime", "user", "wall_time_s"}
+_VOLATILE_DATA = {"directory", "timings"}
+
+
+def _rows(db_path: Path) -> dict:
+    import ase.db
+
+    out = {}
+    for row in ase.db.connect(str(db_path)).select():
+        key = (row.get("kind"), row.get("name"), row.get("stage"))
+        assert key not in out, f"duplicate row {key}"
+        fields = {k: v for k, v in row.toatoms().todict().items()}
+        fields.update({k: v for k, v in row.key_value_pairs.items() if k not in _VOLATILE})
+        fields["calculator"] = row.get("calculator")
+        fields["energy"] = row.get("energy")
+        fields["forces"] = row.get("forces")
+        fields["data"] = {k: v for k, v in row.data.items() if k not in _VOLATILE_DATA}
+        out[key] = fields
+    return out
+
+
+def _same(a, b, where: str) -> None:
+    import numpy as np
+
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), (where, sorted(set(a) ^ set(b)))
+        for k in a:
+            _same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, np.ndarray | list | tuple):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=where)
+    else:
+        assert a == b, (where, a, b)
+
+
+def test_run_and_fireworks_store_identical_rows(tmp_path):
+    """The same study through `atomistics run` and through FireWorks: field by field equal."""
+    env = {"OMP_NUM_THREADS": "1"}
+    by_run, by_fw = tmp_path / "run", tmp_path / "fw"
+    for folder in (by_run, by_fw):
+        folder.mkdir()
+        (folder / "mini.yaml").write_text(MINI_STUDY)
+    rc, out, err = run("atomistics", "run", "mini.yaml", "--no-progress", cwd=by_run, env=env)
+    assert rc == 0, err
+    assert run("atomistics", "submit", "mini.yaml", cwd=by_fw, env=env)[0] == 0
+    rc, _, err = run(
+        "rlaunch", "rapidfire", "--nlaunches", "0", "--timeout", "150", cwd=by_fw, env=env
+    )
+    assert rc == 0, err[-2000:]
+    rows_run, rows_fw = _rows(by_run / "results.db"), _rows(by_fw / "results.db")
+    assert set(rows_run) == set(rows_fw) and len(rows_run) == 7  # 6 calculations + 1 reaction
+    for key in rows_run:
+        _same(rows_run[key], rows_fw[key], str(key))
+    reaction = rows_run[("reaction", "li_fsi", "reaction")]
+    assert reaction["converged"] is True and reaction["e_reaction_ev"] < 0
