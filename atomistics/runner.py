@@ -38,6 +38,7 @@ from atomistics.execution import (
     prepare,
     stage_input,
 )
+from atomistics.execution.record import DONE_FILE
 from atomistics.redact import redact
 from atomistics.study import Study, build_study_structures
 
@@ -100,7 +101,20 @@ def run_calculation(calc: Calculation, workdir: str | Path, engine: Engine, db) 
     directory = prepare(calc, workdir, engine)
     if not is_complete(directory):
         execute(directory, engine)
-    result = parse(directory, engine)
+    try:
+        result = parse(directory, engine)
+    except (ValueError, KeyError) as exc:
+        if isinstance(exc, AtomisticsError):
+            raise
+        # An empty or corrupt result file (full disk, killed mid-write) with no DB row is
+        # not a result: keep the attempt aside (prepare does) and run the calculation again.
+        print(
+            f"warning: {directory}: unreadable result ({exc!r}); running it again", file=sys.stderr
+        )
+        (directory / DONE_FILE).unlink(missing_ok=True)
+        directory = prepare(calc, workdir, engine)
+        execute(directory, engine)
+        result = parse(directory, engine)
     with db:
         dbmod.write_calculation(db, result)
     return result
