@@ -96,6 +96,18 @@ class AdsorbateSystem(_Strict):
     height: float = Field(adsorption.DEFAULT_HEIGHT, ge=0.5, le=6.0)
     orientation: str = "OO-down"
     azimuth: float = 0.0
+    #: the anion's counter-ion (e.g. Li+) at the best nearby free surface position: the
+    #: neutral product of the exchange reaction slab + [Li⁺–FSI⁻] → slab·(FSI⁻ + Li⁺)
+    counter_ion: str | None = None
+    counter_ion_rank: int = Field(0, ge=0)
+    #: Å clear above the topmost atom (the adsorbate): the complex gets its own cell;
+    #: None keeps the slab's cell (its clear vacuum then counts from the slab's top)
+    vacuum: float | None = Field(None, gt=0)
+
+    @field_validator("counter_ion")
+    @classmethod
+    def _cation(cls, v: str | None) -> str | None:
+        return None if v is None else molecules.canonical_species(v)
 
     @field_validator("adsorbate")
     @classmethod
@@ -103,8 +115,23 @@ class AdsorbateSystem(_Strict):
         return molecules.canonical_species(v)
 
 
+class InCellSystem(_Strict):
+    """System ``system`` placed in the cell of the complex ``cell_of`` (a reaction's reference).
+
+    A slab goes where its atoms are in the complex (:func:`atomistics.structures.exchange.
+    slab_in_cell`); a molecule or ion pair is centred in the cell and relaxed like an
+    adsorbate (:func:`~atomistics.structures.exchange.molecule_in_cell`). All energies of
+    a reaction are then taken in one cell.
+    """
+
+    kind: Literal["in-cell"]
+    system: str
+    cell_of: str
+
+
 SystemSpec = Annotated[
-    SlabSystem | MoleculeSystem | IonPairSystem | AdsorbateSystem, Field(discriminator="kind")
+    SlabSystem | MoleculeSystem | IonPairSystem | AdsorbateSystem | InCellSystem,
+    Field(discriminator="kind"),
 ]
 
 
@@ -238,6 +265,18 @@ class Study(_Strict):
                         f"systems.{name}.slab = {spec.slab!r} is not a limmt-slab system of "
                         f"this study (slabs: {[k for k, s in self.systems.items() if isinstance(s, SlabSystem)]})"
                     )
+            if isinstance(spec, InCellSystem):
+                inner = self.systems.get(spec.system)
+                if not isinstance(inner, SlabSystem | MoleculeSystem | IonPairSystem):
+                    raise ValueError(
+                        f"systems.{name}.system = {spec.system!r} is not a limmt-slab, molecule or "
+                        "ion-pair system of this study"
+                    )
+                if not isinstance(self.systems.get(spec.cell_of), AdsorbateSystem):
+                    raise ValueError(
+                        f"systems.{name}.cell_of = {spec.cell_of!r} is not an adsorbate system "
+                        "of this study"
+                    )
             if isinstance(spec, MoleculeSystem) and spec.cell_of is not None:
                 if not isinstance(self.systems.get(spec.cell_of), SlabSystem):
                     raise ValueError(
@@ -250,7 +289,7 @@ class Study(_Strict):
             raise ValueError("bridge must be a mapping (see workflows/limmt_fsi.yaml)")
         if self.bridge is not None:
             names = list(self.binding_energies) + list(self.reactions)
-            for role in ("surface_anion", "cation_anion"):
+            for role in ("surface_anion", "cation_anion", "exchange"):
                 ref = self.bridge.get(role)
                 if ref is not None and ref not in names:
                     raise ValueError(
@@ -323,7 +362,7 @@ def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
     return lines.get(())
 
 
-_DISCRIMINATOR_TAGS = {"limmt-slab", "molecule", "ion-pair", "adsorbate"}
+_DISCRIMINATOR_TAGS = {"limmt-slab", "molecule", "ion-pair", "adsorbate", "in-cell"}
 
 
 def parse_study(text: str, source: str = "<study>") -> Study:
@@ -435,16 +474,46 @@ def build_system(study: Study, name: str, _cache: dict[str, Atoms] | None = None
             atoms.info["cell_of"] = spec.cell_of
     elif isinstance(spec, IonPairSystem):
         atoms = molecules.build_ion_pair(spec.cation, spec.anion, spec.conformer)
+    elif isinstance(spec, AdsorbateSystem):
+        atoms = _build_adsorbate(spec, build_system(study, spec.slab, cache))
     else:
-        slab = build_system(study, spec.slab, cache)
-        mol = molecules.build_molecule(spec.adsorbate, spec.conformer)
-        atoms = adsorption.place_adsorbate(
-            slab, mol, spec.site, spec.site_index, spec.height, spec.orientation, spec.azimuth
-        )
+        atoms = _build_in_cell(study, spec, cache)
     atoms.info["name"] = name
     atoms.info["study"] = study.name
     cache[name] = atoms
     return atoms.copy()
+
+
+def _build_adsorbate(spec: AdsorbateSystem, slab: Atoms) -> Atoms:
+    from atomistics.structures import exchange
+
+    mol = molecules.build_molecule(spec.adsorbate, spec.conformer)
+    where = (spec.site, spec.site_index, spec.height, spec.orientation, spec.azimuth)
+    if spec.counter_ion is not None:
+        return exchange.build_adsorbate_with_counterion(
+            slab,
+            mol,
+            *where,
+            counter_ion=spec.counter_ion,
+            counter_ion_rank=spec.counter_ion_rank,
+            vacuum=spec.vacuum,
+        )
+    if spec.vacuum is not None:
+        return exchange.build_adsorbate_complex(slab, mol, *where, vacuum=spec.vacuum)
+    return adsorption.place_adsorbate(slab, mol, *where)
+
+
+def _build_in_cell(study: Study, spec: InCellSystem, cache: dict[str, Atoms]) -> Atoms:
+    from atomistics.structures import exchange
+
+    inner = build_system(study, spec.system, cache)
+    host = build_system(study, spec.cell_of, cache)
+    if isinstance(study.systems[spec.system], SlabSystem):
+        atoms = exchange.slab_in_cell(inner, host)
+    else:
+        atoms = exchange.molecule_in_cell(inner, host)
+    atoms.info["cell_of"] = spec.cell_of
+    return atoms
 
 
 def build_study_structures(study: Study) -> dict[str, Atoms]:

@@ -12,7 +12,9 @@ def test_paper_study_builds_all_five_systems(study_file):
     assert study.name == "limmt_fsi"
     structures = build_study_structures(study)
     # the paper's five systems, plus FSI⁻ alone in the slab's cell (same-cell reference)
-    assert list(structures) == ["limmt", "fsi", "li", "li_fsi", "limmt_fsi", "fsi_slabcell"]
+    assert list(structures)[:6] == ["limmt", "fsi", "li", "li_fsi", "limmt_fsi", "fsi_slabcell"]
+    # ... and the neutral exchange reaction's product and its references in the product's cell
+    assert list(structures)[6:] == ["limmt_lifsi", "limmt_exref", "li_fsi_exref"]
     charges = {k: check_structure(v).charge for k, v in structures.items()}
     assert charges == {
         "limmt": 0,
@@ -21,6 +23,9 @@ def test_paper_study_builds_all_five_systems(study_file):
         "li_fsi": 0,
         "limmt_fsi": -1,
         "fsi_slabcell": -1,
+        "limmt_lifsi": 0,
+        "limmt_exref": 0,
+        "li_fsi_exref": 0,
     }
     ref = structures["fsi_slabcell"]
     assert (ref.cell.array == structures["limmt"].cell.array).all()
@@ -31,6 +36,21 @@ def test_paper_study_builds_all_five_systems(study_file):
     # the adsorbate system is the study's own slab plus FSI-
     slab, ads = structures["limmt"], structures["limmt_fsi"]
     assert abs(ads.positions[: len(slab)] - slab.positions).max() < 1e-9
+
+
+def test_exchange_reaction_is_neutral_in_one_cell_with_the_requested_vacuum(study_file):
+    from atomistics.structures.exchange import clear_vacuum
+
+    study = load_study(study_file)
+    structures = build_study_structures(study)
+    spec = study.all_reactions["limmt_exchange"]
+    assert spec.coefficients == {"limmt_exref": -1.0, "li_fsi_exref": -1.0, "limmt_lifsi": 1.0}
+    cells = [structures[n].cell.array for n in spec.coefficients]
+    assert all((c == cells[0]).all() for c in cells)  # one cell for the whole reaction
+    assert all(structures[n].info["charge"] == 0 for n in spec.coefficients)  # no background
+    assert clear_vacuum(structures["limmt_lifsi"]) == pytest.approx(15.0)
+    product, slab = structures["limmt_lifsi"], structures["limmt_exref"]
+    assert abs(product.positions[: len(slab)] - slab.positions).max() < 1e-9
 
 
 def _mutate(study_file, old, new):
