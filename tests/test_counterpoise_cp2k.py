@@ -1,19 +1,19 @@
 """Counterpoise with CP2K ghost kinds on charged fragments (real CP2K, quick protocol)."""
 
-import shutil
-
 import numpy as np
 import pytest
 from ase import Atoms
 
 from atomistics import binding as bind
 from atomistics import db as dbmod
-from atomistics.cp2k import write_cp2k_input
+from atomistics.cp2k import find_cp2k_command, write_cp2k_input
 from atomistics.engines.cp2k import Cp2kEngine
 from atomistics.execution.steps import plan_calculation
 from atomistics.runner import run_calculation
 
-pytestmark = [pytest.mark.cp2k, pytest.mark.skipif(shutil.which("cp2k") is None, reason="no CP2K")]
+# the same discovery the engine uses (CP2K_COMMAND, cp2k, cp2k.psmp, ...)
+CP2K = find_cp2k_command(required=False)
+pytestmark = [pytest.mark.cp2k, pytest.mark.skipif(CP2K is None, reason="no CP2K")]
 
 
 def _ion(symbol, charge, position=(0.0, 0.0, 0.0)):

@@ -1,6 +1,5 @@
 """A CP2K relaxation interrupted mid-run restarts from its last geometry and wavefunction."""
 
-import shutil
 import subprocess
 
 import ase.io
@@ -9,11 +8,14 @@ import pytest
 from ase import Atoms
 
 from atomistics import db as dbmod
+from atomistics.cp2k import find_cp2k_command
 from atomistics.engines.cp2k import INPUT, OUTPUT, PROJECT, Cp2kEngine
 from atomistics.execution.steps import is_complete, load_calculation, plan_calculation, prepare
 from atomistics.runner import run_calculation
 
-pytestmark = [pytest.mark.cp2k, pytest.mark.skipif(shutil.which("cp2k") is None, reason="no CP2K")]
+# the same discovery the engine uses (CP2K_COMMAND, cp2k, cp2k.psmp, ...)
+CP2K = find_cp2k_command(required=False)
+pytestmark = [pytest.mark.cp2k, pytest.mark.skipif(CP2K is None, reason="no CP2K")]
 
 
 def test_interrupted_relaxation_restarts_from_checkpoint(tmp_path, monkeypatch):
@@ -28,9 +30,7 @@ def test_interrupted_relaxation_restarts_from_checkpoint(tmp_path, monkeypatch):
     text = (first / INPUT).read_text().replace("MAX_ITER 10", "MAX_ITER 2")
     assert "MAX_ITER 2" in text
     (first / INPUT).write_text(text)
-    subprocess.run(
-        [shutil.which("cp2k"), "-i", INPUT, "-o", OUTPUT], cwd=first, check=True, timeout=300
-    )
+    subprocess.run([*CP2K, "-i", INPUT, "-o", OUTPUT], cwd=first, check=True, timeout=300)
     frames = ase.io.read(first / f"{PROJECT}-pos-1.xyz", index=":")
     assert len(frames) >= 2 and not is_complete(first)
     last_bond = frames[-1].get_distance(0, 1)
