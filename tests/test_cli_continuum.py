@@ -83,26 +83,51 @@ def test_bridge_from_results_db(tmp_path):
             "bridge", "--e-surface-anion", "-10.39 eV", "--e-cation-anion", "-8.35 eV", "--json"
         ).stdout
     )
-    assert from_db["transport"]["delta_e_ev"] == pytest.approx(-2.04)
+    assert from_db["free_energy"]["delta_e_ev"] == pytest.approx(-2.04)
     assert from_db["transport"] == from_numbers["transport"]
     proc = run("bridge", "--db", str(db_path), "--study", "nope", check=False)
     assert proc.returncode == 2 and "no binding energy" in proc.stderr
 
 
-def test_bridge_calibration_text_says_fitted():
-    proc = run(
-        "bridge",
-        "--e-surface-anion",
-        "-10.39",
-        "--e-cation-anion",
-        "-8.35",
-        "--calibrate",
-        "0.32",
-        "0.63",
-        "--calibrate-target",
-        "coating",
-    )
-    assert "FITTED" in proc.stdout and "coating 0.6300" in proc.stdout
+PAPER_ENERGIES = ["bridge", "--e-surface-anion", "-10.39 eV", "--e-cation-anion", "-8.35 eV"]
+
+
+def test_bridge_paper_energies_json_bands_and_which_way(tmp_path):
+    out = json.loads(run(*PAPER_ENERGIES, "--json", "--plot", str(tmp_path / "b.png")).stdout)
+    tr = out["transport"]
+    assert tr["trapped_fraction"] <= tr["trapped_fraction_bound"]
+    for key in ("t_plus_coating", "t_plus_stack", "limiting_current", "sand_time_layered"):
+        band = out["bands"][key]
+        assert band["low"] <= band["central"] <= band["high"]
+    assert out["free_energy"]["fitted"] and out["free_energy"]["origin"] == "screening"
+    assert out["surfaces"]["site_density"].startswith("edge")
+    assert "does NOT support" in out["verdict"]
+    assert (tmp_path / "b.png").stat().st_size > 20_000
+
+
+def test_bridge_text_labels_and_calibration_cannot_reach():
+    text = run(*PAPER_ENERGIES, "--calibrate", "0.32", "0.63", "--dg-spread", "0.1 eV").stdout
+    assert "FITTED" in text and "NOT a free energy" in text
+    assert "CANNOT REACH the measured stack t+ = 0.630" in text
+    assert "VERDICT:" in text and "J_lim: the coating (vs PE)" in text
+    assert "site density -> edge" in text and "adsorption energy -> basal" in text
+
+
+@pytest.mark.parametrize("temperature", ["-5 K", "0 K", "nan K", "inf K"])
+def test_bridge_rejects_non_physical_temperature(temperature):
+    proc = run(*PAPER_ENERGIES, f"--temperature={temperature}", check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert "temperature" in proc.stderr
+
+
+def test_bridge_exchange_energy_refuses_unconverged_input():
+    base = ["bridge", "--exchange-energy", "-0.3 eV", "--unconverged-input"]
+    proc = run(*base, check=False)
+    assert proc.returncode == 2 and "--allow-unconverged" in proc.stderr
+    out = json.loads(run(*base, "--allow-unconverged", "--json").stdout)
+    assert out["free_energy"]["origin"] == "exchange"
+    assert "UNCONVERGED" in out["free_energy"]["solvation"]
 
 
 def test_analyze_bruce_vincent_json():

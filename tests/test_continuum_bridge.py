@@ -1,76 +1,189 @@
-"""The adsorption -> mobility -> t+ -> Sand's time bridge, and reading the results DB."""
+"""The bridge: free energy -> trapped anions (fixed charge) -> t+, J_lim, Sand's time, bands."""
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from atomistics.continuum import bridge as br
+from atomistics.continuum import fixedcharge as fc
 from atomistics.continuum.constants import BOLTZMANN_EV
+from atomistics.continuum.mesh import Layer
 from atomistics.continuum.resultsdb import read_all_binding_energies, read_binding_energy
+from atomistics.continuum.transport import limiting_current, simulate
 from atomistics.errors import AtomisticsError
 
-DE = br.competitive_adsorption_energy(-10.39, -8.35)
+ELY, SEP, COAT = br.Electrolyte(), br.Separator(), br.Coating()
+PAPER = br.free_energy_from_screening(-10.39, -8.35)  # FITTED path, s = 1/7.2
 
 
-def test_competitive_adsorption_energy():
-    assert DE == pytest.approx(-2.04)
-
-
-def test_oriani_factor_hand_value():
-    kt = BOLTZMANN_EV * 300.0
-    factor = br.OrianiTrapping().anion_factor(-0.1, 300.0, 0.05)
-    assert factor == pytest.approx(1.0 / (1.0 + 0.05 * np.exp(0.1 / kt)))
-    # no overflow for the raw gas-phase energy
-    assert 0.0 <= br.OrianiTrapping().anion_factor(-2.04, 300.0, 0.05) < 1e-30
-
-
-def test_stack_transference_single_layer_and_series():
-    one = br.LayerIons(20e-6, 1.0, 2.0, 0.4, 1.5)
-    assert br.stack_transference_number([one]) == pytest.approx(1.0 / 3.0)
-    blocked = br.LayerIons(20e-6, 1.0, 1e-12, 0.4, 1.5)  # anion immobile in an equal layer
-    # num = L tau/eps (1/3 + 1/1), den = L tau/eps (1 + 1): t = (4/3)/2
-    assert br.stack_transference_number([one, blocked]) == pytest.approx(2.0 / 3.0, rel=1e-9)
+def test_competitive_adsorption_energy_and_screening_label():
+    assert br.competitive_adsorption_energy(-10.39, -8.35) == pytest.approx(-2.04)
+    assert PAPER.delta_g_ev == pytest.approx(-2.04 / 7.2)
+    assert PAPER.fitted and "FITTED" in PAPER.label() and "NOT a free energy" in PAPER.label()
 
 
 def test_trap_concentration_from_loading():
-    c = br.Coating()
     sites_per_area = 0.57e-2 * 0.8 * 0.08  # kg/m^2 * - * mol/kg
-    assert c.trap_concentration == pytest.approx(sites_per_area / (2e-6 * 0.35))
-    assert c.implied_solid_fraction > 1.0  # 0.57 mg/cm^2 cannot fit in 2 um of solid
+    assert COAT.trap_concentration == pytest.approx(sites_per_area / (2e-6 * 0.35))
+    assert COAT.implied_solid_fraction > 1.0  # 0.57 mg/cm^2 cannot fit in 2 um of solid
 
 
-def test_calibration_to_coating_t_plus_reproduces_measurement():
-    ely, sep, coat = br.Electrolyte(), br.Separator(), br.Coating()
-    cal = br.calibrate_screening(0.32, 0.63, DE, ely, sep, coat, target="coating")
-    assert cal.reachable and 0 < cal.screening < 1
-    tr = br.coating_transport(DE, cal.screening, ely, sep, coat)
-    assert tr.t_plus_coating == pytest.approx(0.63, abs=1e-9)
+def test_x_zero_limit_equals_todays_layered_results():
+    """Empty traps (dG >> kT) give the neutral coating, which is today's layered model."""
+    j = 10.0
+    coat_layer = Layer(
+        COAT.thickness, ELY.diffusivity, ELY.t_plus, COAT.porosity, COAT.tortuosity, "coating"
+    )
+    sep_layer = Layer(SEP.thickness, ELY.diffusivity, ELY.t_plus, SEP.porosity, SEP.tortuosity)
+    neutral = br.cell_numbers(None, ELY, SEP, COAT, j, cells=120)
+    assert neutral.limiting_current == pytest.approx(
+        limiting_current([coat_layer, sep_layer], ELY.c0), rel=1e-12
+    )
+    assert neutral.limiting_current == pytest.approx(5598.7, rel=1e-4)  # the issue's number
+    bulk, tau = br._sand_domain(ELY, SEP, j)
+    long_sep = Layer(bulk, ELY.diffusivity, ELY.t_plus, SEP.porosity, SEP.tortuosity)
+    today = simulate([coat_layer, long_sep], ELY.c0, j, t_end=20 * tau, cells_per_layer=(40, 120))
+    assert neutral.sand_time_layered == pytest.approx(today.sand_time, rel=1e-12)
+    empty = br.cell_numbers(+1.5, ELY, SEP, COAT, j, cells=120)  # K ~ 1e-25: X ~ 1e-22 mol/m^3
+    assert empty.limiting_current == pytest.approx(neutral.limiting_current, rel=1e-6)
+    assert empty.sand_time_layered == pytest.approx(neutral.sand_time_layered, rel=1e-5)
+    tr = br.coating_transport(+1.5, ELY, SEP, COAT)
+    assert tr.t_plus_coating == pytest.approx(ELY.t_plus, abs=1e-12)
+    assert tr.t_plus_stack == pytest.approx(tr.t_plus_stack_neutral, abs=1e-12)
 
 
-def test_stack_calibration_reports_unreachable_target():
-    cal = br.calibrate_screening(0.32, 0.63, DE, br.Electrolyte(), br.Separator(), br.Coating())
-    assert not cal.reachable and cal.screening is None
-    assert cal.t_plus_range[1] < 0.63
-    # a thick, tortuous coating can reach it
-    thick = br.Coating(thickness=20e-6, porosity=0.2, loading=5.7e-2)
-    cal2 = br.calibrate_screening(0.32, 0.63, DE, br.Electrolyte(), br.Separator(), thick)
-    assert cal2.reachable
-    tr = br.coating_transport(DE, cal2.screening, br.Electrolyte(), br.Separator(), thick)
-    assert tr.t_plus_stack == pytest.approx(0.63, abs=1e-9)
+def test_stack_transference_number_single_layer_series_and_tms():
+    one = br.LayerIons(20e-6, 1.0, 2.0, 0.4, 1.5)
+    assert br.stack_transference_number([one]) == pytest.approx(1.0 / 3.0)
+    blocked = br.LayerIons(20e-6, 1.0, 1e-12, 0.4, 1.5)  # anion immobile in an equal layer
+    assert br.stack_transference_number([one, blocked]) == pytest.approx(2.0 / 3.0, rel=1e-9)
+    # one uniformly charged layer: the TMS transference number
+    cp, cm = fc.donnan_partition(6000.0, 2000.0)
+    charged = br.LayerIons(2e-6, 1.0, 2.0, 0.35, 1.7, float(cp), float(cm))
+    assert br.stack_transference_number([charged]) == pytest.approx(
+        fc.tms_transference_number(6000.0, 2000.0, 1.0, 2.0), rel=1e-12
+    )
 
 
-def test_run_bridge_outputs_are_consistent():
-    res = br.run_bridge(-10.39, -8.35)
+@pytest.mark.parametrize("dg", [-2.04, -0.2833, -0.05, 0.1])
+def test_trapping_bound_and_oriani_with_occupancy(dg):
+    tr = br.coating_transport(dg, ELY, SEP, COAT)
+    assert tr.trapped_fraction <= tr.trapped_fraction_bound * (1 + 1e-12)
+    assert tr.fixed_charge <= tr.site_concentration * (1 + 1e-12)
+    # the coating's t+ can be no higher than with every site filled
+    t_full = fc.tms_transference_number(ELY.c0, tr.site_concentration, tr.d_plus, tr.d_minus)
+    assert tr.t_plus_coating <= t_full + 1e-12
+    if dg <= -0.2:  # saturated: Oriani with occupancy barely slows the anion (issue: >= 0.95)
+        assert tr.trap_occupancy > 0.999
+        assert tr.oriani_factor >= 0.95
+        assert tr.oriani_low_occupancy_factor < 0.01  # what the former bridge claimed
+
+
+def test_t_plus_sweep_matches_scalar_path():
+    grid = np.array([-1.0, -0.3, 0.0, 0.2])
+    t_c, t_s = br.t_plus_sweep(grid, ELY, SEP, COAT)
+    for g, a, b in zip(grid, t_c, t_s, strict=True):
+        tr = br.coating_transport(float(g), ELY, SEP, COAT)
+        assert a == pytest.approx(tr.t_plus_coating, rel=1e-10)
+        assert b == pytest.approx(tr.t_plus_stack, rel=1e-10)
+    assert np.all(np.diff(br.t_plus_sweep(np.linspace(0.5, -1, 50), ELY, SEP, COAT)[1]) >= 0)
+
+
+def test_calibration_reports_cannot_reach_and_what_would():
+    cal = br.calibrate_free_energy(0.32, 0.63, ELY, SEP, COAT)
+    assert cal.target == "stack" and not cal.reachable and cal.delta_g_ev is None
+    assert "CANNOT REACH" in cal.note and cal.t_plus_range[1] < 0.63
+    assert cal.needed_site_density is None and cal.needed_thickness is None
+    # the coating alone would need X with D+ c+/(D+ c+ + D- c-) = 0.63
+    t = fc.tms_transference_number(ELY.c0, cal.needed_fixed_charge, 1 / 0.68, 1 / 0.32)
+    assert t == pytest.approx(0.63, rel=1e-9)
+    # a modest target: the needed site density and thickness each reach it exactly
+    cal2 = br.calibrate_free_energy(0.32, 0.33, ELY, SEP, COAT)
+    assert not cal2.reachable and cal2.needed_site_density and cal2.needed_thickness
+    full = -3.0  # every site filled
+    more_sites = br.Coating(site_density=cal2.needed_site_density)
+    assert br.t_plus_sweep(full, ELY, SEP, more_sites)[1][0] == pytest.approx(0.33, abs=1e-6)
+    scale = cal2.needed_thickness / COAT.thickness  # loading scaled with thickness
+    thick = br.Coating(thickness=cal2.needed_thickness, loading=COAT.loading * scale)
+    assert br.t_plus_sweep(full, ELY, SEP, thick)[1][0] == pytest.approx(0.33, abs=1e-6)
+
+
+def test_calibration_fits_a_reachable_stack_target():
+    cal = br.calibrate_free_energy(0.32, 0.321, ELY, SEP, COAT, delta_e_ev=-2.04)
+    assert cal.reachable
+    assert br.coating_transport(cal.delta_g_ev, ELY, SEP, COAT).t_plus_stack == pytest.approx(
+        0.321, abs=1e-9
+    )
+    assert cal.screening == pytest.approx(cal.delta_g_ev / -2.04)
+
+
+def test_bands_contain_the_central_value_and_widen_with_spread():
+    widths = []
+    for sigma in (0.02, 0.08, 0.2):
+        fe = br.given_free_energy(-0.05, spread_ev={"total": sigma})
+        res = br.run_bridge(fe, cells=80)
+        for iv in res.bands.values():
+            assert iv.low <= iv.central <= iv.high
+        assert res.delta_g_interval.high - res.delta_g_interval.low == pytest.approx(
+            2 * br.Z95 * sigma
+        )
+        widths.append({k: v.high - v.low for k, v in res.bands.items()})
+    for key in ("t_plus_coating", "t_plus_stack", "limiting_current", "sand_time_layered"):
+        assert widths[0][key] < widths[1][key] < widths[2][key], key
+    none = br.run_bridge(br.given_free_energy(-0.05, spread_ev={}), cells=80)
+    assert all(iv.low == iv.high == iv.central for iv in none.bands.values())
+
+
+def test_paper_energies_at_the_defaults_say_which_way():
+    res = br.run_bridge(PAPER, cells=120)
     tr = res.transport
-    assert tr.screening == pytest.approx(1 / 7.2)
-    assert 0.32 < tr.t_plus_stack < tr.t_plus_coating < 1
-    assert res.sand_time_effective_medium > res.sand_time_bare
-    assert res.sand_time_layered == pytest.approx(res.sand_time_bare, rel=0.05)
-    assert any("GIVEN" in n for n in res.notes)
+    assert tr.trapped_fraction <= tr.trapped_fraction_bound
+    assert res.pe.t_plus_stack < res.coated.t_plus_stack < 0.33  # far from the measured 0.63
+    assert set(res.directions) >= {"t_plus_stack", "limiting_current", "sand_time_layered"}
+    assert all(
+        ("RAISES" in d or "LOWERS" in d or "unchanged" in d) for d in res.directions.values()
+    )
+    assert "does NOT support" in res.verdict
+    assert any("saturated" in w for w in res.warnings)
+    assert any("edge surface" in w for w in res.warnings)  # site density vs adsorption surface
+    assert res.surfaces["site_density"].startswith("edge")
+    assert res.surfaces["adsorption_energy"].startswith("basal")
+    same = br.run_bridge(br.given_free_energy(-0.28, surface="edge", spread_ev={}), cells=80)
+    assert not any("not the same sites" in w for w in same.warnings)
+    d = res.to_dict()
+    assert d["bands"]["sand_time_layered"]["low"] <= d["bands"]["sand_time_layered"]["central"]
 
 
-def test_positive_delta_e_cannot_be_calibrated():
-    with pytest.raises(AtomisticsError):
-        br.calibrate_screening(0.32, 0.63, +0.5, br.Electrolyte(), br.Separator(), br.Coating())
+def test_exchange_free_energy_provenance_and_convergence():
+    rx = SimpleNamespace(name="limmt_exchange", energy_ev=-0.4, converged=False, engine="xtb")
+    with pytest.raises(AtomisticsError, match="unconverged"):
+        br.free_energy_from_exchange(rx)
+    fe = br.free_energy_from_exchange(rx, allow_unconverged=True)
+    assert "UNCONVERGED" in fe.solvation and fe.engine == "xtb" and not fe.fitted
+    assert "gas-phase" in fe.label() and "charged-cell-residual" not in fe.spread_ev
+    ok = br.free_energy_from_exchange(
+        -0.4, converged=True, solvation_correction_ev=0.1, solvation_model="ALPB(DME-like, eps 7.2)"
+    )
+    assert ok.delta_g_ev == pytest.approx(-0.3)
+    assert "ALPB" in ok.label() and "COMPUTED" in ok.label()
+    assert ok.sigma_ev == pytest.approx(np.sqrt(0.1**2 + 0.15**2 + 0.05**2))
+
+
+def test_bad_inputs_raise():
+    for bad in (-5.0, 0.0, float("nan"), float("inf")):
+        with pytest.raises(AtomisticsError, match="temperature"):
+            br.Electrolyte(temperature=bad)
+    with pytest.raises(AtomisticsError, match="site_surface"):
+        br.Coating(site_surface="side")
+    with pytest.raises(AtomisticsError, match="model"):
+        br.run_bridge(PAPER, model="barrier")
+
+
+def test_unit_conversion_uses_pint():
+    assert br.ev_to_kj_per_mol(1.0) == pytest.approx(96.485332, rel=1e-8)
+    assert br.DME_SITE_CONCENTRATION == pytest.approx(868.3 / 0.09012, rel=1e-12)
+    assert BOLTZMANN_EV * 298.15 == pytest.approx(0.025693, rel=1e-4)
 
 
 def _write_db(path):

@@ -1,40 +1,78 @@
 """The study's bridge section drives the continuum bridge."""
 
+from types import SimpleNamespace
+
 import pytest
 
-from atomistics.continuum.bridge import Coating, run_bridge
-from atomistics.continuum.study_bridge import parse_bridge_spec, run_study_bridge
+from atomistics.continuum.bridge import Coating, free_energy_from_screening, run_bridge
+from atomistics.continuum.study_bridge import parse_bridge_spec, parse_spread, run_study_bridge
 from atomistics.errors import AtomisticsError, StudySpecError
 from atomistics.study import load_study, parse_study
 
 PAPER = {"limmt_fsi": -10.39, "li_fsi": -8.35}
 
 
-def test_study_bridge_calibrates_to_the_papers_transference_numbers(study_file):
+def test_study_bridge_falls_back_to_the_fitted_screening_and_says_so(study_file):
     study = load_study(study_file)
+    assert study.bridge["exchange"] == "limmt_exchange"
     result = run_study_bridge(study.bridge, PAPER)
-    assert result.calibration is not None and result.calibration.reachable
-    assert result.transport.t_plus_coating == pytest.approx(0.63, abs=1e-6)
-    assert any("FITTED" in note for note in result.notes)
+    assert result.free_energy.origin == "screening" and result.free_energy.fitted
+    assert any("not computed" in n and "FITTED" in n for n in result.notes)
+    # the study calibrates the whole stack to 0.63, which this geometry cannot reach
+    assert result.calibration is not None and result.calibration.target == "stack"
+    assert not result.calibration.reachable and "CANNOT REACH" in result.calibration.note
     # same as calling the bridge directly with the section's numbers in SI
     direct = run_bridge(
-        -10.39,
-        -8.35,
+        free_energy_from_screening(-10.39, -8.35),
         coating=Coating(thickness=2e-6, loading=0.57e-2, porosity=0.35),
         current_density=10.0,
         calibrate=(0.32, 0.63),
-        calibrate_target="coating",
     )
-    assert result.sand_time_bare == pytest.approx(direct.sand_time_bare, rel=1e-12)
-    assert result.transport.t_plus_stack == pytest.approx(direct.transport.t_plus_stack, rel=1e-9)
+    assert result.pe.sand_time_layered == pytest.approx(direct.pe.sand_time_layered, rel=1e-12)
+    assert result.transport.t_plus_stack == pytest.approx(direct.transport.t_plus_stack, rel=1e-12)
 
 
-def test_missing_binding_energy_is_reported(study_file):
+def test_study_bridge_uses_the_exchange_reaction_when_computed(study_file):
+    study = load_study(study_file)
+    rx = SimpleNamespace(name="limmt_exchange", energy_ev=-0.3, converged=True, engine="xtb")
+    result = run_study_bridge(study.bridge, PAPER, {"limmt_exchange": rx})
+    fe = result.free_energy
+    assert fe.origin == "exchange" and fe.delta_g_ev == pytest.approx(-0.3) and fe.engine == "xtb"
+    assert "gas-phase" in fe.solvation
+    with pytest.raises(AtomisticsError, match="unconverged"):
+        run_study_bridge(
+            study.bridge, None, {"limmt_exchange": -0.3}, converged={"limmt_exchange": False}
+        )
+    ok = run_study_bridge(
+        study.bridge,
+        None,
+        {"limmt_exchange": -0.3},
+        converged={"limmt_exchange": False},
+        allow_unconverged=True,
+    )
+    assert "UNCONVERGED" in ok.free_energy.solvation
+
+
+def test_missing_energies_are_reported(study_file):
     study = load_study(study_file)
     with pytest.raises(
         StudySpecError, match="bridge.surface_anion = 'limmt_fsi' is not a computed"
     ):
         run_study_bridge(study.bridge, {"li_fsi": -8.35})
+
+
+def test_spread_parsing():
+    assert parse_spread(None, "exchange") == {
+        "site-to-site": 0.10,
+        "xtb-vs-DFT": 0.15,
+        "D3-variant": 0.05,
+    }
+    assert parse_spread("0.2 eV", "exchange") == {"total": 0.2}
+    assert parse_spread("site-to-site=0.1 eV, D3=50 meV", "x") == pytest.approx(
+        {"site-to-site": 0.1, "D3": 0.05}
+    )
+    with pytest.raises(AtomisticsError, match=">= 0"):
+        parse_spread({"a": "-0.1 eV"}, "x")
 
 
 @pytest.mark.parametrize(
@@ -44,11 +82,17 @@ def test_missing_binding_energy_is_reported(study_file):
         ({"coating": {"thickness": "2 kg"}}, "bridge.coating.thickness"),
         ({"model": "magic"}, "bridge.model"),
         ({"screening": 3.0}, "bridge.screening"),
+        ({"surface": "side"}, "bridge.surface"),
+        ({"calibrate_target": "cell"}, "bridge.calibrate_target"),
     ],
 )
 def test_bad_bridge_sections(section, message):
     with pytest.raises(AtomisticsError, match=message):
         run_study_bridge(section, PAPER) if "coating" in section else parse_bridge_spec(section)
+
+
+def test_calibration_target_defaults_to_the_stack():
+    assert parse_bridge_spec({}).calibrate_target == "stack"
 
 
 def test_bridge_reference_checked_at_load(study_file):
@@ -70,20 +114,6 @@ def test_run_prints_the_bridge_for_the_runs_binding_energies(study_file, capsys)
     _print_bridge(study, computed, "xtb")
     out = capsys.readouterr().out
     # dE = E_bind(limmt_fsi) - E_bind(li_fsi) = (-20 + 7.5 + 2) - (-8 + 1 + 2) = -5.5 eV
-    assert "COMPUTED  competitive adsorption dE = -5.5 eV" in out
+    assert "competitive dE = -5.5 eV" in out
     assert "FITTED" in out and "Continuum bridge (study limmt_fsi, xtb" in out
-
-
-def test_run_reports_a_bridge_that_does_not_apply(study_file, capsys):
-    from atomistics import binding as bind
-    from atomistics.cli.run import _print_bridge
-
-    study = load_study(study_file)
-    # the surface binds FSI⁻ less than Li⁺ does: nothing to calibrate, reported, not raised
-    energies = {"li_fsi": -8.0, "li": -1.0, "fsi": -2.0, "limmt_fsi": -9.5, "limmt": -7.5}
-    computed = [
-        bind.compute("li_fsi", "li_fsi", ["li", "fsi"], energies),
-        bind.compute("limmt_fsi", "limmt_fsi", ["limmt", "fsi"], energies),
-    ]
-    _print_bridge(study, computed, "xtb")
-    assert "not evaluated: dE = +5.000 eV >= 0" in capsys.readouterr().out
+    assert "VERDICT" in out and "CANNOT REACH" in out

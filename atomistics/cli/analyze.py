@@ -70,9 +70,10 @@ def cmd_nucleation(args: argparse.Namespace) -> int:
         "diffusivity": res.diffusivity,
     }
     if args.plot:
+        from atomistics.analysis.nucleation import MODELS
         from atomistics.continuum.plots import plot_transient
 
-        out["plot"] = str(plot_transient(cols["time"], cols["current"], res, args.plot))
+        out["plot"] = str(plot_transient(cols["time"], cols["current"], res, args.plot, MODELS))
         lines.append(f"fitted transient written to {out['plot']}")
     return emit(out, args.json, lines)
 

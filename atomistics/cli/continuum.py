@@ -158,55 +158,142 @@ def cmd_sand(args: argparse.Namespace) -> int:
     return emit(result, args.json, lines)
 
 
-def _binding_energies(args: argparse.Namespace) -> tuple[float, float, str]:
+def _free_energy(args: argparse.Namespace):
+    """The adsorption free energy from the command line: exchange reaction, dG, or FITTED."""
+    from atomistics.continuum import bridge as br
+    from atomistics.continuum.study_bridge import parse_spread
+
+    given = [
+        name
+        for name, v in (
+            ("--exchange-energy", args.exchange_energy),
+            ("--delta-g", args.delta_g),
+            ("--e-surface-anion/--e-cation-anion", args.e_surface_anion or args.e_cation_anion),
+            ("--db", args.db),
+        )
+        if v
+    ]
+    if len(given) > 1:
+        raise AtomisticsError(f"give the adsorption energy one way only, not {' and '.join(given)}")
+    solv = (
+        parse_quantity(args.solvation_correction, "energy", "--solvation-correction")
+        if args.solvation_correction
+        else None
+    )
+    if args.exchange_energy:
+        fe = br.free_energy_from_exchange(
+            parse_quantity(args.exchange_energy, "energy", "--exchange-energy"),
+            converged=not args.unconverged_input,
+            allow_unconverged=args.allow_unconverged,
+            solvation_correction_ev=solv,
+            solvation_model=args.solvation_model,
+            surface=args.surface,
+            spread_ev=parse_spread(args.dg_spread, "exchange", "--dg-spread")
+            if args.dg_spread
+            else None,
+            name="command line",
+        )
+        return fe, "command line (neutral exchange reaction)", None, None
+    if args.delta_g:
+        fe = br.given_free_energy(
+            parse_quantity(args.delta_g, "energy", "--delta-g"),
+            surface=args.surface,
+            spread_ev=parse_spread(args.dg_spread, "exchange", "--dg-spread")
+            if args.dg_spread
+            else None,
+        )
+        return fe, "command line (dG given)", None, None
     if args.db:
         from atomistics.continuum.resultsdb import read_binding_energy
 
-        if args.e_surface_anion is not None or args.e_cation_anion is not None:
-            raise AtomisticsError(
-                "give the binding energies either as numbers or with --db, not both"
-            )
         if not args.study:
             raise AtomisticsError(
                 "--db needs --study NAME (the study whose binding energies to read)"
             )
         e_sa = read_binding_energy(args.db, args.study, args.surface_anion_name)
         e_ca = read_binding_energy(args.db, args.study, args.cation_anion_name)
-        from atomistics.redact import redact
-
-        return e_sa, e_ca, f"results DB {redact(args.db)} (study {args.study})"
-    if args.e_surface_anion is None or args.e_cation_anion is None:
+        source = f"results DB {args.db} (study {args.study})"
+    elif args.e_surface_anion is not None and args.e_cation_anion is not None:
+        e_sa = parse_quantity(args.e_surface_anion, "energy", "--e-surface-anion")
+        e_ca = parse_quantity(args.e_cation_anion, "energy", "--e-cation-anion")
+        source = "command line"
+    else:
         raise AtomisticsError(
-            "give both binding energies, e.g. --e-surface-anion '-10.39 eV' --e-cation-anion '-8.35 eV' "
-            "(the paper's values), or read them with --db results.db --study NAME"
+            "give the adsorption energy: --exchange-energy '-0.5 eV' (neutral exchange reaction, "
+            "primary), --delta-g, or the paper's charged-fragment binding energies (FITTED "
+            "screening) --e-surface-anion '-10.39 eV' --e-cation-anion '-8.35 eV', or --db results.db --study NAME"
         )
-    return (
-        parse_quantity(args.e_surface_anion, "energy", "--e-surface-anion"),
-        parse_quantity(args.e_cation_anion, "energy", "--e-cation-anion"),
-        "command line",
+    fe = br.free_energy_from_screening(
+        e_sa,
+        e_ca,
+        args.screening,
+        surface=args.surface,
+        spread_ev=parse_spread(args.dg_spread, "screening", "--dg-spread")
+        if args.dg_spread
+        else None,
     )
+    return fe, source, e_sa, e_ca
 
 
-def bridge_report_lines(res, e_sa: float, e_ca: float, source: str) -> list[str]:
-    """Human-readable bridge result, each line saying whether it was COMPUTED, GIVEN or FITTED."""
-    tr = res.transport
-    fitted = res.calibration is not None and res.calibration.reachable
-    lines = [
-        f"binding energies ({source}): surface-anion {e_sa:+.4g} eV, cation-anion {e_ca:+.4g} eV",
-        f"COMPUTED  competitive adsorption dE = {tr.delta_e_ev:+.4g} eV",
-        f"{'FITTED   ' if fitted else 'GIVEN    '} screening factor s = {tr.screening:.4g}  ->  dG = s dE = {tr.delta_g_ev:+.4g} eV",
-        f"COMPUTED  Boltzmann factor exp(-dG/kT) = 10^{tr.log10_boltzmann:.3g}; N_T/N_L = {tr.trap_ratio:.3g}",
-        f"COMPUTED  anion transport in coating slowed by {1 / tr.anion_factor:.4g}x ({res.inputs['model']} model)",
-        f"COMPUTED  t+ bulk {res.inputs['electrolyte']['t_plus']:.3f} -> coating {tr.t_plus_coating:.4f}, "
-        f"coating + separator stack {tr.t_plus_stack:.4f}",
-        f"COMPUTED  Sand's time (semi-infinite) without coating {_fmt_time(res.sand_time_bare)}",
-        f"          with coating, stack t+ as uniform medium (D fixed) {_fmt_time(res.sand_time_effective_medium)}",
-        f"          with coating, layered numerical solution {_fmt_time(res.sand_time_layered)}",
-        f"COMPUTED  limiting current of the real cell: {res.limiting_current_bare / 10:.4g} mA/cm^2 without, "
-        f"{res.limiting_current_coated / 10:.4g} mA/cm^2 with coating",
+def _band(iv, fmt: str, scale: float = 1.0) -> str:
+    c, lo, hi = iv.central * scale, iv.low * scale, iv.high * scale
+    return f"{c:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def bridge_report_lines(
+    res, e_sa: float | None = None, e_ca: float | None = None, source: str = ""
+) -> list[str]:
+    """Human-readable bridge result, each number labelled COMPUTED, GIVEN or FITTED."""
+    fe, tr = res.free_energy, res.transport
+    ely = res.inputs["electrolyte"]
+    lines = []
+    if e_sa is not None and e_ca is not None:
+        lines.append(
+            f"binding energies ({source}): surface-anion {e_sa:+.4g} eV, cation-anion {e_ca:+.4g} eV "
+            f"-> competitive dE = {fe.delta_e_ev:+.4g} eV"
+        )
+    elif source:
+        lines.append(f"adsorption energy from {source}")
+    lines += [
+        fe.label(),
+        f"surfaces: site density -> {res.surfaces['site_density']}",
+        f"          adsorption energy -> {res.surfaces['adsorption_energy']}",
+        f"GIVEN     dG spread (1 sigma, in quadrature) {fe.sigma_ev:.3g} eV from "
+        + ", ".join(f"{k} {v:.3g}" for k, v in fe.spread_ev.items())
+        + f"; 95 % interval dG in [{res.delta_g_interval.low:+.3f}, {res.delta_g_interval.high:+.3f}] eV",
+        f"COMPUTED  K = exp(-dG/kT) = 10^{tr.log10_k:.3g}; sites N_T = {tr.site_concentration:.4g} mol/m^3 "
+        f"of pore liquid; occupancy theta_T = {tr.trap_occupancy:.6g} (theta_L = {tr.lattice_occupancy:.3g})",
+        f"COMPUTED  fixed charge (trapped FSI-) X = {tr.fixed_charge:.4g} mol/m^3: {tr.trapped_fraction:.2%} of "
+        f"the coating's anions trapped (bound N_T/c0 = {tr.trapped_fraction_bound:.2%})",
+        f"COMPUTED  Donnan partition in the coating: c+ = {tr.c_plus_coating:.5g}, c- = {tr.c_minus_coating:.5g} "
+        f"mol/m^3 (bulk {ely['c0']:.5g})",
+        "",
+        f"{'':28s}{'PE separator':>14s}{'coated, X = 0':>16s}   coated, trapped anions [95 % band]",
+    ]
+    pe, nt, bands = res.pe, res.coated_neutral, res.bands
+    lines += [
+        f"{'t+ of the coating':28s}{'-':>14s}{nt.t_plus_coating:>16.4f}   {_band(bands['t_plus_coating'], '.4f')}",
+        f"{'t+ of the stack (B-V)':28s}{pe.t_plus_stack:>14.4f}{nt.t_plus_stack:>16.4f}   {_band(bands['t_plus_stack'], '.4f')}",
+        f"{'J_lim (mA/cm^2)':28s}{pe.limiting_current / 10:>14.5g}{nt.limiting_current / 10:>16.5g}   "
+        f"{_band(bands['limiting_current'], '.5g', 0.1)}",
+        f"{'Sand time, layered (h)':28s}{pe.sand_time_layered / 3600:>14.5g}{nt.sand_time_layered / 3600:>16.5g}   "
+        f"{_band(bands['sand_time_layered'], '.5g', 1 / 3600)}",
+        "",
+        "which way:",
+    ]
+    lines += [f"  {v}" for v in res.directions.values()]
+    lines += [
+        f"  J_lim with trapped anions is carried past the neutral limit by the coating's counter-ions: "
+        f"{res.depleted_coating_voltage * 1e3:.3g} mV ohmic drop across a depleted coating at J_lim",
+        "",
+        f"VERDICT: {res.verdict}",
+        f"comparison only: Oriani trapping with occupancy slows the anion {1 / tr.oriani_factor:.6g}x; "
+        f"the low-occupancy form (former bridge) would claim {1 / tr.oriani_low_occupancy_factor:.4g}x"
+        + (" (NOT valid: traps saturated)" if tr.trap_occupancy > 0.9 else ""),
     ]
     if res.calibration is not None:
         lines.append(f"calibration ({res.calibration.target}): {res.calibration.note}")
+    lines += [f"WARNING: {w}" for w in res.warnings]
     lines += [f"note: {n}" for n in res.notes]
     return lines
 
@@ -214,12 +301,17 @@ def bridge_report_lines(res, e_sa: float, e_ca: float, source: str) -> list[str]
 def cmd_bridge(args: argparse.Namespace) -> int:
     from atomistics.continuum import bridge as br
 
-    e_sa, e_ca, source = _binding_energies(args)
+    temperature = parse_quantity(args.temperature, "temperature", "--temperature")
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise AtomisticsError(
+            f"--temperature: {args.temperature!r} is not a positive absolute temperature; give e.g. '298.15 K'"
+        )
+    fe, source, e_sa, e_ca = _free_energy(args)
     ely = br.Electrolyte(
         c0=parse_quantity(args.c0, "concentration", "--c0"),
         diffusivity=parse_quantity(args.diffusivity, "diffusivity", "--diffusivity"),
         t_plus=args.t_plus,
-        temperature=parse_quantity(args.temperature, "temperature", "--temperature"),
+        temperature=temperature,
         liquid_site_concentration=parse_quantity(
             args.liquid_sites, "concentration", "--liquid-sites"
         ),
@@ -236,45 +328,29 @@ def cmd_bridge(args: argparse.Namespace) -> int:
         site_density=parse_quantity(args.site_density, "specific_amount", "--site-density"),
         porosity=args.coating_porosity,
         bruggeman=args.bruggeman,
+        site_surface=args.site_surface,
     )
-    if args.model not in br.MODELS:
-        raise AtomisticsError(f"unknown model {args.model!r}; use one of {sorted(br.MODELS)}")
     res = br.run_bridge(
-        e_sa,
-        e_ca,
+        fe,
         electrolyte=ely,
         separator=sep,
         coating=coat,
         current_density=parse_quantity(
             args.current_density, "current_density", "--current-density"
         ),
-        screening=args.screening,
-        model=br.MODELS[args.model],
+        model=args.model,
         calibrate=tuple(args.calibrate) if args.calibrate else None,
         calibrate_target=args.calibrate_target,
     )
-    tr = res.transport
     out = res.to_dict()
-    out["binding_energy_source"] = source
+    out["energy_source"] = source
     lines = bridge_report_lines(res, e_sa, e_ca, source)
     if args.plot:
-        from atomistics.continuum.plots import plot_sand_vs_t_plus
+        from atomistics.continuum.plots import plot_bridge_bands
 
-        marks = {"PE": ely.t_plus, "LiMMT (model)": round(tr.t_plus_stack, 3)}
-        if args.calibrate:
-            marks = {"PE": args.calibrate[0], "LiMMT": args.calibrate[1]}
-        path = plot_sand_vs_t_plus(
-            ely.c0,
-            ely.diffusivity,
-            res.inputs["current_density"],
-            args.plot,
-            sep.porosity,
-            float(br.bruggeman_tortuosity(sep.porosity, sep.bruggeman)),
-            marks=marks,
-            t_plus_ref=ely.t_plus,
-        )
+        path = plot_bridge_bands(res, args.plot)
         out["plot"] = str(path)
-        lines.append(f"Sand's time vs t+ written to {path}")
+        lines.append(f"t+, J_lim and Sand's time vs dG with the 95 % band written to {path}")
     return emit(out, args.json, lines)
 
 
@@ -315,13 +391,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     b = subparsers.add_parser(
         "bridge",
-        help="binding energies -> anion mobility -> t+ -> Sand's time",
-        description="Competitive adsorption dE = E(surface-anion) - E(cation-anion), screened to "
-        "dG = s dE, Oriani trapping of the anion in the coating, t+ of coating and stack, Sand's "
-        "time with and without the coating. --calibrate fits s to a measured t+ pair.",
+        help="adsorption free energy -> trapped anions (fixed charge) -> t+, J_lim, Sand's time",
+        description="The anion-braking bridge. dG of FSI- on a coating site (from the neutral "
+        "exchange reaction slab + [Li+FSI-] -> slab.(FSI-+Li+), or the paper's charged-fragment "
+        "binding energies through a FITTED screening) fills the sites with Fermi-Dirac occupancy; "
+        "the trapped anions are a fixed charge (Teorell-Meyer-Sievers coating). Prints t+ of the "
+        "coating and of the stack, J_lim and the layered Sand's time for the PE and the coated "
+        "cell with a 95 %% band from the dG spread, which way the coating moves each, and whether "
+        "the model supports the paper's claim.",
     )
-    b.add_argument("--e-surface-anion", help="E_bind(surface-anion), e.g. '-10.39 eV'")
-    b.add_argument("--e-cation-anion", help="E_bind(cation-anion), e.g. '-8.35 eV'")
+    b.add_argument(
+        "--exchange-energy",
+        help="dE of the neutral exchange reaction (negative: the surface wins), e.g. '-0.4 eV'",
+    )
+    b.add_argument("--solvation-correction", help="ddG_solv added to the exchange energy, eV")
+    b.add_argument("--solvation-model", help="name of the implicit-solvent model used (printed)")
+    b.add_argument(
+        "--allow-unconverged",
+        action="store_true",
+        help="use an exchange energy from unconverged calculations anyway",
+    )
+    b.add_argument(
+        "--unconverged-input",
+        action="store_true",
+        help="declare that --exchange-energy comes from unconverged calculations",
+    )
+    b.add_argument("--delta-g", help="give the adsorption free energy directly, e.g. '-0.3 eV'")
+    b.add_argument("--e-surface-anion", help="FITTED path: E_bind(surface-anion), e.g. '-10.39 eV'")
+    b.add_argument("--e-cation-anion", help="FITTED path: E_bind(cation-anion), e.g. '-8.35 eV'")
     b.add_argument("--db", help="results database (ASE db) to read the binding energies from")
     b.add_argument("--study", help="study name in the results database, e.g. limmt_fsi")
     b.add_argument(
@@ -333,6 +430,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cation-anion-name",
         default="li_fsi",
         help="binding name of cation-anion (default li_fsi)",
+    )
+    b.add_argument(
+        "--surface",
+        choices=("basal", "edge"),
+        default="basal",
+        help="surface the adsorption energy refers to (default basal: the study's (001) slab)",
+    )
+    b.add_argument(
+        "--site-surface",
+        choices=("edge", "basal"),
+        default="edge",
+        help="surface the site density describes (default edge: Bradbury & Baeyens 1997)",
+    )
+    b.add_argument(
+        "--dg-spread",
+        help="1-sigma spread of dG: one value ('0.2 eV') or sources in quadrature "
+        "('site-to-site=0.1 eV,xtb-vs-DFT=0.15 eV,D3-variant=0.05 eV,charged-cell-residual=0.05 eV'); "
+        "default: those ASSUMED values (no charged-cell term for the exchange reaction)",
     )
     b.add_argument("--temperature", default="298.15 K")
     b.add_argument("--c0", default="6 mol/L", help="salt concentration (default the paper's 6 M)")
@@ -359,22 +474,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--liquid-sites", default=f"{9.635:g} mol/L", help="N_L, anion sites in the liquid (DME)"
     )
     b.add_argument(
-        "--screening", type=float, default=1 / 7.2, help="dG/dE (default 1/eps_r(DME) = 1/7.2)"
+        "--screening",
+        type=float,
+        default=1 / 7.2,
+        help="FITTED path only: dG/dE (default 1/eps_r(DME) = 1/7.2)",
     )
-    b.add_argument("--model", default="oriani", help="mobility model: oriani (default) or barrier")
+    b.add_argument(
+        "--model",
+        choices=("tms", "tms-frozen", "oriani"),
+        default="tms",
+        help="tms: traps in equilibrium (default; 'oriani' is an alias); tms-frozen: constant X",
+    )
     b.add_argument(
         "--calibrate",
         nargs=2,
         type=float,
         metavar=("T_BARE", "T_COATED"),
-        help="fit the screening factor to measured t+ (paper: 0.32 0.63)",
+        help="fit dG to measured t+ (paper: 0.32 0.63)",
     )
     b.add_argument(
         "--calibrate-target",
         choices=("stack", "coating"),
         default="stack",
-        help="what the coated t+ describes: the whole stack (default) or the coating layer",
+        help="what the coated t+ describes: the whole stack (default, what Bruce-Vincent "
+        "measures) or the coating layer",
     )
-    b.add_argument("--plot", help="write Sand's time vs t+ (PNG)")
+    b.add_argument("--plot", help="write t+, J_lim and Sand's time vs dG with the band (PNG)")
     b.add_argument("--json", action="store_true", help="print results as JSON in SI units")
     b.set_defaults(func=cmd_bridge)

@@ -5,11 +5,16 @@ Modules, one job each:
 - :mod:`~atomistics.continuum.constants`: physical constants (CODATA via SciPy).
 - :mod:`~atomistics.continuum.sand`: analytic results (Sand's time, semi-infinite and
   finite-cell diffusion, steady state, limiting current, porous-medium versions).
-- :mod:`~atomistics.continuum.transport`: the finite-volume solver for a layered cell.
+- :mod:`~atomistics.continuum.mesh`: layers, the graded mesh and the finite-volume operators.
+- :mod:`~atomistics.continuum.transport`: the finite-volume solver for a layered cell
+  (:mod:`~atomistics.continuum.modal`: its exact-in-time solution).
+- :mod:`~atomistics.continuum.fixedcharge`: charged (Teorell-Meyer-Sievers) layers: trapped
+  anions as fixed charge, Donnan partition, their nonlinear transient, J_lim.
 - :mod:`~atomistics.continuum.sweep`: vectorised parameter sweeps.
-- :mod:`~atomistics.continuum.bridge`: binding energies -> anion mobility -> t+ -> Sand's time.
+- :mod:`~atomistics.continuum.bridge`: adsorption free energy -> trapped anions -> t+, J_lim,
+  Sand's time, with uncertainty bands.
 - :mod:`~atomistics.continuum.resultsdb`: reading binding energies from a study's ASE database.
-- :mod:`~atomistics.continuum.plots`: figures (matplotlib, Agg backend).
+- :mod:`~atomistics.continuum.plots`: figures (matplotlib Figure objects, no global backend).
 
 All functions take and return SI units (mol/m^3, m^2/s, A/m^2, m, s, K); binding
 energies are in eV.

@@ -1,64 +1,94 @@
-r"""The bridge: binding energies -> anion mobility in the coating -> t+ -> Sand's time.
+r"""The bridge: adsorption free energy -> trapped anions (fixed charge) -> t+, J_lim, Sand's time.
 
-Default model (every step is an assumption; the output says which numbers were
-computed and which were fitted)
----------------------------------------------------------------------------------
-1. **Competitive adsorption.** An FSI- anion in the coating either stays paired
-   with Li+ in solution or binds to a LiMMT site. The energy of moving it from the
-   ion pair to the surface is ``dE = E_bind(surface-anion) - E_bind(cation-anion)``
-   (paper: -10.39 - (-8.35) = -2.04 eV; negative = the surface wins).
-2. **Solvent screening.** Gas-phase binding energies of charged fragments are
-   Coulomb-dominated; in the electrolyte they are screened. We scale to a free
-   energy ``dG = s dE`` with one factor ``s`` (0 < s <= 1). Default
-   ``s = 1/eps_r(DME) = 1/7.2`` (static dielectric constant of 1,2-dimethoxyethane
-   at 25 °C, CRC Handbook of Chemistry and Physics): Coulomb screening of a point-charge
-   interaction, nothing more. Raw ``s = 1`` would give Boltzmann factors ~1e34 and
-   is not physical; ``s`` is the key unknown and can be fitted (:func:`calibrate_screening`).
-3. **Local-equilibrium trapping** (Oriani, Acta Metall. 18, 147 (1970), eq. 13, in
-   the low-occupancy limit; McNabb & Foster 1963): anions hop between "lattice"
-   sites in the pore liquid (concentration ``N_L``) and trap sites on LiMMT (``N_T``
-   per pore volume) with ``K = exp(-dG/kT)``, so the anion's effective transport
-   coefficient (time fraction spent mobile) in the coating is
-   ``D-_c = D- / (1 + (N_T/N_L) K)``. The cation is not trapped: ``D+`` is held
-   fixed. ``N_T`` follows from loading x LiMMT fraction x site density / (thickness x
-   porosity); ``N_L`` defaults to the molar concentration of DME (9.64 mol/L: every
-   solvent position is a candidate anion site), an assumption.
-4. **t+ of the coating and of the stack.** ``t+_c = D+/(D+ + D-_c)``. For layers in
-   series the Bruce-Vincent ratio is ``I_ss/I_0 = R_0/R_ss`` with ``R_0 = sum L_k /
-   (kappa_k)`` ∝ ``sum L_k tau_k / (eps_k (D+ + D-)_k)`` and, at steady state with the
-   anion at equilibrium, ``R_ss`` ∝ ``sum L_k tau_k / (eps_k D+_k)`` (dilute theory,
-   derived in :func:`stack_transference_number`).
-5. **Sand's time** with and without the coating: the semi-infinite closed form with
-   the bulk t+ (bare) and with the stack t+ as a uniform effective medium (D held
-   fixed: the paper's reading of eq 1), and the layered numerical solution
-   (coating + bulk separator, :mod:`atomistics.continuum.transport`).
+Model (every step is an assumption; the output labels each number COMPUTED, GIVEN or FITTED)
+-------------------------------------------------------------------------------------------
+1. **Adsorption free energy** ``dG`` of FSI- on a coating site relative to the
+   Li+-FSI- ion pair in solution. Primary source: the neutral exchange reaction
+   ``slab + [Li+ FSI-] -> slab.(FSI- + Li+)`` (``dE_exch``, eV, negative = the surface
+   wins), plus a solvation correction ``ddG_solv`` when one was computed (implicit
+   solvent: CP2K SCCS or tblite ALPB/GBSA; the output names the model, or says
+   "none: gas-phase energy"). Both sides of the reaction are neutral, so no
+   charged-cell correction and no screening enters. Fallback, labelled FITTED: the
+   paper's two binding energies of charged fragments, ``dE = E_bind(surface-anion) -
+   E_bind(cation-anion)``, scaled by a screening factor ``dG = s dE``: that is not a
+   free energy and ``s`` is a fitted number (default ``1/eps_r(DME) = 1/7.2``).
+2. **Occupancy.** Sites (``N_T`` per pore volume, from loading x active fraction x
+   site density / (thickness x porosity)) are filled with Fermi-Dirac occupancy
+   ``theta_T`` in equilibrium with the mobile anion (``theta_L = c-/N_L``,
+   ``K = exp(-dG/kT)``; :class:`~atomistics.continuum.mesh.TrapSites`). The trapped
+   anions are at most ``N_T``: at the paper's 6 M and the default edge-site density
+   that is ~9 % of the anions, whatever ``dG`` is.
+3. **Fixed-charge coating** (Teorell-Meyer-Sievers, :mod:`atomistics.continuum.fixedcharge`):
+   trapped anions are immobile negative charge X, Li+ is in excess (c+ = c- + X), the
+   coating is in Donnan equilibrium with the separator, and the trapped anions are
+   stored and released in the transient. At X = 0 everything reduces to the neutral
+   layered model.
+4. **t+ of the coating and of the stack** (:func:`stack_transference_number`,
+   Bruce-Vincent ``R_0/R_ss`` of layers in series with their Donnan concentrations).
+   Bruce-Vincent measures the whole cell (coating + separator): calibration fits
+   the stack by default.
+5. **J_lim and the layered Sand's time** with and without the coating, from the
+   fixed-charge solver (the depletion layer at Sand's time is much thicker than the
+   cell at the paper's 1 mA/cm^2, so these Sand's times are for a semi-infinite
+   separator; the real cell runs below J_lim and has none).
+6. **Uncertainty.** A spread in ``dG`` (site-to-site, xtb vs DFT, D3 variant,
+   charged-cell residual; combined in quadrature) is carried through every output:
+   ``dG`` is taken normal, and the 95 % interval of each output is its range over the
+   95 % interval of ``dG`` (every output is monotone in ``dG``; the t+ band is
+   evaluated on a vectorised grid).
 
-Trapped anions are assumed not to add salt storage (only ``eps c`` is stored) and
-the coating/separator interface has no partitioning (c continuous). Other mobility
-models plug in through :class:`MobilityModel`.
+Trapping as a mobility (Oriani's effective diffusivity) is reported only for
+comparison, with occupancy (:func:`oriani_anion_factor`): at the defaults the traps
+are saturated and it is ~1.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Literal, Protocol
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from scipy.optimize import brentq
 
 from atomistics.continuum.constants import BOLTZMANN_EV
-from atomistics.continuum.sand import (
-    ambipolar_diffusivity,
-    bruggeman_tortuosity,
-    ion_diffusivities,
-    sand_time,
-    transference_number,
+from atomistics.continuum.fixedcharge import (
+    anion_from_total,
+    depleted_layer_voltage,
+    donnan_partition,
+    equilibrium_li,
 )
-from atomistics.continuum.transport import Layer, limiting_current, simulate
+from atomistics.continuum.mesh import Layer, TrapSites
+from atomistics.continuum.sand import bruggeman_tortuosity, ion_diffusivities, sand_time
+from atomistics.continuum.transport import limiting_current, simulate
 from atomistics.errors import AtomisticsError
+from atomistics.units import parse_quantity, registry
 
 DME_DIELECTRIC_CONSTANT = 7.2  # 25 °C, CRC Handbook
-DME_SITE_CONCENTRATION = 868.3 / 0.09012  # mol/m^3: density 0.8683 g/cm^3, M = 90.12 g/mol
+# N_L: molar concentration of DME (density 0.8683 g/cm^3, M = 90.12 g/mol), mol/m^3
+DME_SITE_CONCENTRATION = parse_quantity("0.8683 g/cm^3", "density") / parse_quantity(
+    "90.12 g/mol", "molar_mass"
+)
+
+SURFACES = {
+    "edge": "clay edge, (010)/(110) with amphoteric Al-OH/Al-OH2 and Si-OH groups",
+    "basal": "(001) basal siloxane surface (Al-OH buried in the octahedral sheet)",
+}
+
+# 1-sigma spread of dG by source [eV] (ASSUMED defaults; --dg-spread replaces them)
+DEFAULT_DG_SPREAD = {
+    "site-to-site": 0.10,
+    "xtb-vs-DFT": 0.15,
+    "D3-variant": 0.05,
+    "charged-cell-residual": 0.05,  # only where charged fragments are used
+}
+Z95 = 1.959963984540054  # two-sided 95 % normal quantile
+
+
+def ev_to_kj_per_mol(value_ev: float) -> float:
+    """eV per particle -> kJ/mol (pint, times the Avogadro constant)."""
+    ureg = registry()
+    return float((ureg.Quantity(value_ev, "eV") * ureg.N_A).to("kJ/mol").magnitude)
 
 
 @dataclass(frozen=True)
@@ -71,6 +101,19 @@ class Electrolyte:
     temperature: float = 298.15  # K
     liquid_site_concentration: float = DME_SITE_CONCENTRATION  # N_L, mol/m^3
 
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise AtomisticsError(
+                f"temperature must be a finite absolute temperature > 0 K, got {self.temperature!r} K; "
+                "give e.g. '298.15 K' or '25 degC'"
+            )
+        for name in ("c0", "diffusivity", "liquid_site_concentration"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0):
+                raise AtomisticsError(f"electrolyte {name} must be finite and > 0, got {v!r}")
+        if not 0 < self.t_plus < 1:
+            raise AtomisticsError(f"bulk t+ must lie in (0, 1), got {self.t_plus!r}")
+
 
 @dataclass(frozen=True)
 class Separator:
@@ -80,14 +123,25 @@ class Separator:
     porosity: float = 0.40
     bruggeman: float = 1.5
 
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.thickness) and self.thickness > 0):
+            raise AtomisticsError(f"separator thickness must be > 0, got {self.thickness!r}")
+        if not 0 < self.porosity <= 1:
+            raise AtomisticsError(f"separator porosity must lie in (0, 1], got {self.porosity!r}")
+
+    @property
+    def tortuosity(self) -> float:
+        return float(bruggeman_tortuosity(self.porosity, self.bruggeman))
+
 
 @dataclass(frozen=True)
 class Coating:
     """LiMMT:PVDF coating next to the plating electrode (paper: 0.57 mg/cm^2, 80:20, ~2 um).
 
     ``site_density``: anion-binding sites per mass of LiMMT [mol/kg]. Default 0.08 mol/kg,
-    the edge (amphoteric Al-OH/Si-OH) site capacity of montmorillonite from Bradbury &
-    Baeyens, J. Contam. Hydrol. 27, 223 (1997) (two weak site types of 4e-2 mol/kg each).
+    the EDGE-site (amphoteric Al-OH/Si-OH) capacity of montmorillonite from Bradbury &
+    Baeyens, J. Contam. Hydrol. 27, 223 (1997) (two weak site types of 4e-2 mol/kg
+    each); ``site_surface`` says which surface it describes ("edge" or "basal").
     ``porosity`` is given, not derived: 0.57 mg/cm^2 in 2 um implies a solid volume
     fraction above 1 with clay (2.6 g/cm^3) and PVDF (1.78 g/cm^3) densities, so the
     thickness or loading is not exact (see :attr:`implied_solid_fraction`).
@@ -101,17 +155,27 @@ class Coating:
     bruggeman: float = 1.5
     active_density: float = 2600.0  # kg/m^3 (montmorillonite grain density)
     binder_density: float = 1780.0  # kg/m^3 (PVDF)
+    site_surface: str = "edge"
 
     def __post_init__(self) -> None:
         for name in ("thickness", "loading", "site_density", "active_density", "binder_density"):
-            if not getattr(self, name) > 0:
-                raise AtomisticsError(f"coating {name} must be > 0, got {getattr(self, name)!r}")
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
+                raise AtomisticsError(f"coating {name} must be > 0, got {v!r}")
         if not 0 < self.active_fraction <= 1:
             raise AtomisticsError(
                 f"coating active mass fraction must lie in (0, 1], got {self.active_fraction!r}"
             )
         if not 0 < self.porosity <= 1:
             raise AtomisticsError(f"coating porosity must lie in (0, 1], got {self.porosity!r}")
+        if self.site_surface not in SURFACES:
+            raise AtomisticsError(
+                f"coating site_surface must be one of {sorted(SURFACES)}, got {self.site_surface!r}"
+            )
+
+    @property
+    def tortuosity(self) -> float:
+        return float(bruggeman_tortuosity(self.porosity, self.bruggeman))
 
     @property
     def implied_solid_fraction(self) -> float:
@@ -129,39 +193,136 @@ class Coating:
         return sites_per_area / (self.thickness * self.porosity)
 
 
-class MobilityModel(Protocol):
-    """Maps a binding free energy to the coating/bulk ratio of anion transport coefficients."""
+# ---------------------------------------------------------------------------
+# The free energy and where it came from
+# ---------------------------------------------------------------------------
+
+
+class ReactionEnergy(Protocol):
+    """What the results database provides for a reaction (architecture contract)."""
 
     name: str
-
-    def anion_factor(self, delta_g_ev: float, temperature: float, trap_ratio: float) -> float: ...
-
-
-@dataclass(frozen=True)
-class OrianiTrapping:
-    """``D-_c/D- = 1 / (1 + (N_T/N_L) exp(-dG/kT))`` (Oriani 1970, low occupancy)."""
-
-    name: str = "oriani"
-
-    def anion_factor(self, delta_g_ev: float, temperature: float, trap_ratio: float) -> float:
-        x = np.log(trap_ratio) - delta_g_ev / (BOLTZMANN_EV * temperature)
-        return float(np.exp(-np.logaddexp(0.0, x)))  # 1/(1 + e^x) without overflow
+    energy_ev: float
+    converged: bool
+    engine: str
 
 
 @dataclass(frozen=True)
-class BarrierHopping:
-    """Alternative: the binding raises the hopping barrier, ``D-_c/D- = exp(min(dG, 0)/kT)``.
+class FreeEnergy:
+    """The adsorption free energy used by the bridge, with its provenance."""
 
-    Ignores the site ratio (every hop is from a binding site): an upper bound on braking.
+    delta_g_ev: float
+    origin: str  # "exchange", "screening", "given"
+    fitted: bool
+    delta_e_ev: float  # the underlying energy (dE_exch, or the competitive dE)
+    surface: str  # which surface the energy refers to
+    solvation: str  # the solvation model used, or what stands in for it
+    solvation_correction_ev: float | None = None
+    screening: float | None = None
+    name: str | None = None
+    engine: str | None = None
+    spread_ev: dict[str, float] = field(default_factory=dict)  # 1-sigma components
+
+    @property
+    def sigma_ev(self) -> float:
+        """Combined 1-sigma spread (components in quadrature)."""
+        return float(math.sqrt(sum(v * v for v in self.spread_ev.values())))
+
+    def label(self) -> str:
+        if self.origin == "exchange":
+            head = "COMPUTED" if not self.fitted else "FITTED  "
+            return (
+                f"{head}  dG_ads = dE_exch {self.delta_e_ev:+.4g} eV"
+                + (
+                    f" + ddG_solv {self.solvation_correction_ev:+.4g} eV"
+                    if self.solvation_correction_ev is not None
+                    else ""
+                )
+                + f" = {self.delta_g_ev:+.4g} eV (neutral exchange reaction"
+                + (f" '{self.name}'" if self.name else "")
+                + (f", {self.engine}" if self.engine else "")
+                + f"; solvation: {self.solvation})"
+            )
+        if self.origin == "screening":
+            return (
+                f"FITTED    dG = s dE = {self.screening:.4g} x {self.delta_e_ev:+.4g} eV = "
+                f"{self.delta_g_ev:+.4g} eV (screened gas-phase energies of charged fragments: "
+                "NOT a free energy; s is a fitted number)"
+            )
+        return f"GIVEN     dG = {self.delta_g_ev:+.4g} eV ({self.solvation})"
+
+
+def default_spread(origin: str) -> dict[str, float]:
+    """The ASSUMED 1-sigma spread components for a free energy of this origin."""
+    out = dict(DEFAULT_DG_SPREAD)
+    if origin == "exchange":
+        out.pop("charged-cell-residual")  # a neutral reaction: no charged cell
+    return out
+
+
+def free_energy_from_exchange(
+    reaction: ReactionEnergy | float,
+    *,
+    converged: bool | None = None,
+    allow_unconverged: bool = False,
+    solvation_correction_ev: float | None = None,
+    solvation_model: str | None = None,
+    surface: str = "basal",
+    spread_ev: dict[str, float] | None = None,
+    name: str | None = None,
+    engine: str | None = None,
+) -> FreeEnergy:
+    """``dG_ads = dE_exch + ddG_solv`` from the neutral exchange reaction.
+
+    ``reaction`` is an object with ``.name``, ``.energy_ev``, ``.converged`` and
+    ``.engine`` (the results database's reaction energies), or a number in eV (then
+    ``converged`` may say whether its calculations converged). An unconverged energy
+    is refused unless ``allow_unconverged``. ``solvation_correction_ev`` is the
+    implicit-solvent difference (or ``None``: the gas-phase energy is used and
+    labelled as such).
     """
-
-    name: str = "barrier"
-
-    def anion_factor(self, delta_g_ev: float, temperature: float, trap_ratio: float) -> float:
-        return float(np.exp(min(delta_g_ev, 0.0) / (BOLTZMANN_EV * temperature)))
-
-
-MODELS: dict[str, MobilityModel] = {"oriani": OrianiTrapping(), "barrier": BarrierHopping()}
+    if isinstance(reaction, int | float):
+        energy, conv = float(reaction), converged
+    else:
+        energy = float(reaction.energy_ev)
+        conv = bool(getattr(reaction, "converged", True)) if converged is None else converged
+        name = name or getattr(reaction, "name", None)
+        engine = engine or getattr(reaction, "engine", None)
+        solvation_model = solvation_model or getattr(reaction, "solvation", None)
+    if not math.isfinite(energy):
+        raise AtomisticsError(
+            f"exchange reaction energy must be a finite number in eV, got {energy!r}"
+        )
+    if conv is False and not allow_unconverged:
+        raise AtomisticsError(
+            f"exchange reaction {name or ''} energy {energy:+.4g} eV comes from unconverged "
+            "calculations; rerun them, or pass --allow-unconverged (allow_unconverged=True) to use it anyway"
+        )
+    if surface not in SURFACES:
+        raise AtomisticsError(f"surface must be one of {sorted(SURFACES)}, got {surface!r}")
+    if solvation_correction_ev is not None:
+        if not math.isfinite(solvation_correction_ev):
+            raise AtomisticsError("solvation correction must be a finite number in eV")
+        solv = solvation_model or "implicit solvent (model not named by the caller)"
+        dg = energy + solvation_correction_ev
+    else:
+        solv = solvation_model or "none: gas-phase energy, labelled (no implicit solvent)"
+        dg = energy
+    spread = default_spread("exchange") if spread_ev is None else dict(spread_ev)
+    if conv is False:
+        solv += "; UNCONVERGED energy used on request"
+    return FreeEnergy(
+        delta_g_ev=float(dg),
+        origin="exchange",
+        fitted=False,
+        delta_e_ev=energy,
+        surface=surface,
+        solvation=solv,
+        solvation_correction_ev=solvation_correction_ev,
+        name=name,
+        engine=engine,
+        spread_ev=spread,
+    )
 
 
 def competitive_adsorption_energy(e_surface_anion_ev: float, e_cation_anion_ev: float) -> float:
@@ -172,176 +333,530 @@ def competitive_adsorption_energy(e_surface_anion_ev: float, e_cation_anion_ev: 
     return float(e_surface_anion_ev - e_cation_anion_ev)
 
 
+def free_energy_from_screening(
+    e_surface_anion_ev: float,
+    e_cation_anion_ev: float,
+    screening: float = 1.0 / DME_DIELECTRIC_CONSTANT,
+    *,
+    surface: str = "basal",
+    spread_ev: dict[str, float] | None = None,
+) -> FreeEnergy:
+    """The FITTED fallback: ``dG = s (E_bind(surface-anion) - E_bind(cation-anion))``."""
+    if not (math.isfinite(screening) and 0 < screening <= 1):
+        raise AtomisticsError(f"screening factor must lie in (0, 1], got {screening!r}")
+    de = competitive_adsorption_energy(e_surface_anion_ev, e_cation_anion_ev)
+    return FreeEnergy(
+        delta_g_ev=screening * de,
+        origin="screening",
+        fitted=True,
+        delta_e_ev=de,
+        surface=surface,
+        solvation=f"none: Coulomb screening by s = {screening:.4g} stands in for the solvent",
+        screening=screening,
+        spread_ev=default_spread("screening") if spread_ev is None else dict(spread_ev),
+    )
+
+
+def given_free_energy(
+    delta_g_ev: float, *, surface: str = "basal", spread_ev: dict[str, float] | None = None
+) -> FreeEnergy:
+    if not math.isfinite(delta_g_ev):
+        raise AtomisticsError(f"dG must be a finite number in eV, got {delta_g_ev!r}")
+    return FreeEnergy(
+        delta_g_ev=float(delta_g_ev),
+        origin="given",
+        fitted=False,
+        delta_e_ev=float(delta_g_ev),
+        surface=surface,
+        solvation="given directly by the user",
+        spread_ev=default_spread("exchange") if spread_ev is None else dict(spread_ev),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Occupancy, Oriani with occupancy, the coating's transport numbers
+# ---------------------------------------------------------------------------
+
+
+def trap_sites(delta_g_ev: float, electrolyte: Electrolyte, coating: Coating) -> TrapSites:
+    return TrapSites(
+        site_concentration=coating.trap_concentration,
+        delta_g_ev=float(delta_g_ev),
+        temperature=electrolyte.temperature,
+        liquid_sites=electrolyte.liquid_site_concentration,
+    )
+
+
+def oriani_anion_factor(traps: TrapSites, c_minus: float) -> float:
+    """Oriani's effective/lattice diffusivity ratio with occupancy, ``1 / (1 + dc_T/dc_L)``.
+
+    Oriani, Acta Metall. 18, 147 (1970), eq. 13 in its general form
+    ``D_eff = D_L / (1 + (N_T/N_L) K / (1 + (K - 1) theta_L)^2)`` (= ``1/(1 + dc_T/dc_L)``
+    with Fermi-Dirac occupancy); its low-occupancy limit ``1/(1 + (N_T/N_L) K)`` is
+    what the former bridge used while the traps were saturated.
+    """
+    return float(1.0 / (1.0 + traps.d_trapped(c_minus)))
+
+
+def oriani_low_occupancy_factor(traps: TrapSites) -> float:
+    """The low-occupancy limit ``1/(1 + (N_T/N_L) K)`` (valid only for theta_T << 1)."""
+    x = np.log(traps.site_concentration / traps.liquid_sites) + traps.log_k
+    return float(np.exp(-np.logaddexp(0.0, x)))
+
+
 @dataclass(frozen=True)
 class LayerIons:
-    """Ionic diffusivities (free-solution equivalent) and microstructure of one layer."""
+    """Ionic diffusivities, microstructure and (Donnan) ion concentrations of one layer."""
 
     thickness: float
     d_plus: float
     d_minus: float
     porosity: float
     tortuosity: float
+    c_plus: float = 1.0
+    c_minus: float = 1.0
 
 
 def stack_transference_number(layers: list[LayerIons]) -> float:
-    """Bruce-Vincent t+ of layers in series, ``R_0 / R_ss``.
+    """Bruce-Vincent t+ of layers in series, ``R_0 / R_ss``, with fixed charge.
 
-    Dilute 1:1 electrolyte, small polarisation. Initially the cell is ohmic: ``R_0 =
-    sum L_k / kappa_k`` with ``kappa_k = (F^2 c/RT) (eps/tau)_k (D+ + D-)_k``
-    (Nernst-Einstein). At steady state the anion flux vanishes, so ``d ln c/dx = f
-    dphi/dx`` and the cation flux is ``-2 D+ dc/dx``; the measured voltage (cation
-    electrochemical potential difference) is then ``sum_k i L_k / ((F^2 c/RT) (eps/tau)_k
-    D+_k)``. Hence ``t+ = [sum L_k tau_k/(eps_k (D+ + D-)_k)] / [sum L_k tau_k/(eps_k D+_k)]``,
-    which reduces to ``D+/(D+ + D-)`` for one layer (Bruce & Vincent, J. Electroanal.
-    Chem. 225, 1 (1987); layered form derived here).
+    Dilute 1:1 electrolyte, small polarisation about the equilibrium (Donnan)
+    concentrations ``c+_k, c-_k``. Initially the cell is ohmic: ``R_0 = sum L_k /
+    kappa_k``, ``kappa_k = (F^2/RT) (eps/tau)_k (D+ c+ + D- c-)_k`` (Nernst-Einstein).
+    At steady state the anion flux vanishes everywhere (``grad mu~- = 0``), so the
+    measured voltage, the Li+ electrochemical-potential difference (continuous across
+    Donnan interfaces), is ``sum_k i L_k / ((F^2/RT) (eps/tau)_k D+_k c+_k)``. Hence
+
+        t+ = [sum L tau / (eps (D+ c+ + D- c-))] / [sum L tau / (eps D+ c+)],
+
+    which is ``D+ c+/(D+ c+ + D- c-)`` (the TMS transference number) for one layer and
+    ``D+/(D+ + D-)`` for a neutral one (Bruce & Vincent, J. Electroanal. Chem. 225, 1
+    (1987); layered and fixed-charge form derived here).
     """
     num = sum(
-        la.thickness * la.tortuosity / (la.porosity * (la.d_plus + la.d_minus)) for la in layers
+        la.thickness
+        * la.tortuosity
+        / (la.porosity * (la.d_plus * la.c_plus + la.d_minus * la.c_minus))
+        for la in layers
     )
-    den = sum(la.thickness * la.tortuosity / (la.porosity * la.d_plus) for la in layers)
+    den = sum(la.thickness * la.tortuosity / (la.porosity * la.d_plus * la.c_plus) for la in layers)
     return float(num / den)
 
 
 @dataclass
 class CoatingTransport:
-    """Computed transport properties of the coating for one screening factor."""
+    """Equilibrium state and transport numbers of the coating for one dG."""
 
-    delta_e_ev: float
-    screening: float
     delta_g_ev: float
-    log10_boltzmann: float
-    trap_ratio: float
-    anion_factor: float
+    log10_k: float
+    site_concentration: float  # N_T, mol/m^3 pore liquid
+    trap_occupancy: float  # theta_T in the coating at equilibrium with the bulk
+    lattice_occupancy: float  # theta_L = c-/N_L in the coating
+    fixed_charge: float  # X = trapped anions, mol/m^3 pore liquid
+    trapped_fraction: float  # trapped / all anions in the coating (<= N_T/c0)
+    trapped_fraction_bound: float  # N_T / c0
+    c_plus_coating: float
+    c_minus_coating: float
     d_plus: float
-    d_minus_bulk: float
-    d_minus_coating: float
-    t_plus_coating: float
-    diffusivity_coating: float
-    t_plus_stack: float
+    d_minus: float
+    t_plus_coating: float  # TMS transference number of the coating
+    t_plus_stack: float  # Bruce-Vincent t+ of coating + separator
+    t_plus_stack_neutral: float  # the same with X = 0 (geometry only)
+    oriani_factor: float  # D_eff/D_L with occupancy (comparison only)
+    oriani_low_occupancy_factor: float  # the former bridge's number (invalid when saturated)
 
 
 def coating_transport(
-    delta_e_ev: float,
-    screening: float,
-    electrolyte: Electrolyte,
-    separator: Separator,
-    coating: Coating,
-    model: MobilityModel | None = None,
+    delta_g_ev: float, electrolyte: Electrolyte, separator: Separator, coating: Coating
 ) -> CoatingTransport:
-    """Steps 2-4 of the module docstring for one screening factor."""
-    if not 0 <= screening <= 1:
-        raise AtomisticsError(f"screening factor must lie in [0, 1], got {screening!r}")
-    model = model or OrianiTrapping()
+    """Equilibrium occupancy, fixed charge, Donnan concentrations and t+ for one dG."""
     d_plus, d_minus = (
         float(v) for v in ion_diffusivities(electrolyte.diffusivity, electrolyte.t_plus)
     )
-    delta_g = screening * delta_e_ev
-    trap_ratio = coating.trap_concentration / electrolyte.liquid_site_concentration
-    factor = model.anion_factor(delta_g, electrolyte.temperature, trap_ratio)
-    d_minus_c = d_minus * factor
-    t_c = float(transference_number(d_plus, d_minus_c))
-    stack = stack_transference_number(
-        [
-            LayerIons(
-                coating.thickness,
-                d_plus,
-                d_minus_c,
-                coating.porosity,
-                float(bruggeman_tortuosity(coating.porosity, coating.bruggeman)),
-            ),
-            LayerIons(
-                separator.thickness,
-                d_plus,
-                d_minus,
-                separator.porosity,
-                float(bruggeman_tortuosity(separator.porosity, separator.bruggeman)),
-            ),
-        ]
+    traps = trap_sites(delta_g_ev, electrolyte, coating)
+    c0 = electrolyte.c0
+    c_plus = equilibrium_li(traps, c0)
+    # mobile anion from the Li+ density: c- (c- + X(c-)) = c0^2
+    c_minus = float(anion_from_total(traps, np.array([c_plus]))[0])
+    x = c_plus - c_minus
+    theta_t = float(traps.occupancy(c_minus))
+    sep = LayerIons(
+        separator.thickness, d_plus, d_minus, separator.porosity, separator.tortuosity, c0, c0
     )
+    coat = LayerIons(
+        coating.thickness, d_plus, d_minus, coating.porosity, coating.tortuosity, c_plus, c_minus
+    )
+    coat0 = replace(coat, c_plus=c0, c_minus=c0)
     return CoatingTransport(
-        delta_e_ev=delta_e_ev,
-        screening=screening,
-        delta_g_ev=delta_g,
-        log10_boltzmann=float(-delta_g / (BOLTZMANN_EV * electrolyte.temperature) / np.log(10)),
-        trap_ratio=trap_ratio,
-        anion_factor=factor,
+        delta_g_ev=float(delta_g_ev),
+        log10_k=float(traps.log_k / np.log(10)),
+        site_concentration=traps.site_concentration,
+        trap_occupancy=theta_t,
+        lattice_occupancy=c_minus / traps.liquid_sites,
+        fixed_charge=x,
+        trapped_fraction=x / c_plus,
+        trapped_fraction_bound=traps.site_concentration / c0,
+        c_plus_coating=c_plus,
+        c_minus_coating=c_minus,
         d_plus=d_plus,
-        d_minus_bulk=d_minus,
-        d_minus_coating=d_minus_c,
-        t_plus_coating=t_c,
-        diffusivity_coating=float(ambipolar_diffusivity(d_plus, d_minus_c)),
-        t_plus_stack=stack,
+        d_minus=d_minus,
+        t_plus_coating=d_plus * c_plus / (d_plus * c_plus + d_minus * c_minus),
+        t_plus_stack=stack_transference_number([coat, sep]),
+        t_plus_stack_neutral=stack_transference_number([coat0, sep]),
+        oriani_factor=oriani_anion_factor(traps, c_minus),
+        oriani_low_occupancy_factor=oriani_low_occupancy_factor(traps),
+    )
+
+
+def t_plus_sweep(
+    delta_g_ev, electrolyte: Electrolyte, separator: Separator, coating: Coating
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised ``(t+ coating, t+ stack)`` over an array of dG (closed forms only)."""
+    dg = np.atleast_1d(np.asarray(delta_g_ev, float))
+    d_plus, d_minus = (
+        float(v) for v in ion_diffusivities(electrolyte.diffusivity, electrolyte.t_plus)
+    )
+    c0 = electrolyte.c0
+    n_t, n_l, kt = (
+        coating.trap_concentration,
+        electrolyte.liquid_site_concentration,
+        BOLTZMANN_EV * electrolyte.temperature,
+    )
+    log_k = -dg / kt
+    # bisection on c- in (0, c0] for c- (c- + N_T theta_T(c-)) = c0^2, vectorised
+    lo, hi = np.zeros_like(dg), np.full_like(dg, c0)
+    for _ in range(80):
+        cm = 0.5 * (lo + hi)
+        th_l = np.clip(cm / n_l, 1e-300, 1 - 1e-15)
+        theta = np.exp(-np.logaddexp(0.0, np.log1p(-th_l) - np.log(th_l) - log_k))
+        f = cm * (cm + n_t * theta) - c0**2
+        lo, hi = np.where(f < 0, cm, lo), np.where(f < 0, hi, cm)
+    cm = 0.5 * (lo + hi)
+    th_l = np.clip(cm / n_l, 1e-300, 1 - 1e-15)
+    cp = cm + n_t * np.exp(-np.logaddexp(0.0, np.log1p(-th_l) - np.log(th_l) - log_k))
+    t_c = d_plus * cp / (d_plus * cp + d_minus * cm)
+    r_c = coating.thickness * coating.tortuosity / coating.porosity
+    r_s = separator.thickness * separator.tortuosity / separator.porosity
+    num = r_c / (d_plus * cp + d_minus * cm) + r_s / ((d_plus + d_minus) * c0)
+    den = r_c / (d_plus * cp) + r_s / (d_plus * c0)
+    return t_c, num / den
+
+
+# ---------------------------------------------------------------------------
+# Cells: PE separator alone, coated neutral (X = 0), coated with trapped anions
+# ---------------------------------------------------------------------------
+
+
+def coating_layer(
+    delta_g_ev: float | None,
+    electrolyte: Electrolyte,
+    coating: Coating,
+    model: str = "tms",
+) -> Layer:
+    """The coating as a transport layer: traps in equilibrium ("tms"), frozen X ("tms-frozen"),
+    or neutral (``delta_g_ev=None``)."""
+    common = dict(
+        thickness=coating.thickness,
+        diffusivity=electrolyte.diffusivity,
+        t_plus=electrolyte.t_plus,
+        porosity=coating.porosity,
+        tortuosity=coating.tortuosity,
+        name="coating",
+    )
+    if delta_g_ev is None:
+        return Layer(**common)
+    traps = trap_sites(delta_g_ev, electrolyte, coating)
+    if model == "tms-frozen":
+        c_plus = equilibrium_li(traps, electrolyte.c0)
+        cm = float(anion_from_total(traps, np.array([c_plus]))[0])
+        return Layer(**common, fixed_charge=c_plus - cm)
+    return Layer(**common, traps=traps)
+
+
+def separator_layer(
+    electrolyte: Electrolyte, separator: Separator, length: float | None = None
+) -> Layer:
+    return Layer(
+        separator.thickness if length is None else length,
+        electrolyte.diffusivity,
+        electrolyte.t_plus,
+        separator.porosity,
+        separator.tortuosity,
+        "separator",
     )
 
 
 @dataclass
+class CellNumbers:
+    """What the output compares for one cell."""
+
+    t_plus_coating: float | None
+    t_plus_stack: float
+    limiting_current: float  # A/m^2, the real (finite) cell
+    sand_time_layered: float  # s, semi-infinite separator
+
+
+def _sand_domain(electrolyte: Electrolyte, separator: Separator, current_density: float) -> float:
+    tau = float(
+        sand_time(
+            electrolyte.c0,
+            electrolyte.diffusivity,
+            current_density,
+            electrolyte.t_plus,
+            separator.porosity,
+            separator.tortuosity,
+        )
+    )
+    ell = math.sqrt(electrolyte.diffusivity / separator.tortuosity * tau)
+    return max(separator.thickness, 10.0 * ell), tau
+
+
+def cell_numbers(
+    delta_g_ev: float | None,
+    electrolyte: Electrolyte,
+    separator: Separator,
+    coating: Coating | None,
+    current_density: float,
+    model: str = "tms",
+    cells: int = 300,
+    rtol: float = 1e-6,
+) -> CellNumbers:
+    """t+, J_lim and the layered Sand's time of the PE cell (``coating=None``), the
+    coated cell without trapping (``delta_g_ev=None``) or the coated cell with traps.
+
+    The Sand's times are numerical on the same mesh for all three (the PE cell's first
+    ``coating.thickness`` is a separator-material layer), so their ratios carry no
+    mesh error; the semi-infinite separator is 10 diffusion lengths long.
+    """
+    bulk, tau_bare = _sand_domain(electrolyte, separator, current_density)
+    sep = separator_layer(electrolyte, separator)
+    long_sep = separator_layer(electrolyte, separator, bulk)
+    ref = coating or Coating()
+    if coating is None:
+        first = replace(long_sep, thickness=ref.thickness, name="separator (coating-thick slice)")
+    else:
+        first = coating_layer(delta_g_ev, electrolyte, coating, model)
+    res = simulate(
+        [first, long_sep],
+        electrolyte.c0,
+        current_density,
+        t_end=20 * tau_bare,
+        cells_per_layer=(max(cells // 3, 40), cells),
+        rtol=rtol,
+    )
+    if coating is None:
+        return CellNumbers(
+            None, electrolyte.t_plus, limiting_current([sep], electrolyte.c0), float(res.sand_time)
+        )
+    j_lim = limiting_current([first, sep], electrolyte.c0)
+    if delta_g_ev is None:
+        tr_t = stack = electrolyte.t_plus
+    else:
+        tr = coating_transport(delta_g_ev, electrolyte, separator, coating)
+        tr_t, stack = tr.t_plus_coating, tr.t_plus_stack
+    return CellNumbers(tr_t, stack, j_lim, float(res.sand_time))
+
+
+# ---------------------------------------------------------------------------
+# Calibration: fit dG to what Bruce-Vincent measures
+# ---------------------------------------------------------------------------
+
+
+@dataclass
 class Calibration:
-    """Result of fitting the screening factor to a measured pair of transference numbers."""
+    """Result of fitting dG to a measured pair of transference numbers."""
 
     target: str
     t_plus_bare: float
     t_plus_coated: float
     reachable: bool
-    screening: float | None
-    t_plus_range: tuple[float, float]  # achievable over screening in [0, 1]
+    delta_g_ev: float | None
+    screening: float | None  # the implied s = dG/dE on the FITTED screening path
+    t_plus_range: tuple[float, float]  # achievable over all dG (traps empty .. full)
+    needed_site_density: float | None  # mol/kg at the given thickness (None: none can)
+    needed_thickness: float | None  # m at the given site concentration (None: none can)
+    needed_fixed_charge: float | None  # mol/m^3: X at which the coating alone has the target t+
     note: str
 
 
-def calibrate_screening(
+def _t_stack_at_charge(x, electrolyte, separator, coating, thickness=None):
+    """Stack t+ for a coating with constant fixed charge ``x`` (vectorised over x)."""
+    x = np.asarray(x, float)
+    d_plus, d_minus = (
+        float(v) for v in ion_diffusivities(electrolyte.diffusivity, electrolyte.t_plus)
+    )
+    c0 = electrolyte.c0
+    cp, cm = donnan_partition(c0, x)
+    lc = coating.thickness if thickness is None else thickness
+    r_c = lc * coating.tortuosity / coating.porosity
+    r_s = separator.thickness * separator.tortuosity / separator.porosity
+    num = r_c / (d_plus * cp + d_minus * cm) + r_s / ((d_plus + d_minus) * c0)
+    den = r_c / (d_plus * cp) + r_s / (d_plus * c0)
+    return num / den
+
+
+def calibrate_free_energy(
     t_plus_bare: float,
     t_plus_coated: float,
-    delta_e_ev: float,
     electrolyte: Electrolyte,
     separator: Separator,
     coating: Coating,
-    model: MobilityModel | None = None,
     target: Literal["stack", "coating"] = "stack",
+    delta_e_ev: float | None = None,
 ) -> Calibration:
-    """Fit the screening factor ``s`` so that the model reproduces the measured t+ pair.
+    """Fit dG so that the model gives the measured t+ of the coated cell.
 
-    ``t_plus_bare`` (bare PE cell) sets the bulk electrolyte's t+; ``s`` is chosen so
-    that the coated cell's t+ (the whole stack, as Bruce-Vincent measures it, or the
-    coating layer alone with ``target="coating"``) equals ``t_plus_coated``. Brent's
-    method on ``s`` in [0, 1] (t+ increases monotonically with ``s`` when dE < 0).
+    ``t_plus_bare`` (bare PE cell) sets the bulk t+. ``target="stack"`` (default) fits
+    the Bruce-Vincent t+ of coating + separator, which is what the measurement sees;
+    ``"coating"`` the coating layer alone. The t+ rises monotonically as dG falls
+    (more sites filled) up to full occupancy, X = N_T. When the target lies outside
+    the reachable range, the result says so and computes what would reach it: the
+    site density at the given thickness, the thickness at the given site
+    concentration (loading scaled with thickness), and the fixed charge at which the
+    coating alone has the target t+ (a bound: the stack t+ never exceeds the larger
+    of the coating's and the separator's).
     """
     for name, v in (("bare", t_plus_bare), ("coated", t_plus_coated)):
         if not 0 < v < 1:
             raise AtomisticsError(f"measured t+ ({name}) must lie in (0, 1), got {v!r}")
-    if delta_e_ev >= 0:
-        raise AtomisticsError(
-            f"dE = {delta_e_ev:+.3f} eV >= 0: the surface does not bind the anion more strongly than Li+, "
-            "so no screening factor can raise t+; check the signs (E_bind < 0 means bound)"
-        )
-    ely = Electrolyte(**{**asdict(electrolyte), "t_plus": t_plus_bare})
-    attr = "t_plus_stack" if target == "stack" else "t_plus_coating"
     if target not in ("stack", "coating"):
         raise AtomisticsError(f"calibration target must be 'stack' or 'coating', got {target!r}")
+    ely = replace(electrolyte, t_plus=t_plus_bare)
+    idx = 1 if target == "stack" else 0
+    kt = BOLTZMANN_EV * ely.temperature
+    grid = np.linspace(-60 * kt, 60 * kt, 2401)[::-1]  # traps empty -> full
+    tp = t_plus_sweep(grid, ely, separator, coating)[idx]
+    lo, hi = float(tp[0]), float(tp[-1])
+    d_plus, d_minus = (float(v) for v in ion_diffusivities(ely.diffusivity, ely.t_plus))
+    c0 = ely.c0
+    # the fixed charge at which the coating's own t+ equals the target
+    ratio = t_plus_coated * d_minus / ((1 - t_plus_coated) * d_plus)  # c+/c- needed
+    needed_x = c0 * (math.sqrt(ratio) - 1 / math.sqrt(ratio)) if ratio > 1 else 0.0
+    if lo <= t_plus_coated <= hi:
 
-    def t_of(s: float) -> float:
-        return getattr(coating_transport(delta_e_ev, s, ely, separator, coating, model), attr)
+        def f(dg: float) -> float:
+            return float(t_plus_sweep(dg, ely, separator, coating)[idx][0]) - t_plus_coated
 
-    lo, hi = t_of(0.0), t_of(1.0)
-    if not lo <= t_plus_coated <= hi:
+        k = int(np.argmax(tp >= t_plus_coated))
+        a, b = (grid[k - 1], grid[k]) if k > 0 else (grid[0], grid[0])
+        dg = float(brentq(f, b, a, xtol=1e-12)) if k > 0 else float(grid[0])
+        s = dg / delta_e_ev if delta_e_ev else None
         note = (
-            f"measured t+ = {t_plus_coated:.3f} is outside what the model can give for the {target} "
-            f"({lo:.3f} to {hi:.3f} for screening 0..1)"
+            f"fitted dG = {dg:+.4f} eV ({ev_to_kj_per_mol(dg):+.2f} kJ/mol) gives the {target} "
+            f"t+ = {t_plus_coated:.3f}"
+            + (f" (implied screening s = {s:.4g}, 1/s = {1 / s:.3g})" if s else "")
         )
-        if target == "stack" and t_plus_coated > hi:
-            note += (
-                "; even a fully immobilised anion in the coating cannot raise the stack t+ that far "
-                "because the coating's resistance is small next to the separator's: the coating would "
-                "need a larger thickness x tortuosity / porosity (or the measured t+ reflects the "
-                "interface, not bulk transport)"
+        return Calibration(
+            target, t_plus_bare, t_plus_coated, True, dg, s, (lo, hi), None, None, needed_x, note
+        )
+    # cannot reach: say what would
+    needed_sd = needed_l = None
+    n_t = coating.trap_concentration
+    if target == "stack":
+        xs = np.geomspace(n_t, 1e4 * c0, 4000)
+        ts = _t_stack_at_charge(xs, ely, separator, coating)
+        k = int(np.argmax(ts >= t_plus_coated)) if np.any(ts >= t_plus_coated) else None
+        if k is not None and k > 0:
+            x_need = brentq(
+                lambda x: float(_t_stack_at_charge(x, ely, separator, coating)) - t_plus_coated,
+                xs[k - 1],
+                xs[k],
             )
-        return Calibration(target, t_plus_bare, t_plus_coated, False, None, (lo, hi), note)
-    s = float(brentq(lambda s: t_of(s) - t_plus_coated, 0.0, 1.0, xtol=1e-14))
-    ct = coating_transport(delta_e_ev, s, ely, separator, coating, model)
-    note = (
-        f"fitted screening s = {s:.4g} (1/s = {1 / s:.3g}, compare eps_r(DME) = {DME_DIELECTRIC_CONSTANT}): "
-        f"dG = {ct.delta_g_ev:+.4f} eV ({ct.delta_g_ev * 96.485:+.2f} kJ/mol), Boltzmann factor "
-        f"10^{ct.log10_boltzmann:.2f}, anion slowed {1 / ct.anion_factor:.3g}x in the coating"
+            needed_sd = coating.site_density * x_need / n_t
+        t_coat_full = float(t_plus_sweep(grid[-1:], ely, separator, coating)[0][0])
+        if t_coat_full > t_plus_coated:
+            x_full = n_t
+
+            def g(lc: float) -> float:
+                return (
+                    float(_t_stack_at_charge(x_full, ely, separator, coating, lc)) - t_plus_coated
+                )
+
+            upper = coating.thickness
+            while g(upper) < 0 and upper < 1.0:
+                upper *= 2
+            if g(upper) >= 0:
+                needed_l = float(brentq(g, coating.thickness, upper))
+    else:
+        if needed_x > 0:
+            needed_sd = coating.site_density * needed_x / n_t
+    parts = [
+        f"CANNOT REACH the measured {target} t+ = {t_plus_coated:.3f}: with this geometry the model "
+        f"gives {lo:.3f} (traps empty) to {hi:.3f} (every site filled, X = N_T = {n_t:.4g} mol/m^3, "
+        f"at most {n_t / c0:.1%} of the anions trapped)"
+    ]
+    if needed_x > 0:
+        parts.append(
+            f"the coating alone reaches t+ = {t_plus_coated:.3f} only with a fixed charge "
+            f"X >= {needed_x:.4g} mol/m^3 ({needed_x / n_t:.3g}x the site concentration)"
+        )
+    if target == "stack":
+        parts.append(
+            f"at the given thickness ({coating.thickness * 1e6:.3g} um) "
+            + (
+                f"it would need a site density of {needed_sd:.3g} mol/kg "
+                f"({needed_sd / coating.site_density:.3g}x the given {coating.site_density:g} mol/kg)"
+                if needed_sd is not None
+                else "no site density suffices (a thin coating adds too little resistance next to "
+                "the separator, and more fixed charge makes it a better conductor)"
+            )
+        )
+        parts.append(
+            "at the given site concentration "
+            + (
+                f"it would need a coating {needed_l * 1e6:.3g} um thick (loading scaled with thickness)"
+                if needed_l is not None
+                else "no coating thickness suffices (the coating's own t+ at full occupancy, "
+                f"{t_coat_full:.3f}, is below the target)"
+            )
+        )
+    elif needed_sd is not None:
+        parts.append(f"that needs a site density of {needed_sd:.3g} mol/kg at the given loading")
+    return Calibration(
+        target,
+        t_plus_bare,
+        t_plus_coated,
+        False,
+        None,
+        None,
+        (lo, hi),
+        needed_sd,
+        needed_l,
+        needed_x if needed_x > 0 else None,
+        "; ".join(parts),
     )
-    return Calibration(target, t_plus_bare, t_plus_coated, True, s, (lo, hi), note)
+
+
+# ---------------------------------------------------------------------------
+# The bridge
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Interval:
+    """Central value and 95 % interval of one output."""
+
+    central: float
+    low: float
+    high: float
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+def _interval(values: list[float], central: float) -> Interval:
+    vals = [v for v in values if v is not None]
+    return Interval(central, float(min(vals)), float(max(vals)))
+
+
+def _direction(what: str, coated: float, reference: float, by: str) -> str:
+    """``"<what>: <by> raises it by +x %"`` (or lowers, or leaves unchanged)."""
+    if not (math.isfinite(coated) and math.isfinite(reference)):
+        return f"{what}: undefined (no finite value)"
+    rel = coated / reference - 1
+    if abs(rel) < 5e-4:
+        return f"{what}: {by} leaves it unchanged (|change| < 0.05 %)"
+    return f"{what}: {by} {'RAISES' if rel > 0 else 'LOWERS'} it by {rel:+.2%}"
 
 
 @dataclass
@@ -349,131 +864,234 @@ class BridgeResult:
     """Everything the bridge computed, in SI units (energies in eV)."""
 
     inputs: dict
+    free_energy: FreeEnergy
     transport: CoatingTransport
-    sand_time_bare: float
-    sand_time_effective_medium: float
-    sand_time_layered: float
-    layered_domain_length: float
-    limiting_current_bare: float
-    limiting_current_coated: float
+    pe: CellNumbers  # the PE separator alone
+    coated_neutral: CellNumbers  # the coating as a layer without trapped anions (X = 0)
+    coated: CellNumbers  # the coating with trapped anions (fixed charge)
+    bands: dict[str, Interval]  # 95 % intervals from the dG spread
+    delta_g_interval: Interval
+    directions: dict[str, str]
+    verdict: str
+    surfaces: dict[str, str]
+    depleted_coating_voltage: float  # V, ohmic cost of carrying J_lim through a depleted coating
     coating_implied_solid_fraction: float
     calibration: Calibration | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        out["free_energy"]["sigma_ev"] = self.free_energy.sigma_ev
         return out
 
 
+def _verdict(
+    res_bare: CellNumbers, coated: CellNumbers, bands: dict[str, Interval], tr: CoatingTransport
+) -> str:
+    rel_tau = coated.sand_time_layered / res_bare.sand_time_layered - 1
+    lo = bands["sand_time_layered"].low / res_bare.sand_time_layered - 1
+    hi = bands["sand_time_layered"].high / res_bare.sand_time_layered - 1
+    why = (
+        f"at most {tr.trapped_fraction_bound:.1%} of the anions can sit on the sites "
+        f"(N_T/c0), so trapping moves the stack t+ only from {res_bare.t_plus_stack:.3f} to "
+        f"{coated.t_plus_stack:.3f}"
+    )
+    if lo > 0.10:
+        return (
+            f"The model SUPPORTS the claim that the coating delays dendrite onset: Sand's time "
+            f"rises by {rel_tau:+.1%} (95 % band {lo:+.1%} to {hi:+.1%})."
+        )
+    if hi < -0.01:
+        return (
+            f"The model CONTRADICTS the claim: the coating shortens Sand's time by {rel_tau:+.1%} "
+            f"(95 % band {lo:+.1%} to {hi:+.1%}); {why}."
+        )
+    return (
+        f"The model does NOT support the claim that anion trapping in the coating delays dendrite "
+        f"onset: Sand's time changes by {rel_tau:+.2%} (95 % band {lo:+.2%} to {hi:+.2%}), because "
+        f"{why}, and the thin coating holds far less salt than the depletion layer."
+    )
+
+
 def run_bridge(
-    e_surface_anion_ev: float,
-    e_cation_anion_ev: float,
+    free_energy: FreeEnergy,
     *,
     electrolyte: Electrolyte | None = None,
     separator: Separator | None = None,
     coating: Coating | None = None,
     current_density: float = 10.0,
-    screening: float = 1.0 / DME_DIELECTRIC_CONSTANT,
-    model: MobilityModel | None = None,
+    model: str = "tms",
     calibrate: tuple[float, float] | None = None,
     calibrate_target: Literal["stack", "coating"] = "stack",
+    cells: int = 300,
 ) -> BridgeResult:
-    """Binding energies -> t+ -> Sand's time (module docstring). ``current_density`` in A/m^2.
+    """Free energy -> fixed charge -> t+, J_lim, Sand's time with bands (module docstring).
 
-    With ``calibrate=(t_bare, t_coated)`` the screening factor is fitted (bulk t+ set to
-    ``t_bare``) instead of taken from ``screening``; if the pair is unreachable the
-    given ``screening`` is used and the calibration result says why.
+    ``current_density`` in A/m^2. ``model``: "tms" (traps in equilibrium, default) or
+    "tms-frozen" (constant X: trapped anions never released). With
+    ``calibrate=(t_bare, t_coated)`` dG is fitted (bulk t+ set to ``t_bare``); if the
+    pair is unreachable the given dG is used and the calibration says what would be
+    needed.
     """
     electrolyte = electrolyte or Electrolyte()
     separator = separator or Separator()
     coating = coating or Coating()
-    model = model or OrianiTrapping()
-    if not current_density > 0:
+    if model == "oriani":  # the former name: Oriani occupancy now sits inside the TMS model
+        model = "tms"
+    if model not in ("tms", "tms-frozen"):
+        raise AtomisticsError(f"unknown bridge model {model!r}; use 'tms' or 'tms-frozen'")
+    if not (math.isfinite(current_density) and current_density > 0):
         raise AtomisticsError(f"current density must be > 0, got {current_density!r}")
-    delta_e = competitive_adsorption_energy(e_surface_anion_ev, e_cation_anion_ev)
-    notes = []
+    notes: list[str] = []
+    warnings: list[str] = []
     cal = None
+    fe = free_energy
     if calibrate is not None:
-        cal = calibrate_screening(
+        cal = calibrate_free_energy(
             calibrate[0],
             calibrate[1],
-            delta_e,
             electrolyte,
             separator,
             coating,
-            model,
             calibrate_target,
+            fe.delta_e_ev if fe.origin == "screening" else None,
         )
-        electrolyte = Electrolyte(**{**asdict(electrolyte), "t_plus": calibrate[0]})
-        if cal.reachable and cal.screening is not None:
-            screening = cal.screening
-            notes.append(
-                f"screening factor FITTED to t+ {calibrate[0]} -> {calibrate[1]} ({calibrate_target})"
+        electrolyte = replace(electrolyte, t_plus=calibrate[0])
+        if cal.reachable and cal.delta_g_ev is not None:
+            fe = replace(
+                fe,
+                delta_g_ev=cal.delta_g_ev,
+                fitted=True,
+                screening=cal.screening if fe.origin == "screening" else fe.screening,
             )
+            notes.append(f"dG FITTED to t+ {calibrate[0]} -> {calibrate[1]} ({calibrate_target})")
         else:
-            notes.append(
-                f"calibration failed ({cal.note}); screening factor kept at the given {screening:.4g}"
-            )
-    else:
-        notes.append(f"screening factor GIVEN (not fitted): {screening:.4g}")
-    tr = coating_transport(delta_e, screening, electrolyte, separator, coating, model)
-    tau_sep = float(bruggeman_tortuosity(separator.porosity, separator.bruggeman))
-    tau_coat = float(bruggeman_tortuosity(coating.porosity, coating.bruggeman))
-    c0, d = electrolyte.c0, electrolyte.diffusivity
-    tau_bare = float(
-        sand_time(c0, d, current_density, electrolyte.t_plus, separator.porosity, tau_sep)
+            notes.append(f"calibration: {cal.note}; dG kept at the given {fe.delta_g_ev:+.4g} eV")
+    tr = coating_transport(fe.delta_g_ev, electrolyte, separator, coating)
+    pe = cell_numbers(None, electrolyte, separator, None, current_density, cells=cells)
+    neutral = cell_numbers(None, electrolyte, separator, coating, current_density, cells=cells)
+    coated = cell_numbers(
+        fe.delta_g_ev, electrolyte, separator, coating, current_density, model, cells
     )
-    tau_eff = float(sand_time(c0, d, current_density, tr.t_plus_stack, separator.porosity, tau_sep))
-    # Layered, semi-infinite bulk: extend the separator far beyond the depletion length.
-    ell = np.sqrt(d / tau_sep * tau_bare)
-    bulk_length = max(separator.thickness, 10.0 * ell)
-    coat_layer = Layer(
-        coating.thickness,
-        tr.diffusivity_coating,
-        tr.t_plus_coating,
-        coating.porosity,
-        tau_coat,
-        "coating",
-    )
-    sep_layer = Layer(
-        separator.thickness, d, electrolyte.t_plus, separator.porosity, tau_sep, "separator"
-    )
-    long_sep = Layer(bulk_length, d, electrolyte.t_plus, separator.porosity, tau_sep, "separator")
-    tau_layered = simulate(
-        [coat_layer, long_sep], c0, current_density, t_end=20 * tau_eff
-    ).sand_time
-    j_bare = limiting_current([sep_layer], c0)
-    j_coat = limiting_current([coat_layer, sep_layer], c0)
+    # uncertainty: outputs over the 95 % interval of dG
+    sigma = fe.sigma_ev
+    dg_lo, dg_hi = fe.delta_g_ev - Z95 * sigma, fe.delta_g_ev + Z95 * sigma
+    grid = np.linspace(dg_lo, dg_hi, 201)
+    t_c, t_s = t_plus_sweep(grid, electrolyte, separator, coating)
+    ends = [
+        cell_numbers(dg, electrolyte, separator, coating, current_density, model, cells)
+        for dg in ((dg_lo, dg_hi) if sigma > 0 else ())
+    ]
+    if sigma > 0:
+        t_c_lo, t_c_hi = float(t_c.min()), float(t_c.max())
+        t_s_lo, t_s_hi = float(t_s.min()), float(t_s.max())
+    else:  # no spread: the band is the central value
+        t_c_lo = t_c_hi = tr.t_plus_coating
+        t_s_lo = t_s_hi = tr.t_plus_stack
+    bands = {
+        "t_plus_coating": Interval(
+            tr.t_plus_coating, min(t_c_lo, tr.t_plus_coating), max(t_c_hi, tr.t_plus_coating)
+        ),
+        "t_plus_stack": Interval(
+            tr.t_plus_stack, min(t_s_lo, tr.t_plus_stack), max(t_s_hi, tr.t_plus_stack)
+        ),
+        "limiting_current": _interval(
+            [coated.limiting_current] + [e.limiting_current for e in ends], coated.limiting_current
+        ),
+        "sand_time_layered": _interval(
+            [coated.sand_time_layered] + [e.sand_time_layered for e in ends],
+            coated.sand_time_layered,
+        ),
+    }
+    by_coat, by_trap = "the coating (vs PE)", "trapping (vs the same coating with X = 0)"
+    directions = {
+        "t_plus_stack": _direction("stack t+", coated.t_plus_stack, pe.t_plus_stack, by_coat),
+        "limiting_current": _direction(
+            "J_lim", coated.limiting_current, pe.limiting_current, by_coat
+        ),
+        "sand_time_layered": _direction(
+            "layered Sand's time", coated.sand_time_layered, pe.sand_time_layered, by_coat
+        ),
+        "limiting_current_trapping_only": _direction(
+            "J_lim", coated.limiting_current, neutral.limiting_current, by_trap
+        ),
+        "sand_time_trapping_only": _direction(
+            "layered Sand's time", coated.sand_time_layered, neutral.sand_time_layered, by_trap
+        ),
+    }
+    verdict = _verdict(pe, coated, bands, tr)
+    surfaces = {
+        "site_density": f"{coating.site_surface}: {SURFACES[coating.site_surface]}",
+        "adsorption_energy": f"{fe.surface}: {SURFACES[fe.surface]}",
+    }
+    if coating.site_surface != fe.surface:
+        warnings.append(
+            f"the site density describes the {coating.site_surface} surface but the adsorption energy "
+            f"the {fe.surface} surface: they are not the same sites (the paper's Al-OH Lewis-acid "
+            "argument applies to the clay's edges); compute dG on an edge model or give the matching site density"
+        )
+    if tr.trap_occupancy > 0.9:
+        warnings.append(
+            f"traps saturated (theta_T = {tr.trap_occupancy:.6f}): at most N_T/c0 = "
+            f"{tr.trapped_fraction_bound:.1%} of the anions can be trapped whatever dG is; "
+            f"the low-occupancy Oriani factor ({1 / tr.oriani_low_occupancy_factor:.3g}x slowing) does "
+            f"not apply, with occupancy it is {1 / tr.oriani_factor:.4g}x"
+        )
+    if tr.site_concentration < 0.1 * electrolyte.c0:
+        warnings.append(
+            f"N_T = {tr.site_concentration:.4g} mol/m^3 << c0 = {electrolyte.c0:.4g} mol/m^3: the sites "
+            "can hold only a small fraction of the anions"
+        )
     solid = coating.implied_solid_fraction
     if solid >= 1 - coating.porosity + 0.05 or solid > 1:
         notes.append(
             f"coating loading and thickness imply a solid volume fraction of {solid:.2f} "
             f"(porosity {1 - solid:.2f}); the given porosity {coating.porosity} was used instead"
         )
-    if current_density < j_bare:
+    if current_density < pe.limiting_current:
         notes.append(
             "the real cell runs below its limiting current, so its concentration reaches a steady "
-            "state and it has no Sand's time; the Sand's times are for a semi-infinite electrolyte"
+            "state and it has no Sand's time; the Sand's times are for a semi-infinite separator"
         )
+    notes.append(
+        "dilute-solution theory at 6 M (no activity coefficients): trends, not numbers; "
+        "the effective-medium Sand's time (stack t+ in a uniform cell) is not reported: it is not physical"
+    )
+    frozen_coat = Layer(
+        coating.thickness,
+        electrolyte.diffusivity,
+        electrolyte.t_plus,
+        coating.porosity,
+        coating.tortuosity,
+        "coating",
+        fixed_charge=max(tr.fixed_charge, 1e-300),
+    )
     inputs = {
-        "e_bind_surface_anion_ev": e_surface_anion_ev,
-        "e_bind_cation_anion_ev": e_cation_anion_ev,
         "current_density": current_density,
-        "model": model.name,
+        "model": model,
         "electrolyte": asdict(electrolyte),
         "separator": asdict(separator),
         "coating": asdict(coating),
+        "trap_concentration": coating.trap_concentration,
     }
     return BridgeResult(
         inputs=inputs,
+        free_energy=fe,
         transport=tr,
-        sand_time_bare=tau_bare,
-        sand_time_effective_medium=tau_eff,
-        sand_time_layered=float(tau_layered),
-        layered_domain_length=coating.thickness + bulk_length,
-        limiting_current_bare=j_bare,
-        limiting_current_coated=j_coat,
+        pe=pe,
+        coated_neutral=neutral,
+        coated=coated,
+        bands=bands,
+        delta_g_interval=Interval(fe.delta_g_ev, dg_lo, dg_hi),
+        directions=directions,
+        verdict=verdict,
+        surfaces=surfaces,
+        depleted_coating_voltage=depleted_layer_voltage(
+            frozen_coat, coated.limiting_current, electrolyte.temperature
+        ),
         coating_implied_solid_fraction=solid,
         calibration=cal,
         notes=notes,
+        warnings=warnings,
     )

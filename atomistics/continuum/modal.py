@@ -47,7 +47,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.linalg import eigh_tridiagonal
 from scipy.optimize import brentq
 
-from atomistics.continuum.transport import Discretisation, TransportResult
+from atomistics.continuum.mesh import Discretisation, TransportResult
 from atomistics.errors import AtomisticsError
 
 TRUNCATION_EXPONENT = 40.0  # modes with lambda t above this are below exp(-40) and dropped

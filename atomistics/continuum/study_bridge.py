@@ -1,39 +1,47 @@
 """The study file's ``bridge:`` section → :func:`atomistics.continuum.bridge.run_bridge`.
 
-The section names which of the study's binding energies is the surface–anion
-and which the cation–anion one, and the electrolyte / separator / coating /
-current parameters, each a number in SI or a string with units (parsed with
-:func:`atomistics.units.parse_quantity`). Omitted values take the defaults of
-:mod:`atomistics.continuum.bridge` (the paper's 6 M LiFSI/DME, 0.57 mg cm⁻²
-2 µm LiMMT:PVDF 80:20 coating, 1 mA cm⁻²). Example::
+The section names where the adsorption free energy comes from and the electrolyte /
+separator / coating / current parameters, each a number in SI or a string with units
+(parsed with :func:`atomistics.units.parse_quantity`). Omitted values take the defaults
+of :mod:`atomistics.continuum.bridge` (the paper's 6 M LiFSI/DME, 0.57 mg cm⁻² 2 µm
+LiMMT:PVDF 80:20 coating, 1 mA cm⁻²). Example::
 
     bridge:
-      surface_anion: limmt_fsi
-      cation_anion: li_fsi
+      exchange: limmt_exchange      # neutral exchange reaction (primary source of dG)
+      solvation_correction: null    # eV, from an implicit-solvent calculation, if any
+      surface: basal                # surface of the adsorption energy: basal | edge
+      surface_anion: limmt_fsi      # FITTED fallback: charged-fragment binding energies
+      cation_anion: li_fsi          #   screened by `screening` (not a free energy)
       current_density: 1 mA/cm^2
-      calibrate: [0.32, 0.63]
-      calibrate_target: coating
-      coating: {thickness: 2 um, loading: 0.57 mg/cm^2, porosity: 0.35}
+      dg_spread: {site-to-site: 0.10 eV, xtb-vs-DFT: 0.15 eV}
+      calibrate: [0.32, 0.63]       # fit dG to Bruce-Vincent (the whole stack by default)
+      coating: {thickness: 2 um, loading: 0.57 mg/cm^2, porosity: 0.35, site_surface: edge}
+
+The exchange reaction is used when its energy is available; otherwise the two binding
+energies are used through the labelled FITTED screening path, and the result says so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from atomistics.continuum.bridge import (
     DME_DIELECTRIC_CONSTANT,
-    MODELS,
     BridgeResult,
     Coating,
     Electrolyte,
+    FreeEnergy,
     Separator,
+    default_spread,
+    free_energy_from_exchange,
+    free_energy_from_screening,
     run_bridge,
 )
-from atomistics.errors import StudySpecError
+from atomistics.errors import AtomisticsError, StudySpecError
 from atomistics.units import parse_quantity
 
 # Unit kind of every dataclass field that may be given with units.
@@ -52,18 +60,25 @@ _KINDS = {
     "active_density": "density",
     "binder_density": "density",
 }
+_TEXT = {"site_surface"}
 
 
 class BridgeSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    exchange: str | None = None
+    solvation_correction: str | float | None = None
+    solvation_model: str | None = None
+    surface: Literal["basal", "edge"] = "basal"
+    allow_unconverged: bool = False
     surface_anion: str = "limmt_fsi"
     cation_anion: str = "li_fsi"
     current_density: str | float = "1 mA/cm^2"
     screening: float = Field(1.0 / DME_DIELECTRIC_CONSTANT, gt=0, le=1)
-    model: Literal["oriani", "barrier"] = "oriani"
+    model: Literal["tms", "tms-frozen", "oriani"] = "tms"
     calibrate: tuple[float, float] | None = None
-    calibrate_target: Literal["stack", "coating"] = "coating"
+    calibrate_target: Literal["stack", "coating"] = "stack"
+    dg_spread: dict[str, str | float] | str | float | None = None
     electrolyte: dict[str, Any] = Field(default_factory=dict)
     separator: dict[str, Any] = Field(default_factory=dict)
     coating: dict[str, Any] = Field(default_factory=dict)
@@ -77,10 +92,40 @@ def _build(cls: type, values: dict[str, Any], section: str):
             f"bridge.{section}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
         )
     parsed = {
-        k: parse_quantity(v, _KINDS.get(k, "dimensionless"), f"bridge.{section}.{k}")
+        k: (
+            v
+            if k in _TEXT
+            else parse_quantity(v, _KINDS.get(k, "dimensionless"), f"bridge.{section}.{k}")
+        )
         for k, v in values.items()
     }
     return cls(**parsed)
+
+
+def parse_spread(value: Any, origin: str, where: str = "dg_spread") -> dict[str, float]:
+    """A dG spread: ``None`` (the ASSUMED defaults), one number/quantity, a mapping of
+    sources, or text ``"site-to-site=0.1 eV, xtb-vs-DFT=0.15 eV"``; 1 sigma, in eV."""
+    if value is None:
+        return default_spread(origin)
+    if isinstance(value, str) and "=" in value:
+        items = {}
+        for part in value.split(","):
+            if "=" not in part:
+                raise AtomisticsError(
+                    f"{where}: cannot read {part.strip()!r}; give name=value pairs, e.g. "
+                    "'site-to-site=0.1 eV,xtb-vs-DFT=0.15 eV'"
+                )
+            k, v = part.split("=", 1)
+            items[k.strip()] = v.strip()
+        value = items
+    if isinstance(value, Mapping):
+        out = {str(k): parse_quantity(v, "energy", f"{where}.{k}") for k, v in value.items()}
+    else:
+        out = {"total": parse_quantity(value, "energy", where)}
+    for k, v in out.items():
+        if not v >= 0:
+            raise AtomisticsError(f"{where}.{k}: a spread must be >= 0 eV, got {v!r}")
+    return out
 
 
 def parse_bridge_spec(section: dict[str, Any] | None) -> BridgeSpec:
@@ -92,35 +137,93 @@ def parse_bridge_spec(section: dict[str, Any] | None) -> BridgeSpec:
         raise StudySpecError("invalid bridge section: " + "; ".join(msgs)) from None
 
 
-def run_study_bridge(
-    section: dict[str, Any] | None, binding_energies_ev: dict[str, float]
-) -> BridgeResult:
-    """Run the bridge on a study's binding energies (name → E_bind in eV)."""
-    spec = parse_bridge_spec(section)
+def study_free_energy(
+    spec: BridgeSpec,
+    binding_energies_ev: Mapping[str, float] | None,
+    reaction_energies: Mapping[str, Any] | None,
+    converged: Mapping[str, bool] | None = None,
+    allow_unconverged: bool | None = None,
+) -> tuple[FreeEnergy, list[str]]:
+    """The free energy the section asks for, from what has been computed."""
+    notes: list[str] = []
+    reactions = dict(reaction_energies or {})
+    allow = spec.allow_unconverged if allow_unconverged is None else allow_unconverged
+    if spec.exchange is not None and spec.exchange in reactions:
+        solv = (
+            None
+            if spec.solvation_correction is None
+            else parse_quantity(spec.solvation_correction, "energy", "bridge.solvation_correction")
+        )
+        fe = free_energy_from_exchange(
+            reactions[spec.exchange],
+            converged=(converged or {}).get(spec.exchange),
+            allow_unconverged=allow,
+            solvation_correction_ev=solv,
+            solvation_model=spec.solvation_model,
+            surface=spec.surface,
+            spread_ev=None
+            if spec.dg_spread is None
+            else parse_spread(spec.dg_spread, "exchange", "bridge.dg_spread"),
+            name=spec.exchange,
+        )
+        return fe, notes
+    energies = dict(binding_energies_ev or {})
     for role, name in (("surface_anion", spec.surface_anion), ("cation_anion", spec.cation_anion)):
-        if name not in binding_energies_ev:
+        if name not in energies:
+            wanted = f"exchange reaction {spec.exchange!r} nor " if spec.exchange else ""
             raise StudySpecError(
-                f"bridge.{role} = {name!r} is not a computed binding energy "
-                f"(have: {sorted(binding_energies_ev) or 'none'}); run the study first."
+                f"bridge.{role} = {name!r} is not a computed binding energy and there is no "
+                f"{wanted or 'exchange reaction; '}"
+                f"(have binding energies: {sorted(energies) or 'none'}, reactions: {sorted(reactions) or 'none'}); "
+                "run the study first."
             )
-    return run_bridge(
-        binding_energies_ev[spec.surface_anion],
-        binding_energies_ev[spec.cation_anion],
+    if spec.exchange is not None:
+        notes.append(
+            f"exchange reaction {spec.exchange!r} not computed: dG from the FITTED screening of the "
+            "charged-fragment binding energies instead"
+        )
+    fe = free_energy_from_screening(
+        energies[spec.surface_anion],
+        energies[spec.cation_anion],
+        spec.screening,
+        surface=spec.surface,
+        spread_ev=None
+        if spec.dg_spread is None
+        else parse_spread(spec.dg_spread, "screening", "bridge.dg_spread"),
+    )
+    return fe, notes
+
+
+def run_study_bridge(
+    section: dict[str, Any] | None,
+    binding_energies_ev: Mapping[str, float] | None = None,
+    reaction_energies: Mapping[str, Any] | None = None,
+    *,
+    converged: Mapping[str, bool] | None = None,
+    allow_unconverged: bool | None = None,
+) -> BridgeResult:
+    """Run the bridge on a study's computed energies.
+
+    ``reaction_energies``: name → reaction energy (an object with ``.energy_ev``,
+    ``.converged``, ``.engine``, or a float in eV with ``converged`` saying whether its
+    calculations converged). ``binding_energies_ev``: name → E_bind in eV (the FITTED
+    fallback).
+    """
+    spec = parse_bridge_spec(section)
+    fe, notes = study_free_energy(
+        spec, binding_energies_ev, reaction_energies, converged, allow_unconverged
+    )
+    result = run_bridge(
+        fe,
         electrolyte=_build(Electrolyte, spec.electrolyte, "electrolyte"),
         separator=_build(Separator, spec.separator, "separator"),
         coating=_build(Coating, spec.coating, "coating"),
         current_density=parse_quantity(
             spec.current_density, "current_density", "bridge.current_density"
         ),
-        screening=spec.screening,
-        model=MODELS[spec.model],
+        model=spec.model,
         calibrate=spec.calibrate,
         calibrate_target=spec.calibrate_target,
     )
-
-
-def run_study_bridge_from_db(study, db_path: str | Path) -> BridgeResult:
-    """Read the study's binding energies from the results DB and run its bridge section."""
-    from atomistics.continuum.resultsdb import read_all_binding_energies
-
-    return run_study_bridge(study.bridge, read_all_binding_energies(db_path, study.name))
+    result.notes[:0] = notes
+    return result

@@ -56,7 +56,6 @@ step history gives a dense surface-concentration curve.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -64,163 +63,29 @@ from scipy.linalg import solveh_banded
 from scipy.optimize import brentq
 
 from atomistics.continuum.constants import FARADAY
+from atomistics.continuum.mesh import (
+    Discretisation,
+    Layer,
+    TransportResult,
+    depletion_zone,
+    discretise,
+    graded_faces,
+    semi_infinite_estimate,
+)
+from atomistics.continuum.modal import simulate_modal
 from atomistics.errors import AtomisticsError
 
-
-@dataclass(frozen=True)
-class Layer:
-    """One layer of the separator stack (ordered from the plating electrode).
-
-    ``diffusivity`` is the free-solution ambipolar salt diffusivity [m^2/s] in the
-    layer's pores; ``tortuosity`` the tortuosity factor (>= 1) so that
-    ``D_eff = porosity * diffusivity / tortuosity``.
-    """
-
-    thickness: float
-    diffusivity: float
-    t_plus: float
-    porosity: float = 1.0
-    tortuosity: float = 1.0
-    name: str = "layer"
-
-    def __post_init__(self) -> None:
-        for attr in ("thickness", "diffusivity"):
-            value = getattr(self, attr)
-            if not np.isfinite(value) or value <= 0:
-                raise AtomisticsError(f"layer {self.name!r}: {attr} must be > 0, got {value!r}")
-        if not 0 < self.porosity <= 1:
-            raise AtomisticsError(
-                f"layer {self.name!r}: porosity must lie in (0, 1], got {self.porosity!r}"
-            )
-        if not self.tortuosity >= 1:
-            raise AtomisticsError(
-                f"layer {self.name!r}: tortuosity factor must be >= 1, got {self.tortuosity!r}"
-            )
-        if not 0 <= self.t_plus < 1:
-            raise AtomisticsError(
-                f"layer {self.name!r}: t+ must lie in [0, 1), got {self.t_plus!r}"
-            )
-
-    @property
-    def effective_diffusivity(self) -> float:
-        return self.porosity * self.diffusivity / self.tortuosity
-
-
-@dataclass(frozen=True)
-class Discretisation:
-    """Assembled finite-volume operators (see module docstring)."""
-
-    faces: NDArray[np.float64]  # (n+1,)
-    centres: NDArray[np.float64]  # (n,)
-    h: NDArray[np.float64]  # cell widths
-    storage: NDArray[np.float64]  # eps * h
-    conductance: NDArray[np.float64]  # (n-1,) interior face conductances G
-    face_t_plus: NDArray[np.float64]  # (n-1,) interior face transference numbers t_f
-    source_per_current: NDArray[np.float64]  # s / J  [mol/(m^2 s) per A/m^2]
-    wall_gradient_per_current: float  # (c_1 - c_wall)/J  at x = 0
-    layer_index: NDArray[np.int64]
-
-    def source(self, current_density: float) -> NDArray[np.float64]:
-        return self.source_per_current * current_density
-
-    def surface(
-        self, c: NDArray[np.float64], current_density: float
-    ) -> float | NDArray[np.float64]:
-        """Concentration at the plating wall x = 0 from the first cell and the boundary flux."""
-        return c[..., 0] - self.wall_gradient_per_current * current_density
-
-
-def graded_faces(
-    length: float,
-    n_cells: int,
-    growth: float = 1.01,
-    zone: float | None = None,
-    zone_cells: int = 150,
-) -> NDArray[np.float64]:
-    """Faces of a mesh on [0, length] graded geometrically towards both ends.
-
-    Cell widths grow by ``growth`` (>= 1) per cell from each end to the middle;
-    ``growth = 1`` gives a uniform mesh. Mild grading (1.01) keeps the cell-centred
-    scheme close to its uniform-mesh second-order accuracy. With ``zone`` (a
-    distance), each end gets ``zone_cells`` mildly graded cells within ``zone`` and
-    the remaining cells grow geometrically to fill the rest: used to resolve a
-    depletion layer much thinner than the layer.
-    """
-    if n_cells < 2:
-        raise AtomisticsError(f"need at least 2 cells per layer, got {n_cells}")
-    if not growth >= 1.0:
-        raise AtomisticsError(f"mesh growth factor must be >= 1, got {growth!r}")
-    m = n_cells // 2
-    half = growth ** np.arange(m)
-    if zone is not None and zone < length / 2 and m > zone_cells + 10:
-        inner = growth ** np.arange(zone_cells)
-        inner *= zone / inner.sum()
-        rest, k = length / 2 - zone, m - zone_cells
-        j = np.arange(1, k + 1)
-
-        def overfill(r: float) -> float:
-            return float(inner[-1] * np.sum(r**j) - rest)
-
-        if overfill(growth) < 0:  # the plain graded mesh would not resolve the zone
-            r2 = brentq(overfill, growth, 4.0)
-            half = np.concatenate([inner, inner[-1] * r2**j])
-    half = half * (length / 2) / half.sum()
-    middle = [half[-1]] if n_cells % 2 else []
-    widths = np.concatenate([half, middle, half[::-1]])
-    faces = np.concatenate([[0.0], np.cumsum(widths)])
-    return length * faces / faces[-1]
-
-
-def discretise(
-    layers: Sequence[Layer],
-    cells_per_layer: int | Sequence[int] = 400,
-    growth: float = 1.01,
-    zone: float | None = None,
-) -> Discretisation:
-    """Build the mesh and the operators for a stack of layers (first layer at x = 0).
-
-    ``zone``: resolve this distance from every layer end with fine cells
-    (see :func:`graded_faces`).
-    """
-    if not layers:
-        raise AtomisticsError("the stack needs at least one layer")
-    counts = (
-        [cells_per_layer] * len(layers)
-        if isinstance(cells_per_layer, int)
-        else list(cells_per_layer)
-    )
-    if len(counts) != len(layers):
-        raise AtomisticsError("cells_per_layer must give one count per layer")
-    faces_list, idx, x0 = [np.zeros(1)], [], 0.0
-    for k, (layer, n) in enumerate(zip(layers, counts, strict=True)):
-        f = x0 + graded_faces(layer.thickness, int(n), growth, zone)
-        faces_list.append(f[1:])
-        idx.append(np.full(int(n), k))
-        x0 += layer.thickness
-    faces = np.concatenate(faces_list)
-    layer_index = np.concatenate(idx)
-    h = np.diff(faces)
-    d_eff = np.array([layers[k].effective_diffusivity for k in layer_index])
-    eps = np.array([layers[k].porosity for k in layer_index])
-    tp = np.array([layers[k].t_plus for k in layer_index])
-    a = 2.0 * d_eff[:-1] / h[:-1]
-    b = 2.0 * d_eff[1:] / h[1:]
-    conductance = a * b / (a + b)
-    t_face = np.concatenate([[1.0], (b * tp[:-1] + a * tp[1:]) / (a + b), [1.0]])
-    # d(eps h c)/dt = N_{i-1/2} - N_{i+1/2}; migration part of N is t_f * (-J/F).
-    source_per_current = -(t_face[:-1] - t_face[1:]) / FARADAY
-    wall = 0.5 * h[0] * (1.0 - tp[0]) / (FARADAY * d_eff[0])
-    return Discretisation(
-        faces=faces,
-        centres=0.5 * (faces[:-1] + faces[1:]),
-        h=h,
-        storage=eps * h,
-        conductance=conductance,
-        face_t_plus=t_face[1:-1],
-        source_per_current=source_per_current,
-        wall_gradient_per_current=float(wall),
-        layer_index=layer_index,
-    )
+__all__ = [
+    "Discretisation",
+    "Layer",
+    "TransportResult",
+    "depletion_zone",
+    "discretise",
+    "graded_faces",
+    "limiting_current",
+    "simulate",
+    "steady_state",
+]
 
 
 def _banded(disc: Discretisation, diag_extra: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -242,46 +107,6 @@ def _apply_k(disc: Discretisation, c: NDArray[np.float64]) -> NDArray[np.float64
     out[:-1] -= flux
     out[1:] += flux
     return out
-
-
-def depletion_zone(layers: Sequence[Layer], c0: float, current_density: float) -> float:
-    """Distance ``3 sqrt(Dp tau_semi)`` to resolve near the walls [m].
-
-    ``tau_semi`` is the semi-infinite Sand's time with the first layer's properties:
-    an estimate of the depletion-layer thickness used only to grade the mesh.
-    """
-    first = layers[0]
-    tau = _semi_infinite_estimate(layers, c0, current_density)
-    return float(3.0 * np.sqrt(first.effective_diffusivity / first.porosity * tau))
-
-
-@dataclass
-class TransportResult:
-    """Output of :func:`simulate`. Concentrations in mol/m^3, times in s, x in m."""
-
-    x: NDArray[np.float64]
-    times: NDArray[np.float64]  # every accepted step (and the event)
-    surface: NDArray[np.float64]  # c(0, t) at those times
-    profile_times: NDArray[np.float64]
-    profiles: NDArray[np.float64]  # (len(profile_times), n_cells)
-    sand_time: float  # inf if the surface concentration never reached zero
-    n_steps: int
-    n_rejected: int
-    final: NDArray[np.float64] = field(repr=False, default_factory=lambda: np.zeros(0))
-    method: str = "bdf2"  # "bdf2" or "modal" (then times/surface are the scan points)
-    n_modes: int = 0  # eigenmodes used by the modal solver
-
-
-def _semi_infinite_estimate(layers: Sequence[Layer], c0: float, current_density: float) -> float:
-    """Semi-infinite Sand's time [s] with the first layer's properties (an estimate)."""
-    first = layers[0]
-    return float(
-        np.pi
-        * first.porosity
-        * first.effective_diffusivity
-        * (FARADAY * c0) ** 2
-        / (4.0 * current_density**2 * (1.0 - first.t_plus) ** 2)
-    )
 
 
 def simulate(
@@ -329,15 +154,26 @@ def simulate(
     t_end = 5.0 * slowest if t_end is None else float(t_end)
     if t_end <= 0:
         raise AtomisticsError(f"t_end must be > 0, got {t_end!r}")
-    if method == "modal" or (method == "auto" and stop_at_sand):
-        from atomistics.continuum.modal import simulate_modal
+    if any(layer.charged for layer in layers):
+        from atomistics.continuum.fixedcharge import simulate_fixed_charge
 
+        return simulate_fixed_charge(
+            layers,
+            c0,
+            current_density,
+            t_end,
+            profile_times=profile_times,
+            stop_at_sand=stop_at_sand,
+            rtol=rtol,
+            disc=disc,
+        )
+    if method == "modal" or (method == "auto" and stop_at_sand):
         return simulate_modal(
             disc,
             c0,
             current_density,
             t_end,
-            _semi_infinite_estimate(layers, c0, current_density),
+            semi_infinite_estimate(layers, c0, current_density),
             profile_times=profile_times,
             stop_at_sand=stop_at_sand,
         )
@@ -466,32 +302,13 @@ def limiting_current(
     """Current density [A/m^2] at which the steady surface concentration reaches zero.
 
     The steady surface concentration is linear in J, ``c_s = c0 - J S``, so
-    ``J_lim = c0 / S`` (one steady solve at unit current).
+    ``J_lim = c0 / S`` (one steady solve at unit current). A stack with charged
+    layers is not linear: :func:`atomistics.continuum.fixedcharge.limiting_current_fixed_charge`.
     """
+    if any(layer.charged for layer in layers):
+        from atomistics.continuum.fixedcharge import limiting_current_fixed_charge
+
+        return limiting_current_fixed_charge(layers, c0)
     _, _, cs = steady_state(layers, c0, 1.0, cells_per_layer=cells_per_layer, growth=growth)
     slope = c0 - cs
     return float("inf") if slope <= 0 else float(c0 / slope)
-
-
-def sand_time_numerical(
-    layers: Sequence[Layer],
-    c0: float,
-    current_density: float,
-    *,
-    rtol: float = 1e-7,
-    cells_per_layer: int | Sequence[int] = 400,
-    growth: float | None = None,
-    t_end: float | None = None,
-    method: str = "auto",
-) -> float:
-    """Sand's time [s] of a layered cell from :func:`simulate` (``inf`` if never reached)."""
-    return simulate(
-        layers,
-        c0,
-        current_density,
-        t_end,
-        rtol=rtol,
-        cells_per_layer=cells_per_layer,
-        growth=growth,
-        method=method,
-    ).sand_time
