@@ -225,8 +225,9 @@ class Study(_Strict):
 
     @property
     def all_reactions(self) -> dict[str, ReactionSpec]:
-        """``binding_energies`` (as reactions fragments → complex) followed by ``reactions``."""
-        out = {
+        """``reactions`` (the primary results) then ``binding_energies`` (fragments → complex)."""
+        out = dict(self.reactions)
+        out |= {
             name: ReactionSpec(
                 reactants=list(b.fragments),
                 products=[b.complex],
@@ -235,7 +236,6 @@ class Study(_Strict):
             )
             for name, b in self.binding_energies.items()
         }
-        out.update(self.reactions)
         return out
 
     @field_validator("name")

@@ -42,6 +42,31 @@ def test_run_store_and_reuse(tmp_path):
     assert relax.total_charge == 0 and relax.natoms == 10
     assert "tblite" in relax.engine_version
     assert len(dbmod.binding_rows(db, "mini")) == 1  # identical binding rows not duplicated
+    # one record, built from the folder (first run) or from the row (second run): the same
+    for key, fresh in first.results.items():
+        stored = again.results[key]
+        assert stored.cached and not fresh.cached
+        _same_record(fresh, stored)
+    sp = first.results[("li_fsi", "single_point")]
+    relax = first.results[("li_fsi", "relax")]
+    assert sp.geometry_from == relax.calc_hash and sp.geo_converged is relax.geo_converged
+    assert sp.geo_steps == relax.n_steps > 0 and 0 < relax.fmax_ev_a <= 0.05
+
+
+def _same_record(a, b):
+    import dataclasses
+
+    import numpy as np
+
+    skip = {"cached", "directory", "timings", "wall_time_s", "metadata", "atoms", "forces"}
+    for f in dataclasses.fields(a):
+        if f.name not in skip:
+            assert getattr(a, f.name) == getattr(b, f.name), f.name
+    np.testing.assert_array_equal(a.forces, b.forces)
+    np.testing.assert_array_equal(a.atoms.positions, b.atoms.positions)
+    np.testing.assert_array_equal(a.atoms.cell, b.atoms.cell)
+    assert a.atoms.info["charge"] == b.atoms.info["charge"]
+    assert set(a.atoms.arrays) == set(b.atoms.arrays)
 
 
 class _InterruptAt(XtbEngine):
@@ -110,6 +135,19 @@ def test_counterpoise_with_xtb_is_refused_before_running(tmp_path):
     with pytest.raises(AtomisticsError, match="ghost"):
         run_study(study, XtbEngine(), tmp_path / "r.db", tmp_path / "runs", progress=False)
     assert not (tmp_path / "runs" / "mini").exists()
+
+
+def test_run_refuses_settings_the_engine_does_not_use(tmp_path):
+    (tmp_path / "mini.yaml").write_text(MINI)
+    proc = subprocess.run(
+        [sys.executable, "-m", "atomistics", "run", "mini.yaml", "--cp2k-command", "cp2k.psmp"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
+    assert proc.returncode == 2 and "do not apply to the xtb engine" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "runs").exists()
 
 
 def test_cli_run_results_and_ase_db(tmp_path):
