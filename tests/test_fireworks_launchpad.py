@@ -80,3 +80,65 @@ print(b.fireworks.count_documents({{}}))
     assert proc.stdout.strip().splitlines()[-1] == "1"
     # and it was written back at exit
     assert '"name": "one"' in (tmp_path / "launchpad.json").read_text()
+
+
+def _fireworks_script(name: str, *args: str, cwd: Path):
+    env = {k: v for k, v in os.environ.items() if k != "FW_CONFIG_FILE"}
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / name), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _one_line_error(rc: int, err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert rc == 2 and "Traceback" not in err, err
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]
+
+
+def test_truncated_store_is_one_line_for_every_tool(tmp_path):
+    """A launchpad.json cut short (full disk, killed writer): rlaunch, lpad, status, submit."""
+    (tmp_path / "mini.yaml").write_text(MINI_STUDY)
+    rc, out, err = cli("submit", "mini.yaml", "--db", "results.db", cwd=tmp_path)
+    assert rc == 0, err
+    store = tmp_path / "launchpad.json"
+    text = store.read_text()
+    store.write_text(text[: len(text) // 2])
+    truncated = store.read_bytes()
+    for tool, args in (
+        ("rlaunch", ("singleshot",)),
+        ("lpad", ("get_fws",)),
+    ):
+        rc, out, err = _fireworks_script(tool, *args, cwd=tmp_path)
+        line = _one_line_error(rc, err)
+        assert "not valid JSON" in line and "launchpad.json.broken" in line, (tool, line)
+    for args in (("status",), ("submit", "mini.yaml", "--db", "results.db")):
+        rc, out, err = cli(*args, cwd=tmp_path)
+        assert "launchpad.json.broken" in _one_line_error(rc, err), args
+    assert store.read_bytes() == truncated  # nothing rewrote or reset it
+    # the fix the message names works
+    store.rename(tmp_path / "launchpad.json.broken")
+    rc, out, err = cli("submit", "mini.yaml", "--db", "results.db", cwd=tmp_path)
+    assert rc == 0 and "submitted workflow" in out, err
+
+
+def test_empty_store_is_refused_not_reset(tmp_path):
+    """A 0-byte launchpad.json used to be taken as a new LaunchPad and reset by submit."""
+    (tmp_path / "mini.yaml").write_text(MINI_STUDY)
+    rc, out, err = cli("submit", "mini.yaml", "--db", "results.db", cwd=tmp_path)
+    assert rc == 0, err
+    store = tmp_path / "launchpad.json"
+    store.write_bytes(b"")
+    rc, out, err = cli("submit", "mini.yaml", "--db", "results.db", cwd=tmp_path)
+    line = _one_line_error(rc, err)
+    assert "is empty (0 bytes)" in line and f"mv {store} {store}.broken" in line
+    assert store.read_bytes() == b""
+    rc, out, err = _fireworks_script("rlaunch", "singleshot", cwd=tmp_path)
+    assert "is empty (0 bytes)" in _one_line_error(rc, err)
+    assert store.read_bytes() == b""

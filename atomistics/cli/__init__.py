@@ -4,6 +4,11 @@ Each subcommand lives in its own module with a ``register(subparsers)``
 function that adds its parser and sets ``func`` (called with the parsed
 arguments, returns an exit code). User errors (:class:`AtomisticsError`) go to
 stderr with exit code 2, never as a traceback.
+
+Credentials are never printed: every error message, argparse's usage errors,
+and the traceback of an unexpected error (a bug, exit code 1) pass through
+:func:`atomistics.redact.redact`. A results-database server that cannot be
+reached or refuses the login is a user problem (one line, exit code 2).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import sys
 
 from atomistics import __version__
 from atomistics.errors import AtomisticsError
+from atomistics.redact import redact
 
 # Modules that provide subcommands, in the order they appear in --help.
 # A module listed here that is not importable (optional feature still under
@@ -40,8 +46,49 @@ def _load_modules() -> list:
     return modules
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors redacted (they quote the offending value)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {redact(message)}\n")
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def user_message(exc: BaseException) -> str:
+    """An error for the user: credentials masked, on one line (a driver's message may wrap)."""
+    lines = [line.strip() for line in redact(exc).splitlines()]
+    return " ".join(line for line in lines if line)
+
+
+def database_error(exc: BaseException) -> str | None:
+    """The one-line message for a database server's connection error, else None.
+
+    psycopg2's OperationalError (server down, wrong port, wrong password, no
+    such database) reaches the CLI from the first query of ASE's PostgreSQL
+    backend, which connects lazily.
+    """
+    cls = type(exc)
+    if (
+        cls.__module__.split(".")[0] in ("psycopg2", "psycopg")
+        and cls.__name__ == "OperationalError"
+    ):
+        detail = _one_line(exc) or cls.__name__
+        if detail[-1] not in ".?!":
+            detail += "."
+        return (
+            f"cannot use the PostgreSQL results database: {detail} Check the --db URL "
+            "(host, port, user, database name), its password (in the URL, PGPASSWORD or "
+            "~/.pgpass), and that the server is running and reachable from this machine."
+        )
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="atomistics",
         description="LiMMT anion-braking separator study: build structures, write CP2K "
         "inputs, run them, compute binding energies and the ion-transport model.",
@@ -66,11 +113,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except AtomisticsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {user_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        message = database_error(exc)
+        if message is None:  # a read-only/full disk, a file where a folder goes, a bad SQLite file
+            from atomistics.paths import describe_os_error, describe_sqlite_error
+
+            message = describe_os_error(exc) or describe_sqlite_error(exc)
+        if message is not None:
+            print(f"error: {redact(message)}", file=sys.stderr)
+            return 2
+        # A bug: keep the traceback for the report, without any credential in it.
+        import traceback
+
+        sys.stderr.write(redact(traceback.format_exc()))
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

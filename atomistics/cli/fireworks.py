@@ -7,6 +7,13 @@ from collections import Counter
 from pathlib import Path
 
 from atomistics.errors import AtomisticsError
+from atomistics.redact import redact, strip_password
+
+PASSWORD_NOTE = (
+    "note: the Fireworks store the results database URL without its password; each worker "
+    "takes it from PGPASSWORD or ~/.pgpass (libpq), or from `env: {results_db: URL}` in its "
+    "my_fworker.yaml (README: 'Running a study with FireWorks')."
+)
 
 STATE_ORDER = (
     "COMPLETED",
@@ -89,9 +96,14 @@ def cmd_submit(args: argparse.Namespace) -> int:
         raise AtomisticsError(
             f"folder {db_path.resolve().parent} for the results database does not exist."
         )
-    plan = build_workflow(study, engine_name, args.db, args.workdir, db=db)
+    # The Fireworks carry the database URL to the workers: never its password (the spec is
+    # stored in the LaunchPad and copied into every launcher folder's FW.json).
+    stored_db = strip_password(str(args.db))
+    plan = build_workflow(study, engine_name, stored_db, args.workdir, db=db)
     if args.dry_run:
         _print_plan(plan)
+        if stored_db != str(args.db):
+            print(PASSWORD_NOTE)
         return 0
     written: list[Path] = []
     lp_file = args.launchpad
@@ -103,8 +115,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
         print(f"wrote {path.name} (embedded LaunchPad)")
     _print_plan(plan)
     if plan.workflow is None:
-        print(f"nothing to submit: every result of {study.name!r} is in {args.db}.")
+        print(f"nothing to submit: every result of {study.name!r} is in {redact(args.db)}.")
         return 0
+    if stored_db != str(args.db):
+        print(PASSWORD_NOTE)
     mapping = opened.launchpad.add_wf(plan.workflow)
     ids = sorted(mapping.values())
     print(

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from atomistics.errors import AtomisticsError
+from atomistics.redact import redact
 
 #: Prefix of a LaunchPad ``host`` that selects the embedded store.
 SCHEME = "embedded:"
@@ -89,19 +90,51 @@ def _mongomock():
     return mongomock, ServerStore, DatabaseStore
 
 
+class EmbeddedStoreCorrupt(AtomisticsError):
+    """The embedded LaunchPad's store file is empty, truncated or not a store."""
+
+
+def _corrupt(path: Path, problem: str) -> EmbeddedStoreCorrupt:
+    return EmbeddedStoreCorrupt(
+        f"the embedded LaunchPad store {path} {problem}: it was probably cut short by a full "
+        f"disk or a killed process. Move it away (mv {path} {path}.broken) and run "
+        "`atomistics submit STUDY.yaml` again: finished calculations are kept in the results "
+        "database and are not rerun."
+    )
+
+
 def _load_databases(path: Path) -> dict:
+    """The store's databases; a missing file is an empty store, a 0-byte or broken one an error.
+
+    ``acquire`` creates a new store as ``{}``, so an empty file is never a
+    valid store: silently treating it as empty would reset the LaunchPad and
+    lose every Firework's state.
+    """
     import bson.json_util
 
     _, _, DatabaseStore = _mongomock()
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if not path.exists():
+        return {}
     try:
-        dct = bson.json_util.loads(text) if text.strip() else {}
-    except ValueError as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise _corrupt(path, "is not text (binary bytes)") from None
+    except OSError as exc:
         raise AtomisticsError(
-            f"the embedded LaunchPad store {path} is not valid JSON ({exc}); move it away and "
-            "resubmit the study (finished calculations are kept in the results database)."
+            f"cannot read the embedded LaunchPad store {path}: {exc.strerror}."
         ) from None
-    return {k: DatabaseStore.from_dict(v) for k, v in dct.items()}
+    if not text.strip():
+        raise _corrupt(path, "is empty (0 bytes)" if not text else "holds only blanks")
+    try:
+        dct = bson.json_util.loads(text)
+    except ValueError as exc:
+        raise _corrupt(path, f"is not valid JSON ({exc})") from None
+    if not isinstance(dct, dict):
+        raise _corrupt(path, "is not a LaunchPad store (not a JSON object)")
+    try:
+        return {k: DatabaseStore.from_dict(v) for k, v in dct.items()}
+    except Exception as exc:  # mongomock-persistence on a JSON that is not its format
+        raise _corrupt(path, f"is not a LaunchPad store ({type(exc).__name__})") from None
 
 
 def _dump(store) -> str:
@@ -170,7 +203,8 @@ def _holder_text(lock_file: Path) -> str:
     except (OSError, ValueError):
         return "another process"
     since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.get("since", 0)))
-    return f"pid {info.get('pid')} on {info.get('host')} ({info.get('command')!s}), since {since}"
+    command = redact(info.get("command"))
+    return f"pid {info.get('pid')} on {info.get('host')} ({command}), since {since}"
 
 
 def busy_message(store: Path) -> str:
@@ -181,6 +215,18 @@ def busy_message(store: Path) -> str:
         "To run several launchers at once or jobs on a cluster, move to a MongoDB LaunchPad "
         "(README: 'Running a study with FireWorks')."
     )
+
+
+def _fail(exc: AtomisticsError):
+    """Raise ``exc``; inside FireWorks' own CLIs print it as one line and exit 2 instead.
+
+    rlaunch, lpad and qlaunch would print a traceback for an exception raised
+    while they open the LaunchPad.
+    """
+    if Path(sys.argv[0]).name in FIREWORKS_SCRIPTS:
+        print(f"error: {redact(exc)}", file=sys.stderr)
+        raise SystemExit(2) from None
+    raise exc from None
 
 
 def acquire(store: Path):
@@ -207,16 +253,12 @@ def acquire(store: Path):
     try:
         lock.acquire()
     except Timeout:
-        message = busy_message(store)
-        if Path(sys.argv[0]).name in FIREWORKS_SCRIPTS:
-            # FireWorks' own CLIs would print a traceback; say it plainly and stop.
-            print(f"error: {message}", file=sys.stderr)
-            raise SystemExit(2) from None
-        raise EmbeddedStoreBusy(message) from None
+        _fail(EmbeddedStoreBusy(busy_message(store)))
     owner = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200],
+        # the command line may carry a --db URL with its password
+        "command": redact(" ".join([Path(sys.argv[0]).name, *sys.argv[1:]]))[:200],
         "since": time.time(),
     }
     write_atomic(lock_file.with_name(lock_file.name + ".owner"), json.dumps(owner))
@@ -224,6 +266,9 @@ def acquire(store: Path):
         if not store.exists():
             write_atomic(store, "{}")
         instance = _store_class()(store)
+    except AtomisticsError as exc:
+        lock.release()
+        _fail(exc)
     except BaseException:
         lock.release()
         raise

@@ -16,7 +16,6 @@ with credentials.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import yaml
 
 from atomistics.errors import AtomisticsError
 from atomistics.fireworks import embedded
+from atomistics.redact import redact
 
 FW_CONFIG = "FW_config.yaml"
 LAUNCHPAD_FILE = "my_launchpad.yaml"
@@ -71,7 +71,9 @@ def _read_yaml(path: Path, what: str) -> dict:
     except OSError as exc:
         raise AtomisticsError(f"cannot read {what} {path}: {exc.strerror}.") from None
     except yaml.YAMLError as exc:
-        raise AtomisticsError(f"{what} {path} is not valid YAML: {exc}") from None
+        # PyYAML quotes the offending line, which may be the one holding the password.
+        problem = redact(" ".join(str(exc).split()))
+        raise AtomisticsError(f"{what} {path} is not valid YAML: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -108,10 +110,9 @@ def ensure_embedded(folder: Path) -> tuple[Path, list[Path]]:
         if not uses_embedded_client(config):
             raise AtomisticsError(
                 f"{config} exists but does not enable the embedded LaunchPad, so rlaunch/lpad "
-                "here would not find it. Add these lines to it:\n"
-                "  MongoClient:\n"
-                '    "@module": atomistics.fireworks.embedded\n'
-                '    "@callable": EmbeddedMongoClient\n'
+                "here would not find it. Add this line to it: "
+                'MongoClient: {"@module": atomistics.fireworks.embedded, '
+                '"@callable": EmbeddedMongoClient}; '
                 "or pass --launchpad my_launchpad.yaml for a MongoDB LaunchPad."
             )
         if "LAUNCHPAD_LOC" not in _read_yaml(config, "FireWorks config"):
@@ -131,33 +132,34 @@ def ensure_embedded(folder: Path) -> tuple[Path, list[Path]]:
 # ---------------------------------------------------------------- credentials
 
 
+def _secrets(spec: dict) -> list:
+    """The literal secrets of a LaunchPad spec (password, and any *pass* client argument)."""
+    out = [spec.get("password")]
+    for key, value in (spec.get("mongoclient_kwargs") or {}).items():
+        if "pass" in str(key).lower() and value:
+            out.append(value)
+    return [s for s in out if s]
+
+
 def describe(spec: dict) -> str:
-    """'MongoDB host:port/db (user u)' or 'embedded store <path>', never a password."""
+    """'MongoDB host:port/db (user u)' or 'embedded LaunchPad <path>', never a password.
+
+    A ``host`` that is a ``mongodb://`` URI (with or without ``uri_mode``) is
+    shown with its password masked, as is everything else here.
+    """
     host = spec.get("host") or "localhost"
     if embedded.is_embedded_host(host):
         return f"embedded LaunchPad {embedded.store_path(host)}"
     name = spec.get("name") or "fireworks"
-    if spec.get("uri_mode"):
-        return f"MongoDB {redact_uri(str(host))} (database {name})"
+    if spec.get("uri_mode") or "://" in str(host):
+        return redact(f"MongoDB {host} (database {name})", _secrets(spec))
     user = f", user {spec['username']}" if spec.get("username") else ""
-    return f"MongoDB {host}:{spec.get('port') or 27017}/{name}{user}"
+    return redact(f"MongoDB {host}:{spec.get('port') or 27017}/{name}{user}", _secrets(spec))
 
 
-def redact_uri(text: str) -> str:
-    """Hide the password (and user) of ``scheme://user:password@host`` URIs."""
-    return re.sub(r"(://)[^/@\s]*@", r"\1***@", text)
-
-
-def redact(text: str, spec: dict) -> str:
-    text = redact_uri(text)
-    for key in ("password", "username"):
-        secret = spec.get(key)
-        if secret and len(str(secret)) >= 3:
-            text = text.replace(str(secret), "***")
-    for key, value in (spec.get("mongoclient_kwargs") or {}).items():
-        if "pass" in key.lower() and value:
-            text = text.replace(str(value), "***")
-    return text
+def redact_spec(text: str, spec: dict) -> str:
+    """``text`` with URL passwords and the LaunchPad spec's literal secrets masked."""
+    return redact(text, _secrets(spec))
 
 
 # ------------------------------------------------------------------- opening
@@ -212,7 +214,9 @@ def open_launchpad(launchpad_file: Path | None, folder: Path, *, check: bool = T
             lp.connection.admin.command("ping")
             lp.fireworks.find_one({}, {"_id": 1})
     except Exception as exc:  # pymongo errors: no server, bad auth, bad URI
-        message = redact(f"{type(exc).__name__}: {exc}", spec)
+        # pymongo appends its whole topology description: the first part says what failed.
+        detail = " ".join(str(exc).split()).split(", Topology Description")[0]
+        message = redact_spec(f"{type(exc).__name__}: {detail}", spec)
         raise AtomisticsError(
             f"cannot use the LaunchPad of {path} ({what}): {message[:400]}. Check host, port, "
             "database name and credentials in that file, and that the server is reachable "
