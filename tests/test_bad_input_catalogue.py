@@ -104,9 +104,7 @@ def _owned(owner: str, what: str):
     return pytest.mark.xfail(strict=True, reason=f"fix belongs to the {owner}: {what}")
 
 
-ARCH = "architecture helper (execution/, db.py, cli/run.py)"
-CP2K = "CP2K helper (cli/cp2k.py, cp2k/)"
-CONT = "continuum helper (cli/continuum.py, continuum/)"
+# (no case is waiting for another owner's fix at the moment; mark new ones with _owned)
 
 # (id, argv, setup or None, marks)
 CASES = [
@@ -242,13 +240,11 @@ CASES = [
         "validate-binary",
         ["validate", "b.inp"],
         _write("b.inp", _random_bytes(2048, 2)),
-        _owned(CP2K, "refuse a non-UTF-8 file before `cp2k --check` (CP2K prints a backtrace)"),
     ),
     (
         "validate-empty",
         ["validate", "e.inp"],
         _write("e.inp", ""),
-        _owned(CP2K, "issue 12 item 11: an empty CP2K input is reported valid"),
     ),
     ("validate-missing", ["validate", "missing.inp"], None),
     # --- run / results -------------------------------------------------------------------

@@ -40,15 +40,13 @@ def test_build_study(run_cli, tmp_path, study_file):
     rc, out, err = run_cli("build", str(study_file), "-o", "out", "--json")
     assert rc == 0, err
     rows = json.loads(out)
-    assert {r["name"]: r["charge"] for r in rows} == {
-        "limmt": 0,
-        "fsi": -1,
-        "li": 1,
-        "li_fsi": 0,
-        "limmt_fsi": -1,
-        "fsi_slabcell": -1,
-    }
-    for name in ("limmt", "fsi", "li", "li_fsi", "limmt_fsi"):
+    charges = {r["name"]: r["charge"] for r in rows}
+    from atomistics.study import load_study
+
+    assert list(charges) == list(load_study(study_file).systems)  # every system, in file order
+    paper = {"limmt": 0, "fsi": -1, "li": 1, "li_fsi": 0, "limmt_fsi": -1, "fsi_slabcell": -1}
+    assert {k: charges[k] for k in paper} == paper
+    for name in charges:
         assert (tmp_path / "out" / f"{name}.extxyz").is_file()
     assert (tmp_path / "out" / "limmt_fsi.cif").is_file()
 
