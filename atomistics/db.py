@@ -148,11 +148,38 @@ class _ReadOnlySQLite(SQLite3Database):
         )
 
 
+def _readonly_postgres(url: str):
+    """ASE's PostgreSQL database in read-only transactions; refuses a server without ASE's tables."""
+    from ase_db_backends.postgresql import Connection, PostgreSQLDatabase
+    from psycopg2 import connect as pg_connect
+
+    class ReadOnlyPostgreSQL(PostgreSQLDatabase):
+        def _connect(self):
+            return Connection(
+                pg_connect(self.filename, options="-c default_transaction_read_only=on")
+            )
+
+        def _initialize(self, con):
+            if not self.initialized:
+                cur = con.cursor()
+                cur.execute("SELECT to_regclass('information') IS NOT NULL")
+                if not cur.fetchone()[0]:
+                    raise AtomisticsError(
+                        f"{_safe(url)} holds no ASE results database (no 'information' table); "
+                        "check --db (nothing was created there)."
+                    )
+            super()._initialize(con)
+
+    return ReadOnlyPostgreSQL(url)
+
+
 def connect(url: str | Path = DEFAULT_DB, *, readonly: bool = False):
     """Open the results database: a file path or a ``postgresql://`` URL.
 
     ``readonly``: for commands that only read. A missing or empty file, or an
-    SQLite file that is not an ASE database, is refused (nothing is written).
+    SQLite file that is not an ASE database, is refused (nothing is written); a
+    PostgreSQL database is read in read-only transactions, and a server without
+    ASE's tables is refused, not initialised.
     """
     url = str(url)
     if _is_server(url):
@@ -164,7 +191,7 @@ def connect(url: str | Path = DEFAULT_DB, *, readonly: bool = False):
             # ASE's backend with its two multi-writer races fixed (see atomistics.db_postgres)
             from atomistics.db_postgres import connect_postgres
 
-            return connect_postgres(url)
+            return _readonly_postgres(url) if readonly else connect_postgres(url)
         except (ImportError, ValueError) as exc:
             raise AtomisticsError(
                 f"cannot open {_safe(url)}: PostgreSQL needs the ase-db-backends package "
