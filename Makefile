@@ -1,8 +1,11 @@
 # Two entry points for a fresh Debian/Ubuntu machine (see README):
 #   make demo   - set up, then run the study on the embedded defaults
 #   make test   - set up, then run the test suite
-# Both create/update the virtual environment in .venv and install CP2K with apt
-# when it is missing and permitted (root or passwordless sudo; set NO_APT=1 to skip).
+# Both create/update the virtual environment in .venv (the package with its test and
+# postgres extras) and install CP2K with apt when it is missing and permitted (root or
+# passwordless sudo; set NO_APT=1 to skip). The PostgreSQL tests start a throw-away
+# server with tests/pg_server.sh when the server binaries are installed (apt-get install
+# postgresql; .ci/run does), or use ATOMISTICS_TEST_PG_URL; else they are skipped.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,7 +18,7 @@ OUT ?= out
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q -e ".[test,postgres]"
 	@touch $(STAMP)
 
 setup: $(STAMP) cp2k

@@ -11,8 +11,9 @@ from atomistics.redact import redact, strip_password
 
 PASSWORD_NOTE = (
     "note: the Fireworks store the results database URL without its password; each worker "
-    "takes it from PGPASSWORD or ~/.pgpass (libpq), or from `env: {results_db: URL}` in its "
-    "my_fworker.yaml (README: 'Running a study with FireWorks')."
+    "takes it from PGPASSWORD or ~/.pgpass (libpq). Or submit with --db '>>results_db<<' and "
+    "put the full URL in each worker's my_fworker.yaml (env: {results_db: URL}) "
+    "(README: 'Running a study with FireWorks')."
 )
 
 STATE_ORDER = (
