@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from atomistics.errors import AtomisticsError
+from atomistics.redact import redact
 from atomistics.units import parse_quantity
 
 
@@ -212,7 +213,7 @@ def _free_energy(args: argparse.Namespace):
             )
         e_sa = read_binding_energy(args.db, args.study, args.surface_anion_name)
         e_ca = read_binding_energy(args.db, args.study, args.cation_anion_name)
-        source = f"results DB {args.db} (study {args.study})"
+        source = f"results DB {redact(args.db)} (study {args.study})"
     elif args.e_surface_anion is not None and args.e_cation_anion is not None:
         e_sa = parse_quantity(args.e_surface_anion, "energy", "--e-surface-anion")
         e_ca = parse_quantity(args.e_cation_anion, "energy", "--e-cation-anion")
