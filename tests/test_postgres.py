@@ -372,3 +372,34 @@ def test_wrong_password_is_one_line_and_never_printed(pg_url, tmp_path):
         assert "password authentication failed" in err, err
         assert wrong not in out + err and _password(pg_url) not in out + err
     _no_secret_anywhere(tmp_path, [], wrong)
+
+
+def test_bridge_reads_postgres_and_shows_the_url_without_password(pg_url, tmp_path):
+    """`bridge --db postgresql://…` names its source in the report: masked."""
+    from atomistics import db as dbmod
+    from atomistics import reactions as rx
+
+    password = _password(pg_url)
+    entries = []
+    for name, complex_, parts, energies in (
+        ("li_fsi", "li_fsi", ["li", "fsi"], {"li_fsi": -10.0, "li": -1.0, "fsi": 0.65}),
+        (
+            "limmt_fsi",
+            "limmt_fsi",
+            ["limmt", "fsi"],
+            {"limmt_fsi": -20.0, "limmt": -10.26, "fsi": 0.65},
+        ),
+    ):
+        entry = rx.compute(name, complex_, parts, energies)
+        entry.engine, entry.protocol = "xtb", "GFN2-xTB"
+        entries.append(entry)
+    dbmod.write_reactions(dbmod.connect(pg_url), "paperlike", "xtb", "GFN2-xTB", entries)
+    rc, out, err = _cli(
+        "bridge", "--db", pg_url, "--study", "paperlike", "--current-density", "1 mA/cm^2",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert rc == 0, err
+    assert "surface-anion -10.39 eV, cation-anion -9.65 eV" in out, out
+    masked = pg_url.replace(f":{password}@", ":***@")
+    assert f"results DB {masked}" in out
+    _no_secret_anywhere(tmp_path, [out, err], password)
