@@ -225,8 +225,12 @@ def test_bridge_firework_runs_after_the_binding_energies(tmp_path):
     record = json.loads((tmp_path / "runs" / "mini" / "bridge-xtb.json").read_text())
     assert record["status"] == "computed"
     e_bind = record["binding_energies_ev"]["li_fsi"]
-    assert record["bridge"]["transport"]["delta_e_ev"] == pytest.approx(0.0, abs=1e-12)
-    assert record["bridge"]["inputs"]["e_bind_cation_anion_ev"] == pytest.approx(e_bind)
+    # (the bridge's result layout: dE in free_energy since the fixed-charge bridge)
+    assert record["bridge"]["free_energy"]["delta_e_ev"] == pytest.approx(0.0, abs=1e-12)
+    from atomistics.db import reaction_energies
+
+    (stored,) = reaction_energies(tmp_path / "results.db", "mini", "xtb")
+    assert stored.energy_ev == pytest.approx(e_bind) and record["protocol"] == stored.protocol
     # the same as the bridge run directly on that binding energy
     from atomistics.continuum.study_bridge import run_study_bridge
 

@@ -364,3 +364,28 @@ def test_ase_db_shows_charge_calculator_and_metadata(tmp_path):
         "-1",
         "xtb",
     ]
+
+
+def test_run_does_not_pass_an_unconverged_reaction_to_the_bridge(capsys):
+    from atomistics.cli.run import _print_bridge
+
+    study = parse_study(
+        IONS
+        + "reactions:\n  ex: {reactants: [li, fsi], products: [li_fsi]}\n"
+        + "bridge: {exchange: ex, current_density: 1 mA/cm^2}\n"
+    )
+    spec = study.all_reactions["ex"]
+    results = {
+        "li": _result("li", -5.0, charge=1),
+        "fsi": _result("fsi", -40.0, charge=-1),
+        "li_fsi": _result("li_fsi", -45.3, geo=False),
+    }
+    entry = rx.assemble("ex", spec, results)
+    assert not entry.converged
+    _print_bridge(study, [entry], "xtb")
+    out = capsys.readouterr().out
+    assert "not evaluated: ex built from unconverged calculations" in out
+    assert "--allow-unconverged" in out and "VERDICT" not in out
+    _print_bridge(study, [entry], "xtb", allow_unconverged=True)
+    out = capsys.readouterr().out
+    assert "UNCONVERGED inputs" in out and "VERDICT" in out

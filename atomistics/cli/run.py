@@ -92,34 +92,38 @@ def _print_bridge(study, reactions, engine_name: str, allow_unconverged: bool = 
     if study.bridge is None:
         return
     from atomistics.cli.continuum import bridge_report_lines
-    from atomistics.continuum.study_bridge import parse_bridge_spec, run_study_bridge
+    from atomistics.continuum.resultsdb import bridge_inputs
+    from atomistics.continuum.study_bridge import run_study_bridge
 
-    by_name = {b.name: b for b in reactions}
-    spec = parse_bridge_spec(study.bridge)
-    if spec.surface_anion not in by_name or spec.cation_anion not in by_name:
+    inputs = bridge_inputs(study.bridge, reactions)
+    if inputs is None:
         return
+    binding, records, used = inputs
     print()
     print(f"Continuum bridge (study {study.name}, {engine_name} reaction energies):")
-    used = [by_name[spec.surface_anion], by_name[spec.cation_anion]]
-    bad = [b.name for b in used if not getattr(b, "converged", True)]
+    bad = [n for n in used if not getattr(records[n], "converged", True)]
     if bad and not allow_unconverged:
         print(
             f"  not evaluated: {', '.join(bad)} built from unconverged calculations "
             "(see the table); rerun with --allow-unconverged to use them anyway."
         )
         return
-    energies = {b.name: b.energy_ev for b in used}
     try:
-        result = run_study_bridge(study.bridge, energies)
+        result = run_study_bridge(
+            study.bridge, binding, records, allow_unconverged=allow_unconverged
+        )
     except AtomisticsError as exc:
         # The calculations are stored; a bridge that does not apply to these numbers
         # (e.g. the surface binds the anion less than Li⁺ does) is reported, not fatal.
         print(f"  not evaluated: {exc}")
         return
     source = f"{engine_name} run of {study.name}" + (" (UNCONVERGED inputs)" if bad else "")
-    for line in bridge_report_lines(
-        result, energies[spec.surface_anion], energies[spec.cation_anion], source
-    ):
+    energies = list(binding.values())
+    if len(energies) == 2:
+        lines = bridge_report_lines(result, energies[0], energies[1], source)
+    else:
+        lines = bridge_report_lines(result, source=f"{used[0]}, {source}")
+    for line in lines:
         print(f"  {line}")
 
 

@@ -67,3 +67,26 @@ def read_all_binding_energies(
 ) -> dict[str, float]:
     """All reaction (binding) energies [eV] of ``study`` by name."""
     return {e.name: e.energy_ev for e in read_reactions(db_path, study, engine, protocol)}
+
+
+def bridge_inputs(section, reactions) -> tuple[dict[str, float], dict, list[str]] | None:
+    """What a study's ``bridge:`` section takes from these reaction records.
+
+    Returns ``(binding_energies_ev, reactions_by_name, used)``: the exchange
+    reaction when the section names one and it was computed, else the two binding
+    energies of the FITTED fallback; ``used`` lists the names the bridge will
+    read (check their ``.converged``). ``None`` when the records lack them.
+    ``atomistics run`` and the FireWorks bridge task both call this.
+    """
+    from atomistics.continuum.study_bridge import parse_bridge_spec
+
+    spec = parse_bridge_spec(section)
+    by_name = {r.name: r for r in reactions}
+    if spec.exchange is not None and spec.exchange in by_name:
+        used = [spec.exchange]
+    elif spec.surface_anion in by_name and spec.cation_anion in by_name:
+        used = list(dict.fromkeys([spec.surface_anion, spec.cation_anion]))
+    else:
+        return None
+    binding = {n: float(by_name[n].energy_ev) for n in used if n != spec.exchange}
+    return binding, {n: by_name[n] for n in used}, used

@@ -388,23 +388,34 @@ class RunBridge(_Base):
 
     def run_task(self, fw_spec):
         from atomistics import db as dbmod
-        from atomistics.continuum.study_bridge import parse_bridge_spec, run_study_bridge
+        from atomistics.continuum.resultsdb import bridge_inputs
+        from atomistics.continuum.study_bridge import run_study_bridge
 
         db = self.connect(fw_spec)
         stored = dbmod.reactions_from_db(db, self["study"], self["engine"], self.get("protocol"))
-        spec = parse_bridge_spec(self["bridge"])
-        used = [e for e in stored if e.name in (spec.surface_anion, spec.cation_anion)]
-        energies = {e.name: e.energy_ev for e in used}
-        bad = [e.name for e in used if not e.converged]
-        if bad:
-            result = {"not_evaluated": f"{bad} built from unconverged calculations"}
+        inputs = bridge_inputs(self["bridge"], stored)
+        energies: dict[str, float] = {}
+        used = []
+        if inputs is None:
+            have = [r.name for r in stored]
+            result = {
+                "not_evaluated": f"the reactions the bridge needs are not stored (have {have})"
+            }
             status = "not evaluated"
         else:
-            try:
-                result = jsonable(run_study_bridge(self["bridge"], energies).to_dict())
-                status = "computed"
-            except AtomisticsError as exc:
-                result, status = {"not_evaluated": str(exc)}, "not evaluated"
+            binding, records, _ = inputs
+            used = list(records.values())
+            energies = {n: r.energy_ev for n, r in records.items()}
+            bad = [r.name for r in used if not r.converged]
+            if bad:
+                result = {"not_evaluated": f"{bad} built from unconverged calculations"}
+                status = "not evaluated"
+            else:
+                try:
+                    bridged = run_study_bridge(self["bridge"], binding, records)
+                    result, status = jsonable(bridged.to_dict()), "computed"
+                except AtomisticsError as exc:
+                    result, status = {"not_evaluated": str(exc)}, "not evaluated"
         record = {"study": self["study"], "engine": self["engine"], "status": status}
         record.update(
             protocol=used[0].protocol if used else self.get("protocol"),
