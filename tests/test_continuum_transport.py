@@ -153,3 +153,35 @@ def test_modal_below_limiting_current_reaches_steady_state():
 def test_unknown_method_raises():
     with pytest.raises(AtomisticsError):
         simulate([Layer(1e-6, D, TP)], C0, 10.0, method="rk4")
+
+
+def test_module_layering_no_cycle_no_backend_switch(tmp_path):
+    """modal does not import transport; plots neither imports analysis nor switches backend."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, matplotlib\n"
+        "import atomistics.continuum.modal\n"
+        "assert 'atomistics.continuum.transport' not in sys.modules\n"
+        "import numpy as np\n"
+        "from atomistics.continuum import plots\n"
+        "from atomistics.continuum.transport import Layer, simulate\n"
+        "assert not [m for m in sys.modules if m.startswith('atomistics.analysis')]\n"
+        "res = simulate([Layer(1e-4, 3e-10, 0.32)], 1000.0, 100.0, profile_times=[1.0])\n"
+        f"plots.plot_profiles(res, {str(tmp_path / 'p.png')!r})\n"
+        "assert matplotlib.get_backend().lower() == 'svg', matplotlib.get_backend()\n"
+        "assert 'matplotlib.pyplot' not in sys.modules\n"
+    )
+    env = {**os.environ, "MPLBACKEND": "svg"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "p.png").stat().st_size > 5_000
+
+
+def test_dead_code_is_gone():
+    from atomistics.continuum import study_bridge, transport
+
+    assert not hasattr(transport, "sand_time_numerical")
+    assert not hasattr(study_bridge, "run_study_bridge_from_db")

@@ -192,7 +192,6 @@ def _free_energy(args: argparse.Namespace):
             spread_ev=parse_spread(args.dg_spread, "exchange", "--dg-spread")
             if args.dg_spread
             else None,
-            name="command line",
         )
         return fe, "command line (neutral exchange reaction)", None, None
     if args.delta_g:
@@ -288,7 +287,7 @@ def bridge_report_lines(
         f"{res.depleted_coating_voltage * 1e3:.3g} mV ohmic drop across a depleted coating at J_lim",
         "",
         f"VERDICT: {res.verdict}",
-        f"comparison only: Oriani trapping with occupancy slows the anion {1 / tr.oriani_factor:.6g}x; "
+        f"comparison only: Oriani trapping with occupancy slows the anion {1 / tr.oriani_factor:.7f}x; "
         f"the low-occupancy form (former bridge) would claim {1 / tr.oriani_low_occupancy_factor:.4g}x"
         + (" (NOT valid: traps saturated)" if tr.trap_occupancy > 0.9 else ""),
     ]

@@ -34,8 +34,11 @@ Model (every step is an assumption; the output labels each number COMPUTED, GIVE
 6. **Uncertainty.** A spread in ``dG`` (site-to-site, xtb vs DFT, D3 variant,
    charged-cell residual; combined in quadrature) is carried through every output:
    ``dG`` is taken normal, and the 95 % interval of each output is its range over the
-   95 % interval of ``dG`` (every output is monotone in ``dG``; the t+ band is
-   evaluated on a vectorised grid).
+   95 % interval of ``dG``: t+ on a vectorised grid of 201 values (closed form), J_lim
+   and Sand's time on ``band_points`` values (one fixed-charge solve each). Sand's time
+   is NOT monotone in ``dG``: trapped anions buffer the depletion only if they are
+   released at the concentrations reached near the electrode, so very strong binding
+   helps less than moderate binding; hence a sampled range, not the two ends.
 
 Trapping as a mobility (Oriani's effective diffusivity) is reported only for
 comparison, with occupancy (:func:`oriani_anion_factor`): at the defaults the traps
@@ -887,7 +890,11 @@ class BridgeResult:
 
 
 def _verdict(
-    res_bare: CellNumbers, coated: CellNumbers, bands: dict[str, Interval], tr: CoatingTransport
+    res_bare: CellNumbers,
+    coated: CellNumbers,
+    bands: dict[str, Interval],
+    tr: CoatingTransport,
+    current_density: float,
 ) -> str:
     rel_tau = coated.sand_time_layered / res_bare.sand_time_layered - 1
     lo = bands["sand_time_layered"].low / res_bare.sand_time_layered - 1
@@ -907,10 +914,16 @@ def _verdict(
             f"The model CONTRADICTS the claim: the coating shortens Sand's time by {rel_tau:+.1%} "
             f"(95 % band {lo:+.1%} to {hi:+.1%}); {why}."
         )
+    j_note = (
+        f"; J_lim moves by {coated.limiting_current / res_bare.limiting_current - 1:+.1%}, "
+        f"but the cell runs at 1/{res_bare.limiting_current / current_density:.0f} of it"
+        if current_density < res_bare.limiting_current
+        else ""
+    )
     return (
         f"The model does NOT support the claim that anion trapping in the coating delays dendrite "
         f"onset: Sand's time changes by {rel_tau:+.2%} (95 % band {lo:+.2%} to {hi:+.2%}), because "
-        f"{why}, and the thin coating holds far less salt than the depletion layer."
+        f"{why}, and the thin coating holds far less salt than the depletion layer{j_note}."
     )
 
 
@@ -925,6 +938,7 @@ def run_bridge(
     calibrate: tuple[float, float] | None = None,
     calibrate_target: Literal["stack", "coating"] = "stack",
     cells: int = 300,
+    band_points: int = 5,
 ) -> BridgeResult:
     """Free energy -> fixed charge -> t+, J_lim, Sand's time with bands (module docstring).
 
@@ -967,7 +981,10 @@ def run_bridge(
             )
             notes.append(f"dG FITTED to t+ {calibrate[0]} -> {calibrate[1]} ({calibrate_target})")
         else:
-            notes.append(f"calibration: {cal.note}; dG kept at the given {fe.delta_g_ev:+.4g} eV")
+            notes.append(
+                f"calibration not reachable (see the calibration line): dG kept at the given "
+                f"{fe.delta_g_ev:+.4g} eV"
+            )
     tr = coating_transport(fe.delta_g_ev, electrolyte, separator, coating)
     pe = cell_numbers(None, electrolyte, separator, None, current_density, cells=cells)
     neutral = cell_numbers(None, electrolyte, separator, coating, current_density, cells=cells)
@@ -979,9 +996,11 @@ def run_bridge(
     dg_lo, dg_hi = fe.delta_g_ev - Z95 * sigma, fe.delta_g_ev + Z95 * sigma
     grid = np.linspace(dg_lo, dg_hi, 201)
     t_c, t_s = t_plus_sweep(grid, electrolyte, separator, coating)
+    samples = np.linspace(dg_lo, dg_hi, 2 * (band_points // 2) + 1)
     ends = [
-        cell_numbers(dg, electrolyte, separator, coating, current_density, model, cells)
-        for dg in ((dg_lo, dg_hi) if sigma > 0 else ())
+        cell_numbers(float(dg), electrolyte, separator, coating, current_density, model, cells)
+        for dg in (samples if sigma > 0 else ())
+        if dg != fe.delta_g_ev
     ]
     if sigma > 0:
         t_c_lo, t_c_hi = float(t_c.min()), float(t_c.max())
@@ -1020,7 +1039,7 @@ def run_bridge(
             "layered Sand's time", coated.sand_time_layered, neutral.sand_time_layered, by_trap
         ),
     }
-    verdict = _verdict(pe, coated, bands, tr)
+    verdict = _verdict(pe, coated, bands, tr, current_density)
     surfaces = {
         "site_density": f"{coating.site_surface}: {SURFACES[coating.site_surface]}",
         "adsorption_energy": f"{fe.surface}: {SURFACES[fe.surface]}",
@@ -1036,7 +1055,7 @@ def run_bridge(
             f"traps saturated (theta_T = {tr.trap_occupancy:.6f}): at most N_T/c0 = "
             f"{tr.trapped_fraction_bound:.1%} of the anions can be trapped whatever dG is; "
             f"the low-occupancy Oriani factor ({1 / tr.oriani_low_occupancy_factor:.3g}x slowing) does "
-            f"not apply, with occupancy it is {1 / tr.oriani_factor:.4g}x"
+            f"not apply, with occupancy it is {1 / tr.oriani_factor:.7f}x"
         )
     if tr.site_concentration < 0.1 * electrolyte.c0:
         warnings.append(
