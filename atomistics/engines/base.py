@@ -44,6 +44,8 @@ class EngineResult:
     code_version: str = ""
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: engine-specific details; ``extra["fmax_ev_a"]``: the largest force on a free atom at
+    #: the end of a relaxation (eV/Å), recorded with the result when the engine knows it
     extra: dict[str, Any] = field(default_factory=dict)
 
 
