@@ -9,7 +9,12 @@ ASE's EMT, from Python::
     run_study(study, engine)
 
 Relaxations are bounded (``max_steps``); whether ``fmax`` was reached is
-recorded honestly as ``geo_converged``. For periodic systems only the atoms
+recorded honestly as ``geo_converged``. One calculator object lives through a
+relaxation and is kept for the next calculation on the same atoms (same
+elements, charge, multiplicity, periodicity and settings), so an SCF code such
+as tblite restarts from the previous wavefunction instead of from scratch.
+``relax_calculator_overrides`` (e.g. a looser SCF threshold) apply during the
+optimizer steps only; the final energy and forces always use the base settings. For periodic systems only the atoms
 marked ``atoms.arrays["adsorbate"]`` move by default (``relax_region_periodic``),
 which keeps the dry run of a ~170-atom slab within minutes; a bare slab then has
 no free atoms and its "relax" is a single evaluation.
@@ -28,7 +33,7 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms
-from ase.calculators.calculator import Calculator
+from ase.calculators.calculator import CalculationFailed, Calculator
 from ase.constraints import FixAtoms
 from ase.io.jsonio import decode, encode
 from ase.optimize import BFGS, FIRE, LBFGS
@@ -86,6 +91,7 @@ class ASECalculatorEngine:
         max_steps: int = 200,
         max_steps_periodic: int = 200,
         relax_region_periodic: str = "adsorbate",
+        relax_calculator_overrides: dict[str, Any] | None = None,
     ) -> None:
         if optimizer not in OPTIMIZERS:
             raise AtomisticsError(
@@ -102,6 +108,9 @@ class ASECalculatorEngine:
         # a single point at the geometry a relaxation just finished on, with the same
         # calculator, is that relaxation's final evaluation (saves one slab evaluation).
         self._memo: dict[str, tuple[float, list]] = {}
+        # The live calculator of the last calculation and what it was built for.
+        self._live: tuple[str, Calculator] | None = None
+        self.relax_calculator_overrides = dict(relax_calculator_overrides or {})
         self._version = f"{version}; ase {_dist_version('ase')}"
         self.calculator_settings = dict(calculator_settings or {})
         self.relax_settings = {
@@ -126,6 +135,8 @@ class ASECalculatorEngine:
                 max_steps=r["max_steps_periodic"] if periodic else r["max_steps"],
                 relax_region=r["relax_region_periodic"] if periodic else "all",
             )
+            if self.relax_calculator_overrides:
+                out["relax_calculator"] = self.relax_calculator_overrides
         elif stage in ("cp_own", "cp_ghost"):
             raise AtomisticsError(
                 f"engine {self.name!r} has no ghost atoms, so it cannot do the counterpoise "
@@ -149,14 +160,48 @@ class ASECalculatorEngine:
         write_json_atomic(directory / INPUT_FILE, spec)
         return {"n_free_atoms": int(spec_free)}
 
+    def _calculator(self, atoms: Atoms, calc_settings: dict[str, Any]) -> tuple[Calculator, bool]:
+        """The live calculator when it was built for these atoms and settings, else a new one."""
+        signature = json.dumps(
+            [
+                atoms.numbers.tolist(),
+                atoms.pbc.tolist(),
+                atoms.info.get("charge", 0),
+                atoms.info.get("spin_multiplicity", 1),
+                calc_settings,
+            ],
+            sort_keys=True,
+            default=str,
+        )
+        if self._live is not None and self._live[0] == signature:
+            calc = self._live[1]
+            calc.set(**{k: v for k, v in calc_settings.items() if k in calc.parameters})
+            return calc, True
+        calc = self.factory(atoms, calc_settings)
+        self._live = (signature, calc)
+        return calc, False
+
     def execute(self, directory: Path) -> None:
         spec = json.loads((directory / INPUT_FILE).read_text())
         atoms: Atoms = decode(json.dumps(spec["atoms"]))
         settings, stage = spec["settings"], spec["stage"]
-        atoms.calc = self.factory(atoms, settings["calculator"])
+        try:
+            self._execute(directory, atoms, settings, stage)
+        except CalculationFailed:
+            if self._live is None:
+                raise
+            # A wavefunction carried over from another geometry can mislead the SCF:
+            # retry once from scratch before giving up.
+            self._live = None
+            self._execute(directory, decode(json.dumps(spec["atoms"])), settings, stage)
+
+    def _execute(self, directory: Path, atoms: Atoms, settings: dict[str, Any], stage: str) -> None:
+        atoms.calc, reused = self._calculator(atoms, settings["calculator"])
         start = time.perf_counter()
         warnings: list[str] = []
         notes: list[str] = []
+        if reused:
+            notes.append("calculator (and its wavefunction) carried over from the previous run")
         geo_converged, n_steps = None, 0
         if stage == "relax":
             n_fixed = len(atoms.constraints[0].index) if atoms.constraints else 0
@@ -164,6 +209,9 @@ class ASECalculatorEngine:
                 warnings.append("relax region has no free atoms: relaxation skipped")
                 geo_converged = True
             else:
+                loose = settings.get("relax_calculator") or {}
+                if loose:
+                    atoms.calc.set(**loose)
                 opt = OPTIMIZERS[settings["optimizer"]](
                     atoms,
                     trajectory=str(directory / "relax.traj"),
@@ -171,6 +219,8 @@ class ASECalculatorEngine:
                 )
                 geo_converged = bool(opt.run(fmax=settings["fmax"], steps=settings["max_steps"]))
                 n_steps = int(opt.nsteps)
+                if loose:  # the final energy and forces at the base settings
+                    atoms.calc.set(**{k: settings["calculator"][k] for k in loose})
                 if not geo_converged:
                     warnings.append(
                         f"relaxation stopped at max_steps={settings['max_steps']} before "
