@@ -393,7 +393,7 @@ def trap_sites(delta_g_ev: float, electrolyte: Electrolyte, coating: Coating) ->
 def oriani_anion_factor(traps: TrapSites, c_minus: float) -> float:
     """Oriani's effective/lattice diffusivity ratio with occupancy, ``1 / (1 + dc_T/dc_L)``.
 
-    Oriani, Acta Metall. 18, 147 (1970), eq. 13 in its general form
+    Oriani, Acta Metall. 18, 147 (1970), in its general (occupancy) form
     ``D_eff = D_L / (1 + (N_T/N_L) K / (1 + (K - 1) theta_L)^2)`` (= ``1/(1 + dc_T/dc_L)``
     with Fermi-Dirac occupancy); its low-occupancy limit ``1/(1 + (N_T/N_L) K)`` is
     what the former bridge used while the traps were saturated.

@@ -59,8 +59,8 @@ Zero-current results of a uniform membrane (used as independent checks)
   plus the diffusion potential from ``i = 0`` with ``dc+ = dc-``,
   ``f dphi/dx = (D- - D+) dc-/dx / ((D+ + D-) c- + D+ X)``, i.e.
   ``f Delta phi_diff = ((D- - D+)/(D+ + D-)) ln[((D+ + D-) c-(d) + D+ X) / ((D+ + D-) c-(0) + D+ X)]``
-  (Meyer & Sievers 1936; Lakshminarayanaiah, *Transport Phenomena in Membranes*
-  (1969), eq. 5.40). Limits: ``X -> 0`` gives the liquid-junction potential
+  (Meyer & Sievers 1936; N. Lakshminarayanaiah, *Transport Phenomena in Membranes*,
+  Academic Press (1969), ch. 5). Limits: ``X -> 0`` gives the liquid-junction potential
   ``(t- - t+) ln(c2/c1)``, ``X -> inf`` the Nernst potential ``ln(c1/c2)`` of an ideal
   cation-selective membrane.
 

@@ -27,7 +27,7 @@ class TrapSites:
     r"""Anion trap sites on the coating's solid, in local equilibrium with the pore liquid.
 
     Lattice-gas (Fermi-Dirac) occupancy of two site populations exchanging one
-    anion (Oriani, Acta Metall. 18, 147 (1970), eqs. 4-6; McNabb & Foster,
+    anion (Oriani, Acta Metall. 18, 147 (1970); McNabb & Foster,
     Trans. Metall. Soc. AIME 227, 618 (1963) in the local-equilibrium limit):
     ``theta_T / (1 - theta_T) = K theta_L / (1 - theta_L)`` with ``theta_L = c-/N_L``
     and ``K = exp(-dG/kT)``, so
