@@ -76,7 +76,8 @@ def study_lock(workdir: str | Path, db_url: str | Path):
     """Hold the work-folder and database locks, or refuse with a clear message.
 
     Both are taken on resolved real paths. For SQLite the database file itself
-    is locked (``flock``, independent of SQLite's own byte-range locks), so a
+    is locked (``flock``, independent of SQLite's own byte-range locks on a local
+    filesystem), plus ``<real path>.run-lock`` beside it (robust on NFS), so a
     symlink or another relative path to the same file is refused too.
     """
     workdir = Path(workdir).resolve()
@@ -90,6 +91,10 @@ def study_lock(workdir: str | Path, db_url: str | Path):
                     f"folder {target.parent} for the results database does not exist."
                 )
             stack.enter_context(_flock(target, redact(target), create=True))
+            # and a lock file beside it: on NFS, flock is emulated with POSIX locks, which
+            # SQLite's own closing of the file would release
+            sibling = target.with_name(target.name + ".run-lock")
+            stack.enter_context(_flock(sibling, redact(target), create=True))
         yield
 
 
