@@ -1,6 +1,6 @@
 """Benchmark: the finite-volume Sand's-time solvers against a solve_ivp (BDF) method of lines.
 
-The default solver (modal: exact in time by eigen-decomposition), the BDF2 time
+The default solver (modal: closed form in time, slow modes from shift-invert Krylov), the BDF2 time
 stepper and the baseline all use the *same* semi-discrete system (same mesh, same operators from
 ``atomistics.continuum.transport.discretise``) for the semi-infinite Sand problem;
 the baseline uses ``scipy.integrate.solve_ivp(method="BDF")`` with a sparse
@@ -80,7 +80,7 @@ def main() -> None:
 
     print(f"Sand's time, semi-infinite, 400 cells; analytic tau = {tau:.6g} s")
     print(
-        f"  modal (default, exact in time)       : {t_mod * 1e3:8.2f} ms, rel. error {err_mod:.2e}, "
+        f"  modal (default, Krylov modes)        : {t_mod * 1e3:8.2f} ms, rel. error {err_mod:.2e}, "
         f"{res_mod.n_modes} modes"
     )
     print(
@@ -200,7 +200,7 @@ def fixed_charge() -> None:
         f"Sand's times differ by {abs(gen.sand_time / modal_res.sand_time - 1):.1e}"
     )
     t_b, _ = best_of(lambda: br.run_bridge(br.free_energy_from_screening(-10.39, -8.35)), repeat=1)
-    print(f"  whole bridge (PE, X = 0, trapped + the two band ends): {t_b:.2f} s")
+    print(f"  whole bridge (PE, X = 0, trapped + 4 band samples): {t_b:.2f} s")
 
 
 if __name__ == "__main__":

@@ -185,3 +185,26 @@ def test_dead_code_is_gone():
 
     assert not hasattr(transport, "sand_time_numerical")
     assert not hasattr(study_bridge, "run_study_bridge_from_db")
+
+
+@pytest.mark.parametrize("layered", [False, True])
+def test_krylov_modes_match_the_eigensolver(layered):
+    """The shift-invert Krylov expansion equals the eigen-decomposition past t_valid."""
+    from atomistics.continuum.modal import modal_expansion
+
+    if layered:
+        layers = [Layer(2e-6, 1e-10, 0.8, 0.35, 1.7), Layer(20e-6, D, TP, 0.4, 1.6)]
+        j = 20 * limiting_current(layers, C0)
+    else:
+        j = 100.0
+        layers = [Layer(10 * np.sqrt(D * sand.sand_time(C0, D, j, TP)), D, TP)]
+    disc = discretise(layers, 400, 1.01, depletion_zone(layers, C0, j))
+    t_valid = 0.5 * simulate(layers, C0, j, disc=disc).sand_time
+    fast = modal_expansion(disc, C0, j, t_valid)
+    ref = modal_expansion(disc, C0, j, t_valid, method="eigh")
+    assert fast.n_modes < ref.n_modes + 5
+    times = t_valid * 2.0 ** np.linspace(0, 12, 60)
+    np.testing.assert_allclose(fast.surface(times), ref.surface(times), atol=1e-9 * C0)
+    np.testing.assert_allclose(
+        fast.concentration(times[::10]), ref.concentration(times[::10]), atol=1e-8 * C0
+    )

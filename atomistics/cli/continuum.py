@@ -126,7 +126,7 @@ def cmd_sand(args: argparse.Namespace) -> int:
         result["numerical_steps"] = res.n_steps
         result["numerical_method"] = res.method
         how = (
-            f"modal, exact in time, {res.n_modes} modes"
+            f"modal, closed form in time, {res.n_modes} modes"
             if res.method == "modal"
             else f"BDF2, {res.n_steps} steps"
         )

@@ -309,3 +309,16 @@ def semi_infinite_estimate(layers: Sequence[Layer], c0: float, current_density: 
         * (FARADAY * c0) ** 2
         / (4.0 * current_density**2 * (1.0 - first.t_plus) ** 2)
     )
+
+
+def banded_operator(disc: Discretisation, diag_extra: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Upper-form symmetric band of ``diag(diag_extra) + K``."""
+    g = disc.conductance
+    n = disc.h.size
+    ab = np.zeros((2, n))
+    ab[0, 1:] = -g
+    d = diag_extra.copy()
+    d[:-1] += g
+    d[1:] += g
+    ab[1] = d
+    return ab

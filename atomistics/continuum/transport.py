@@ -46,11 +46,15 @@ sign within a step, the step is repeated with a step length found by Brent's
 method so that the surface concentration is zero.
 
 Because the system is linear with constant coefficients and a constant source, it
-can also be solved exactly in time by eigen-decomposition of ``M^{-1/2} K M^{-1/2}``
+can also be solved in closed form in time by the modes of ``M^{-1/2} K M^{-1/2}``
 (:mod:`atomistics.continuum.modal`). :func:`simulate` uses that modal solution by
 default whenever Sand's time is wanted (``method="auto"``); BDF2 remains available
 (``method="bdf2"``) and is used for open-ended runs (``stop_at_sand=False``), whose
 step history gives a dense surface-concentration curve.
+
+Layers with a fixed charge (trapped anions, ``Layer.fixed_charge`` or ``Layer.traps``)
+make the system nonlinear; :func:`simulate` and :func:`limiting_current` then hand over
+to :mod:`atomistics.continuum.fixedcharge`, which reduces to this model at X = 0.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ from atomistics.continuum.mesh import (
     Discretisation,
     Layer,
     TransportResult,
+    banded_operator,
     depletion_zone,
     discretise,
     graded_faces,
@@ -86,19 +91,6 @@ __all__ = [
     "simulate",
     "steady_state",
 ]
-
-
-def _banded(disc: Discretisation, diag_extra: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Upper-form symmetric band of ``diag(diag_extra) + K``."""
-    g = disc.conductance
-    n = disc.h.size
-    ab = np.zeros((2, n))
-    ab[0, 1:] = -g
-    d = diag_extra.copy()
-    d[:-1] += g
-    d[1:] += g
-    ab[1] = d
-    return ab
 
 
 def _apply_k(disc: Discretisation, c: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -125,7 +117,7 @@ def simulate(
 ) -> TransportResult:
     """Integrate ``M dc/dt = -K c + s`` from the uniform state ``c0`` (see module docstring).
 
-    ``method``: ``"modal"`` solves the system exactly in time by eigen-decomposition
+    ``method``: ``"modal"`` solves the system in closed form in time (modes)
     (:func:`atomistics.continuum.modal.simulate_modal`; ``rtol`` is then unused and
     ``times``/``surface`` hold a geometric scan of the surface concentration);
     ``"bdf2"`` time-steps it; ``"auto"`` (default) is modal when ``stop_at_sand``
@@ -186,11 +178,11 @@ def simulate(
 
     def bdf2(c_n, c_nm1, dt, dt_prev):
         if dt_prev is None:  # backward Euler start
-            ab = _banded(disc, m / dt)
+            ab = banded_operator(disc, m / dt)
             return solveh_banded(ab, src + m * c_n / dt, lower=False, check_finite=False)
         w = dt / dt_prev
         a0, a1, a2 = (1 + 2 * w) / (1 + w), -(1 + w), w * w / (1 + w)
-        ab = _banded(disc, a0 * m / dt)
+        ab = banded_operator(disc, a0 * m / dt)
         rhs = src - m * (a1 * c_n + a2 * c_nm1) / dt
         return solveh_banded(ab, rhs, lower=False, check_finite=False)
 
