@@ -175,7 +175,12 @@ class ASECalculatorEngine:
         )
         if self._live is not None and self._live[0] == signature:
             calc = self._live[1]
-            calc.set(**{k: v for k, v in calc_settings.items() if k in calc.parameters})
+            # Same settings by construction; undo a relaxation's overrides, if any were left.
+            restore = {
+                k: calc_settings[k] for k in self.relax_calculator_overrides if k in calc_settings
+            }
+            if restore:
+                calc.set(**restore)
             return calc, True
         calc = self.factory(atoms, calc_settings)
         self._live = (signature, calc)
