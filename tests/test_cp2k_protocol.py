@@ -9,15 +9,12 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from atomistics.cp2k import STAGES, find_cp2k_data_dir, resolve_settings
+from atomistics.cp2k import STAGES, resolve_settings
 from atomistics.cp2k.protocol import molecule_box
 from atomistics.errors import AtomisticsError
 from atomistics.structures.molecules import build_ion_pair, build_molecule
 
-DATA_DIR = find_cp2k_data_dir(required=False)
-pytestmark = pytest.mark.skipif(
-    DATA_DIR is None, reason="no CP2K data directory (set CP2K_DATA_DIR)"
-)
+# No skip: without an installed CP2K, conftest points CP2K_DATA_DIR at tests/data/cp2k_data.
 
 
 def slab(charge: int = 0, vacuum: float = 10.0) -> Atoms:
@@ -78,15 +75,18 @@ def test_charge_spin_from_structure():
     assert triplet.uks is True
 
 
-def test_molecule_box_follows_mt_rule():
+def test_molecule_box_follows_wavelet_and_mt_rules():
     fsi = build_molecule("FSI-")
-    s = resolve_settings(fsi, "relax")
     span = np.ptp(fsi.positions, axis=0).max()
-    assert s.periodic == "NONE" and s.poisson_solver == "MT"
-    assert s.cell[0][0] >= 2 * (span + 2 * s.density_radius)
-    w = resolve_settings(fsi, "relax", overrides={"poisson_solver": "WAVELET"})
-    assert w.cell[0][0] < s.cell[0][0]
+    w = resolve_settings(fsi, "relax")  # WAVELET is the default for isolated systems
+    assert w.periodic == "NONE" and w.poisson_solver == "WAVELET"
+    extent = span + 2 * w.density_radius
+    assert extent + 2.0 <= w.cell[0][0] < extent + 2.5  # encloses the density, 0.5 Å rounding
+    s = resolve_settings(fsi, "relax", overrides={"poisson_solver": "MT"})
+    assert s.poisson_solver == "MT" and s.cell[0][0] >= 2 * extent
+    assert w.cell[0][0] ** 3 < 0.25 * s.cell[0][0] ** 3  # a quarter of the MT box's volume
     assert molecule_box(np.zeros((1, 3)), "MT", 3.0) == [12.0, 12.0, 12.0]
+    assert molecule_box(np.zeros((1, 3)), "WAVELET", 3.0) == [8.0, 8.0, 8.0]
 
 
 def test_slab_kpoints_diagonalisation_and_charged_slab():
@@ -115,7 +115,7 @@ def test_stage_specific_override():
 
 BAD = [
     (build_molecule("Li+"), "relax", {"cutof": 400}, "cutof is not a setting (did you mean cutoff"),
-    (build_molecule("Li+"), "relax", {"cutoff": -5}, "must be a positive number"),
+    (build_molecule("Li+"), "relax", {"cutoff": -5}, "must be a positive, finite number"),
     (build_molecule("Li+"), "relax", {"rel_cutoff": 900}, "must not exceed cutoff"),
     (build_molecule("Li+"), "relax", {"dispersion": "D4"}, "choose one of D3, D3(BJ), D2, none"),
     (slab(), "single_point", {"scf_method": "OT"}, "OT not possible with kpoint calculations"),
@@ -125,11 +125,19 @@ BAD = [
         build_molecule("Li+"),
         "relax",
         {"multiplicity": 2},
-        "multiplicity 2 is impossible with 2 valence electrons",
+        "multiplicity 2 is impossible with 2 electrons",
     ),
     (Atoms("H", positions=[[0, 0, 0]]), "relax", {"uks": False}, "need spin-unrestricted (UKS)"),
-    (build_molecule("FSI-"), "relax", {"box": 12.0}, "too small for the MT Poisson solver"),
-    (build_molecule("FSI-"), "relax", {"poisson_solver": "PERIODIC"}, "use MT or WAVELET"),
+    (
+        build_molecule("FSI-"),
+        "relax",
+        {"box": 12.0, "poisson_solver": "MT"},
+        "too small for the MT Poisson solver",
+    ),
+    (build_molecule("FSI-"), "relax", {"box": 6.0}, "too small for the WAVELET Poisson solver"),
+    (build_molecule("Li+"), "relax", {"box": float("nan")}, "give an edge in Å"),
+    (build_molecule("FSI-"), "relax", {"poisson_solver": "PERIODIC"}, "use WAVELET or MT"),
+    (build_molecule("Li+"), "relax", {"cutoff": float("inf")}, "positive, finite number"),
     (slab(), "relax", {"poisson_solver": "MT"}, "does not match a slab cell"),
     (slab(-1), "relax", {"charged_slab": "reject"}, "neutral counter-ion variant"),
     (slab(vacuum=3.0), "relax", {}, "of vacuum along z"),
@@ -164,3 +172,20 @@ def test_bulk_periodicity_rejected():
     bulk = Atoms("Li", cell=[3, 3, 3], pbc=True)
     with pytest.raises(AtomisticsError, match="periodicity"):
         resolve_settings(bulk, "relax")
+
+
+def test_non_finite_coordinates_rejected():
+    li = build_molecule("Li+")
+    li.positions[0, 1] = np.nan
+    with pytest.raises(AtomisticsError, match="non-finite"):
+        resolve_settings(li, "relax")
+
+
+def test_machine_keys_are_not_settings():
+    """node_memory / mpi_ranks describe the machine: accepted, and not in the settings."""
+    li = build_molecule("Li+")
+    plain = resolve_settings(li, "relax").as_metadata()
+    with_machine = resolve_settings(
+        li, "relax", overrides={"node_memory": "24GB", "mpi_ranks": 2}
+    ).as_metadata()
+    assert plain == with_machine

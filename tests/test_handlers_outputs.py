@@ -7,7 +7,11 @@ import pytest
 from custodian.cp2k.handlers import AbortHandler, UnconvergedRelaxationErrorHandler
 from pymatgen.io.cp2k.inputs import Cp2kInput
 
-from atomistics.engines.cp2k_handlers import AnyScfUnconvergedHandler, Cp2kAbortHandler, GeoOptWalltimeHandler
+from atomistics.engines.cp2k_handlers import (
+    AnyScfUnconvergedHandler,
+    Cp2kAbortHandler,
+    GeoOptWalltimeHandler,
+)
 from atomistics.parse.cp2k import parse_cp2k_output
 
 DATA = Path(__file__).parent / "data" / "outputs"
@@ -95,3 +99,38 @@ def test_geo_opt_scf_failures_after_a_converged_first_step(tmp_path):
         assert UnconvergedScfErrorHandler("cp2k.inp", "cp2k.out").check(str(d))  # last one failed
         assert AnyScfUnconvergedHandler("cp2k.inp", "cp2k.out").check(str(d))
     assert not parse_cp2k_output(d).scf_converged
+
+
+def test_geo_opt_first_scf_unconverged_later_ones_converged(tmp_path):
+    """The case AnyScfUnconvergedHandler exists for (real GEO_OPT of H2O, quick preset,
+    MAX_SCF 6 and one outer loop, see make_fixtures.py): the first SCF, from the atomic
+    guess, does not converge; every later one, from the previous wavefunction, does.
+    custodian's handler looks only at the last SCF and misses it; ours fires. The parser
+    keeps the final (converged) energy and warns about the failed SCF."""
+    import re
+    import warnings
+
+    from custodian.cp2k.handlers import UnconvergedScfErrorHandler
+
+    d = _job(tmp_path, "h2o_geo_first_scf_unconverged")
+    text = (d / "cp2k.out").read_text()
+    in_order = ["NOT" not in m for m in re.findall(r"SCF run (?:NOT )?converged", text)]
+    assert not in_order[0] and len(in_order) > 2 and all(in_order[1:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert not UnconvergedScfErrorHandler("cp2k.inp", "cp2k.out").check(str(d))
+        assert AnyScfUnconvergedHandler("cp2k.inp", "cp2k.out").check(str(d))
+    p = parse_cp2k_output(d)
+    assert p.scf_history == in_order and p.scf_converged
+    assert any(f"1 of {len(in_order)} SCF loop(s) did not converge" in w for w in p.warnings)
+
+
+def test_output_killed_before_first_scf_is_a_failed_calculation(tmp_path):
+    """A real output cut where CP2K was setting up its grids (the paper preset's MT job was
+    killed there for memory): pymatgen's parse_energies raised IndexError on it."""
+    d = _job(tmp_path, "li_killed_before_scf")
+    text = (d / "cp2k.out").read_text()
+    assert "PW_GRID" in text and "Update method" not in text  # before the first SCF step
+    p = parse_cp2k_output(d)
+    assert not p.completed and p.energy_ev is None and not p.scf_converged
+    assert any("before its first SCF step" in w for w in p.warnings)

@@ -8,19 +8,20 @@ potential of an element must have the same valence ``q``: the basis' valence is 
 For each element the families of a stage are tried in the declared preference order
 (see :mod:`atomistics.cp2k.protocol`); within a family the largest valence wins (semicore, as
 the MOLOPT-SR sets use: Li q3, Mg q10, Na q9). The files are those of the CP2K that will run,
-so a data directory without a set is detected before a job is submitted.
+so a data directory without a set is detected before a job is submitted. The files are read
+with pymatgen's CP2K data-file readers (as atomate2 does), through one small workaround for
+CP2K's placeholder entries (:func:`_pymatgen_readable`).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from atomistics.errors import AtomisticsError
-
-_SYMBOL = re.compile(r"^[A-Z][a-z]?$")
 
 
 @dataclass(frozen=True)
@@ -101,44 +102,57 @@ class ElementBasis:
         return asdict(self)
 
 
-def _entries(path: Path) -> list[tuple[str, list[str], list[str]]]:
-    """(element, names on the header line, following lines) for every entry of a data file."""
-    out: list[tuple[str, list[str], list[str]]] = []
-    current: tuple[str, list[str], list[str]] | None = None
-    for raw in path.read_text(errors="replace").splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        words = line.split()
-        if _SYMBOL.match(words[0]) and len(words) >= 2 and not re.match(r"^[-+\d.]", words[1]):
-            current = (words[0], words[1:], [])
-            out.append(current)
-        elif current is not None:
-            current[2].append(line)
-    return out
+def _pymatgen_readable(text: str) -> str:
+    """CP2K data-file text in the form pymatgen's readers accept.
+
+    Workaround (pymatgen 2024–2026, ``pymatgen.io.cp2k``): CP2K reads element symbols
+    case-insensitively and marks missing potentials with an entry whose body is the line
+    ``NA``, but pymatgen's ``chunk`` starts a new entry at every alphabetic first word (so
+    ``NA`` becomes an entry) and ``Element("NA")`` fails (BASIS_MOLOPT_UZH writes ``NA`` and
+    ``GE`` for Na and Ge). Drop the ``NA`` placeholder lines and capitalise the symbols; the
+    placeholder headers left without a body are skipped by :func:`_read_entries`.
+    """
+    text = re.sub(r"^[ \t]*NA[ \t]*$", "", text, flags=re.M)
+    return re.sub(r"^([A-Za-z]{1,2})(?=[ \t])", lambda m: m.group(1).capitalize(), text, flags=re.M)
 
 
-def _count_functions(body: list[str]) -> int:
-    """Spherical functions of one basis entry (nset; per set: n lmin lmax nexp nshell...)."""
-    try:
-        nset, i, total = int(body[0].split()[0]), 1, 0
-        for _ in range(nset):
-            words = [int(w) for w in body[i].split()]
-            lmin, lmax, nexp, shells = words[1], words[2], words[3], words[4:]
-            total += sum(n * (2 * (lmin + k) + 1) for k, n in enumerate(shells[: lmax - lmin + 1]))
-            i += 1 + nexp
-        return total
-    except (ValueError, IndexError):
-        return 0
+@functools.lru_cache(maxsize=32)
+def _read_entries(path: Path, mtime: int, kind: str) -> tuple:
+    """Every entry of a BASIS (``kind`` "basis") or GTH POTENTIAL file, read by pymatgen.
+
+    Entries pymatgen cannot read (placeholders without a body, non-GTH formats) are
+    skipped: they cannot be used by an input of ours either.
+    """
+    from pymatgen.io.cp2k.inputs import GaussianTypeOrbitalBasisSet, GthPotential
+    from pymatgen.io.cp2k.utils import chunk
+
+    reader = GaussianTypeOrbitalBasisSet if kind == "basis" else GthPotential
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pymatgen warns about names it cannot classify
+        for entry in chunk(_pymatgen_readable(path.read_text(errors="replace"))):
+            try:
+                out.append(reader.from_str(entry))
+            except (ValueError, IndexError, KeyError):
+                continue
+    return tuple(out)
+
+
+def _n_functions(basis) -> int:
+    """Spherical functions of one basis set: per set, shells of l times (2l + 1)."""
+    return sum(
+        n * (2 * int(l) + 1)
+        for shells in basis.nshell
+        for l, n in shells.items()  # noqa: E741
+    )
 
 
 @functools.lru_cache(maxsize=32)
 def _basis_functions(path: Path, mtime: int) -> dict[tuple[str, str], int]:
     out: dict[tuple[str, str], int] = {}
-    for el, header, body in _entries(path):
-        n = _count_functions(body)
-        for name in header:
-            out.setdefault((el, name), n)
+    for b in _read_entries(path, mtime, "basis"):
+        for name in (b.name, *b.alias_names):
+            out.setdefault((b.element.symbol, name), _n_functions(b))
     return out
 
 
@@ -146,8 +160,8 @@ def _basis_functions(path: Path, mtime: int) -> dict[tuple[str, str], int]:
 def _basis_names(path: Path, mtime: int) -> dict[str, tuple[str, ...]]:
     """element -> all basis names (header lines) in a basis file."""
     names: dict[str, list[str]] = {}
-    for el, header, _ in _entries(path):
-        names.setdefault(el, []).extend(header)
+    for b in _read_entries(path, mtime, "basis"):
+        names.setdefault(b.element.symbol, []).extend((b.name, *b.alias_names))
     return {el: tuple(v) for el, v in names.items()}
 
 
@@ -155,15 +169,9 @@ def _basis_names(path: Path, mtime: int) -> dict[str, tuple[str, ...]]:
 def _potentials(path: Path, mtime: int) -> dict[tuple[str, str], int]:
     """(element, name) -> valence electrons, for every potential in a potential file."""
     out: dict[tuple[str, str], int] = {}
-    for el, header, body in _entries(path):
-        if not body:
-            continue
-        try:
-            valence = sum(int(x) for x in body[0].split())
-        except ValueError:
-            continue  # not a GTH entry (e.g. ECP format)
-        for name in header:
-            out.setdefault((el, name), valence)
+    for p in _read_entries(path, mtime, "potential"):
+        for name in (p.name, *p.alias_names):
+            out.setdefault((p.element.symbol, name), int(sum(p.n_elecs.values())))
     return out
 
 
@@ -185,6 +193,12 @@ def basis_names(data_dir: Path, basis_file: str) -> dict[str, tuple[str, ...]]:
 def potential_valences(data_dir: Path, potential_file: str) -> dict[tuple[str, str], int]:
     path = _data_file(data_dir, potential_file)
     return _potentials(path, path.stat().st_mtime_ns)
+
+
+def basis_function_counts(data_dir: Path, basis_file: str) -> dict[tuple[str, str], int]:
+    """(element, basis name) -> spherical basis functions, for every set in a basis file."""
+    path = _data_file(data_dir, basis_file)
+    return _basis_functions(path, path.stat().st_mtime_ns)
 
 
 def _pattern(template: str) -> re.Pattern:
@@ -210,8 +224,7 @@ def resolve_family(element: str, family_id: str, data_dir: Path) -> ElementBasis
             m = qalias.match(name)
             if m:
                 candidates.append((int(m.group(1)), fam.basis))
-    bpath = _data_file(data_dir, fam.basis_file)
-    nfun = _basis_functions(bpath, bpath.stat().st_mtime_ns)
+    nfun = basis_function_counts(data_dir, fam.basis_file)
     for q, bname in sorted(set(candidates), reverse=True):
         pname = fam.potential.format(q=q)
         if pots.get((element, pname)) == q:

@@ -23,7 +23,8 @@ from ase import Atoms
 
 from atomistics import __version__
 from atomistics.cp2k.locate import find_cp2k_command
-from atomistics.cp2k.protocol import Cp2kSettings, resolve_settings
+from atomistics.cp2k.protocol import Cp2kSettings, machine_overrides, resolve_settings
+from atomistics.cp2k.resources import check_fits, estimate_resources, mpi_ranks, parse_memory
 from atomistics.cp2k.validate import merge_raw_overrides, schema_for, validate_input
 
 _COORD_FMT = "{:.10f}"
@@ -227,11 +228,21 @@ def write_cp2k_input(
     data_dir: str | Path | None = None,
     validate: bool = True,
     settings: Cp2kSettings | None = None,
+    node_memory: str | float | None = None,
+    ranks: int | None = None,
+    overwrite: bool = True,
 ) -> tuple[Path, dict]:
     """Write ``directory/{project}.inp``; return its path and the metadata (settings + provenance).
 
     ``settings``: already resolved settings, rendered as given (the engine passes the
     hashed ones, so a restart cannot resolve them differently).
+
+    The metadata's ``resources`` holds the memory and wall-time estimate
+    (:func:`atomistics.cp2k.resources.estimate_resources`) for ``ranks`` MPI ranks (default:
+    ``overrides['mpi_ranks']``, else the ``-np`` of the CP2K command, else 1). With
+    ``node_memory`` (or ``overrides['node_memory']``, e.g. ``"24GB"``) a job that would not fit
+    one node is refused before anything is written. With ``overwrite=False`` an existing input
+    with different content (e.g. edited by hand) is refused; identical content is rewritten.
     """
     from atomistics.errors import AtomisticsError
 
@@ -240,6 +251,15 @@ def write_cp2k_input(
     if settings is None:
         settings = resolve_settings(atoms, stage, protocol, overrides, data_dir)
     command = find_cp2k_command(required=False)
+    machine = machine_overrides(overrides)
+    node_memory = node_memory if node_memory is not None else machine.get("node_memory")
+    ranks = ranks or machine.get("mpi_ranks") or mpi_ranks(command)
+    if isinstance(ranks, bool) or not isinstance(ranks, int) or ranks < 1:
+        raise AtomisticsError(f"mpi_ranks {ranks!r} must be a positive integer.")
+    estimate = estimate_resources(settings, atoms.get_chemical_symbols(), ranks)
+    node_gb = parse_memory(node_memory) if node_memory is not None else None
+    if node_gb is not None:
+        check_fits(estimate, node_gb, f"{atoms.info.get('name', 'structure')} ({stage})")
     schema, schema_info = schema_for(command)
     tree = build_input_tree(atoms, settings, project)
     if settings.cp2k_overrides:
@@ -248,6 +268,11 @@ def write_cp2k_input(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{project}.inp"
+    if not overwrite and path.is_file() and path.read_text(errors="replace") != text:
+        raise AtomisticsError(
+            f"{path} exists and differs from the input that would be written (edited by hand?); "
+            "move it away, choose another output folder, or pass --force to overwrite it."
+        )
     path.write_text(text)
     warnings: list[str] = []
     if validate:
@@ -267,6 +292,7 @@ def write_cp2k_input(
             "atomistics_version": __version__,
         },
         "validation": {"validated": validate, "warnings": warnings},
+        "resources": {**estimate.as_dict(), "node_memory_gb": node_gb},
     }
     json.dumps(metadata)  # must stay JSON-able
     return path, metadata

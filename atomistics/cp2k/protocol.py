@@ -36,6 +36,11 @@ from ase import Atoms
 from atomistics.cp2k.basis import FAMILIES, resolve_basis
 from atomistics.cp2k.locate import find_cp2k_data_dir
 from atomistics.errors import AtomisticsError
+from atomistics.structures.spin import (
+    lowest_multiplicity,
+    multiplicity_problem,
+    needs_unrestricted,
+)
 
 STAGES = ("relax", "single_point")
 RUN_TYPES = {"relax": "GEO_OPT", "single_point": "ENERGY"}
@@ -63,8 +68,8 @@ _COMMON: dict[str, Any] = {
     "charge": "auto",  # auto: atoms.info["charge"]
     "multiplicity": "auto",  # auto: atoms.info["spin_multiplicity"] or lowest for the electron count
     "uks": "auto",  # auto: only when the electron count is odd or multiplicity > 1
-    "poisson_solver": "auto",  # molecules: MT (default) | WAVELET; slabs: PERIODIC
-    "box": "auto",  # molecules: cube edge (Å) or [a, b, c]; auto: from the MT/WAVELET rule
+    "poisson_solver": "auto",  # molecules: WAVELET (default) | MT; slabs: PERIODIC
+    "box": "auto",  # molecules: cube edge (Å) or [a, b, c]; auto: from the WAVELET/MT rule
     "density_radius": 3.5,  # Å, how far the electron density reaches beyond the nuclei
     "charged_slab": "background",  # | background+dipole | reject
     "surface_dipole_correction": "auto",  # auto: on only for charged_slab background+dipole
@@ -102,6 +107,18 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "single_point": {"basis_families": ["DZVP-MOLOPT-SR-GTH"], "slab_kpoints": [3, 3, 1]},
     },
 }
+
+# Poisson solver of an isolated system when "auto". WAVELET (free boundary conditions,
+# Genovese et al., J. Chem. Phys. 125, 074105 (2006)) only needs the density inside the box;
+# Martyna–Tuckerman (J. Chem. Phys. 110, 2810 (1999)) needs a box twice the density's extent,
+# and CP2K's MT works on an extra grid at twice the cutoff: 8× the volume and a 512³ grid for
+# FSI⁻ at 600 Ry (over 20 GB). Both give the same energy (tests/test_cp2k_resources.py: F⁻,
+# 0.5 meV at the same grid spacing), so WAVELET is the default; MT stays selectable.
+MOLECULE_SOLVER = "WAVELET"
+
+# Keys of ``overrides`` that describe the machine, not the calculation: they never reach the
+# settings (nor the content hash). See :mod:`atomistics.cp2k.resources`.
+MACHINE_KEYS = ("node_memory", "mpi_ranks")
 
 # Names a user may override (a slab's stage mesh is overridden through "kpoints").
 OVERRIDABLE = tuple(sorted(_COMMON))
@@ -217,6 +234,8 @@ def _split_overrides(overrides: dict | None, stage: str) -> tuple[dict, dict]:
                 if not isinstance(value, dict):
                     raise AtomisticsError(f"{where}.cp2k must be a mapping of CP2K sections.")
                 raw = _deep_merge(raw, value)
+            elif key in MACHINE_KEYS:
+                continue  # read by machine_overrides(), not a calculation setting
             elif key in STAGES:
                 raise AtomisticsError(f"{where}.{key}: stage sections cannot be nested.")
             elif key not in OVERRIDABLE:
@@ -228,6 +247,13 @@ def _split_overrides(overrides: dict | None, stage: str) -> tuple[dict, dict]:
             else:
                 flat[key] = value
     return flat, raw
+
+
+def machine_overrides(overrides: dict | None) -> dict:
+    """The machine keys (:data:`MACHINE_KEYS`) of ``overrides``: ``node_memory``, ``mpi_ranks``."""
+    if not isinstance(overrides, dict):
+        return {}
+    return {k: overrides[k] for k in MACHINE_KEYS if k in overrides}
 
 
 def _deep_merge(base: dict, extra: dict) -> dict:
@@ -248,8 +274,8 @@ def _check_values(s: dict) -> None:
             )
     for key in _POSITIVE:
         v = s[key]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
-            raise AtomisticsError(f"setting {key} = {v!r} must be a positive number.")
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
+            raise AtomisticsError(f"setting {key} = {v!r} must be a positive, finite number.")
         if key in _INTEGER and int(v) != v:
             raise AtomisticsError(f"setting {key} = {v!r} must be an integer.")
     if s["rel_cutoff"] > s["cutoff"]:
@@ -373,40 +399,10 @@ def ghost_mask(atoms: Atoms) -> np.ndarray:
     return np.asarray(mask, dtype=bool)
 
 
-def resolve_settings(
-    atoms: Atoms,
-    stage: str,
-    protocol: str = "paper",
-    overrides: dict | None = None,
-    data_dir: str | Path | None = None,
-) -> Cp2kSettings:
-    """Resolve every setting of one stage for one structure (no CP2K run; data files only)."""
-    name = atoms.info.get("name", atoms.get_chemical_formula())
-    if stage not in STAGES:
-        raise AtomisticsError(f"unknown stage {stage!r}: choose one of {', '.join(STAGES)}.")
-    if protocol not in PRESETS:
-        raise AtomisticsError(
-            f"unknown protocol {protocol!r}{_suggest(protocol, PRESETS)}: choose one of "
-            f"{', '.join(PRESETS)}."
-        )
-    if len(atoms) == 0:
-        raise AtomisticsError(f"{name}: the structure has no atoms.")
-    preset = PRESETS[protocol]
-    s: dict[str, Any] = {**_COMMON, **preset["common"], **preset[stage]}
-    flat, raw = _split_overrides(overrides, stage)
-    s.update(flat)
-    _check_values(s)
-    notes: list[str] = []
-
-    stype = system_type(atoms)
-    ddir = Path(data_dir) if data_dir else find_cp2k_data_dir()
-    resolved = resolve_basis(atoms.get_chemical_symbols(), s["basis_families"], ddir)
-
-    # charge, electrons, spin
+def _charge_and_spin(atoms: Atoms, s: dict, valence: dict[str, int], name: str) -> dict:
+    """Charge, valence-electron count, multiplicity and UKS (ghost atoms carry no electrons)."""
     charge = atoms.info.get("charge", 0) if s["charge"] == "auto" else s["charge"]
     charge = _int_charge(charge, name)
-    valence = {el: b.valence for el, b in resolved.items()}
-    # Ghost atoms (counterpoise: basis functions, no nuclei, no electrons) do not count.
     ghost = ghost_mask(atoms)
     real = [el for el, g in zip(atoms.get_chemical_symbols(), ghost, strict=True) if not g]
     n_el = sum(valence[el] for el in real) - charge
@@ -414,25 +410,31 @@ def resolve_settings(
         raise AtomisticsError(f"{name}: charge {charge:+d} leaves {n_el} valence electrons.")
     mult = s["multiplicity"]
     if mult == "auto":
-        mult = atoms.info.get("spin_multiplicity") or (1 if n_el % 2 == 0 else 2)
-    if isinstance(mult, bool) or not isinstance(mult, int) or mult < 1:
-        raise AtomisticsError(f"{name}: multiplicity {mult!r} must be a positive integer.")
-    if (n_el + mult - 1) % 2 or mult - 1 > n_el:
+        mult = atoms.info.get("spin_multiplicity") or lowest_multiplicity(n_el)
+    problem = multiplicity_problem(n_el, mult)
+    if problem:
         raise AtomisticsError(
-            f"{name}: multiplicity {mult} is impossible with {n_el} valence electrons "
-            f"(charge {charge:+d}): an {'odd' if n_el % 2 else 'even'} count needs an "
-            f"{'even' if n_el % 2 else 'odd'} multiplicity (2S+1); fix 'multiplicity' or 'charge'."
+            f"{name}: {problem} (valence electrons, charge {charge:+d}); fix 'multiplicity' or "
+            "'charge'."
         )
-    need_uks = n_el % 2 == 1 or mult != 1
+    need_uks = needs_unrestricted(n_el, mult)
     uks = need_uks if s["uks"] == "auto" else s["uks"]
     if need_uks and not uks:
         raise AtomisticsError(
             f"{name}: {n_el} electrons with multiplicity {mult} need spin-unrestricted (UKS); "
             "remove 'uks: false'."
         )
+    return {
+        "charge": charge,
+        "n_electrons": int(n_el),
+        "multiplicity": int(mult),
+        "uks": bool(uks),
+        "ghost_atoms": [int(i) for i in np.flatnonzero(ghost)],
+    }
 
-    # k-points and the SCF method (OT is impossible with k-points in CP2K)
-    kpoints = _kpoints(s["kpoints"], stype, s.get("slab_kpoints"))
+
+def _scf(s: dict, kpoints, spin: dict, n_basis: int, name: str) -> dict:
+    """SCF method (OT at Γ, diagonalisation with k-points), smearing and added MOs."""
     method = s["scf_method"]
     if method == "auto":
         method = "DIAG" if kpoints else "OT"
@@ -441,8 +443,8 @@ def resolve_settings(
             f"{name}: scf_method OT with kpoints {kpoints}: CP2K aborts with 'OT not possible "
             "with kpoint calculations'; use scf_method DIAG (or 'auto') or kpoints 'gamma'."
         )
-    n_occ = math.ceil(n_el / 2) if not uks else (n_el + mult - 1) // 2
-    n_basis = sum(resolved[el].n_functions for el in atoms.get_chemical_symbols())
+    n_el, mult = spin["n_electrons"], spin["multiplicity"]
+    n_occ = math.ceil(n_el / 2) if not spin["uks"] else (n_el + mult - 1) // 2
     added = s["added_mos"]
     smearing = None
     if method == "DIAG":
@@ -468,95 +470,159 @@ def resolve_settings(
                 f"{name}: added_mos {added!r} has no effect with OT; remove it or use scf_method DIAG."
             )
         added = 0
+    return {"scf_method": method, "smearing_temperature": smearing, "added_mos": int(added)}
 
-    # periodicity, Poisson solver and cell
-    positions = frame_positions(atoms)
+
+def _molecule_cell(positions: np.ndarray, s: dict, name: str, notes: list[str]) -> dict:
+    """Isolated system: PERIODIC NONE, WAVELET (default) or MT, and a cubic box."""
     solver = s["poisson_solver"]
-    charged_slab = None
-    dipole = False
-    if stype == "molecule":
-        periodic = "NONE"
-        solver = "MT" if solver == "auto" else solver
-        if solver == "PERIODIC":
-            raise AtomisticsError(
-                f"{name}: poisson_solver PERIODIC for an isolated molecule would add periodic "
-                "images (and a background for a charged ion); use MT or WAVELET."
-            )
-        radius = float(s["density_radius"])
-        if s["box"] == "auto":
-            lengths = molecule_box(positions, solver, radius)
-        else:
-            box = s["box"]
-            lengths = [box] * 3 if isinstance(box, int | float) else list(box)
-            if len(lengths) != 3 or not all(isinstance(x, int | float) and x > 0 for x in lengths):
-                raise AtomisticsError(
-                    f"box = {box!r}: give an edge in Å or three lengths [a, b, c]."
-                )
-            check_box(lengths, positions, solver, radius)
-        if solver == "WAVELET" and len(set(lengths)) != 1:
-            notes.append(
-                "WAVELET with a non-cubic box: CP2K requires a suitable grid; check the output."
-            )
-        cell = np.diag(lengths).tolist()
-        center = True
-        if s["surface_dipole_correction"] not in ("auto", False):
-            raise AtomisticsError(f"{name}: surface_dipole_correction applies to slabs only.")
+    solver = MOLECULE_SOLVER if solver == "auto" else solver
+    if solver == "PERIODIC":
+        raise AtomisticsError(
+            f"{name}: poisson_solver PERIODIC for an isolated molecule would add periodic "
+            "images (and a background for a charged ion); use WAVELET or MT."
+        )
+    radius = float(s["density_radius"])
+    if s["box"] == "auto":
+        lengths = molecule_box(positions, solver, radius)
     else:
-        periodic = "XYZ"
-        if solver not in ("auto", "PERIODIC"):
-            raise AtomisticsError(
-                f"{name}: poisson_solver {solver} does not match a slab cell: the slab is "
-                "computed with CELL and POISSON periodic XYZ (vacuum along z, surface dipole "
-                "correction); a mismatch between the cell's and the Poisson periodicity is "
-                "rejected."
-            )
-        solver = "PERIODIC"
-        if s["box"] != "auto":
-            raise AtomisticsError(
-                f"{name}: 'box' applies to isolated molecules; a slab keeps its cell."
-            )
-        cellm = atoms.cell.array
-        if (
-            abs(cellm[0, 2]) > 1e-6
-            or abs(cellm[1, 2]) > 1e-6
-            or abs(cellm[2, 0]) > 1e-6
-            or abs(cellm[2, 1]) > 1e-6
+        box = s["box"]
+        lengths = [box] * 3 if isinstance(box, int | float) else list(box)
+        if len(lengths) != 3 or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+            for x in lengths
         ):
-            raise AtomisticsError(
-                f"{name}: the slab's a and b must lie in the xy plane and c along z (the surface "
-                "dipole correction acts along z); rebuild the slab with c ∥ z."
-            )
-        vacuum = cellm[2, 2] - float(np.ptp(positions[:, 2]))
-        if vacuum < 2 * s["density_radius"]:
-            raise AtomisticsError(
-                f"{name}: only {vacuum:.1f} Å of vacuum along z; a slab needs at least "
-                f"{2 * s['density_radius']:.1f} Å (2 × density_radius) so the images do not overlap."
-            )
-        dipole = s["surface_dipole_correction"]
-        dipole = False if dipole == "auto" else bool(dipole)
-        if charge != 0:
-            charged_slab = s["charged_slab"]
-            if charged_slab == "reject":
-                raise AtomisticsError(
-                    f"{name}: the slab has charge {charge:+d} and charged_slab is 'reject'; build "
-                    "the neutral counter-ion variant, or choose charged_slab 'background+dipole'."
-                )
-            if charged_slab == "background+dipole":
-                dipole = True
-            notes.append(
-                f"charged slab ({charge:+d}): CP2K's periodic Poisson solver adds a uniform "
-                "neutralising background"
-                + (" and the surface dipole correction along z is on." if dipole else ".")
-            )
-        if dipole and vacuum < 15.0:
-            notes.append(
-                f"surface dipole correction with {vacuum:.1f} Å of vacuum: CP2K 2023.1 aborted "
-                "with 'Dipole correction needs more vacuum space above the surface' in our tests "
-                "below about 15 Å; enlarge the vacuum if it does."
-            )
-        cell = cellm.tolist()
-        center = False
+            raise AtomisticsError(f"box = {box!r}: give an edge in Å or three lengths [a, b, c].")
+        check_box(lengths, positions, solver, radius)
+    if solver == "WAVELET" and len(set(lengths)) != 1:
+        notes.append(
+            "WAVELET with a non-cubic box: CP2K requires a suitable grid; check the output."
+        )
+    if s["surface_dipole_correction"] not in ("auto", False):
+        raise AtomisticsError(f"{name}: surface_dipole_correction applies to slabs only.")
+    return {
+        "periodic": "NONE",
+        "poisson_solver": solver,
+        "cell": np.diag(lengths).tolist(),
+        "center_in_box": True,
+        "charged_slab": None,
+        "surface_dipole_correction": False,
+    }
 
+
+def _slab_cell(
+    atoms: Atoms, positions: np.ndarray, s: dict, charge: int, name: str, notes: list[str]
+) -> dict:
+    """Slab: CELL and POISSON periodic XYZ, c along z, a charged slab's background/dipole."""
+    if s["poisson_solver"] not in ("auto", "PERIODIC"):
+        raise AtomisticsError(
+            f"{name}: poisson_solver {s['poisson_solver']} does not match a slab cell: the slab "
+            "is computed with CELL and POISSON periodic XYZ (vacuum along z, surface dipole "
+            "correction); a mismatch between the cell's and the Poisson periodicity is rejected."
+        )
+    if s["box"] != "auto":
+        raise AtomisticsError(
+            f"{name}: 'box' applies to isolated molecules; a slab keeps its cell."
+        )
+    cellm = atoms.cell.array
+    if max(abs(cellm[0, 2]), abs(cellm[1, 2]), abs(cellm[2, 0]), abs(cellm[2, 1])) > 1e-6:
+        raise AtomisticsError(
+            f"{name}: the slab's a and b must lie in the xy plane and c along z (the surface "
+            "dipole correction acts along z); rebuild the slab with c ∥ z."
+        )
+    vacuum = cellm[2, 2] - float(np.ptp(positions[:, 2]))
+    if vacuum < 2 * s["density_radius"]:
+        raise AtomisticsError(
+            f"{name}: only {vacuum:.1f} Å of vacuum along z; a slab needs at least "
+            f"{2 * s['density_radius']:.1f} Å (2 × density_radius) so the images do not overlap."
+        )
+    dipole = s["surface_dipole_correction"]
+    dipole = False if dipole == "auto" else bool(dipole)
+    charged_slab = None
+    if charge != 0:
+        charged_slab = s["charged_slab"]
+        if charged_slab == "reject":
+            raise AtomisticsError(
+                f"{name}: the slab has charge {charge:+d} and charged_slab is 'reject'; build "
+                "the neutral counter-ion variant, or choose charged_slab 'background+dipole'."
+            )
+        if charged_slab == "background+dipole":
+            dipole = True
+        notes.append(
+            f"charged slab ({charge:+d}): CP2K's periodic Poisson solver adds a uniform "
+            "neutralising background"
+            + (" and the surface dipole correction along z is on." if dipole else ".")
+        )
+    if dipole and vacuum < 15.0:
+        notes.append(
+            f"surface dipole correction with {vacuum:.1f} Å of vacuum: CP2K 2023.1 aborted "
+            "with 'Dipole correction needs more vacuum space above the surface' in our tests "
+            "below about 15 Å; enlarge the vacuum if it does."
+        )
+    return {
+        "periodic": "XYZ",
+        "poisson_solver": "PERIODIC",
+        "cell": cellm.tolist(),
+        "center_in_box": False,
+        "charged_slab": charged_slab,
+        "surface_dipole_correction": dipole,
+    }
+
+
+def _preset_settings(protocol: str, stage: str, overrides: dict | None) -> tuple[dict, dict]:
+    """Defaults < preset < user overrides, checked; and the raw ``cp2k`` tree."""
+    if stage not in STAGES:
+        raise AtomisticsError(f"unknown stage {stage!r}: choose one of {', '.join(STAGES)}.")
+    if protocol not in PRESETS:
+        raise AtomisticsError(
+            f"unknown protocol {protocol!r}{_suggest(protocol, PRESETS)}: choose one of "
+            f"{', '.join(PRESETS)}."
+        )
+    preset = PRESETS[protocol]
+    s: dict[str, Any] = {**_COMMON, **preset["common"], **preset[stage]}
+    flat, raw = _split_overrides(overrides, stage)
+    s.update(flat)
+    _check_values(s)
+    return s, raw
+
+
+def resolve_settings(
+    atoms: Atoms,
+    stage: str,
+    protocol: str = "paper",
+    overrides: dict | None = None,
+    data_dir: str | Path | None = None,
+) -> Cp2kSettings:
+    """Resolve every setting of one stage for one structure (no CP2K run; data files only).
+
+    The parts: preset and overrides (:func:`_preset_settings`), basis per element, charge and
+    spin (:func:`_charge_and_spin`), k-points (:func:`_kpoints`), SCF (:func:`_scf`), and the
+    periodicity, Poisson solver and cell (:func:`_molecule_cell`, :func:`_slab_cell`).
+    """
+    name = atoms.info.get("name", atoms.get_chemical_formula())
+    s, raw = _preset_settings(protocol, stage, overrides)
+    if len(atoms) == 0:
+        raise AtomisticsError(f"{name}: the structure has no atoms.")
+    positions = frame_positions(atoms)
+    if not np.all(np.isfinite(positions)) or not np.all(np.isfinite(atoms.cell.array)):
+        raise AtomisticsError(
+            f"{name}: the structure has non-finite (NaN or infinite) coordinates or cell; "
+            "rebuild it from finite numbers."
+        )
+    notes: list[str] = []
+    stype = system_type(atoms)
+    ddir = Path(data_dir) if data_dir else find_cp2k_data_dir()
+    resolved = resolve_basis(atoms.get_chemical_symbols(), s["basis_families"], ddir)
+    valence = {el: b.valence for el, b in resolved.items()}
+    spin = _charge_and_spin(atoms, s, valence, name)
+    kpoints = _kpoints(s["kpoints"], stype, s.get("slab_kpoints"))
+    n_basis = sum(resolved[el].n_functions for el in atoms.get_chemical_symbols())
+    scf = _scf(s, kpoints, spin, n_basis, name)
+    if stype == "molecule":
+        geometry = _molecule_cell(positions, s, name, notes)
+    else:
+        geometry = _slab_cell(atoms, positions, s, spin["charge"], name, notes)
+    geometry["cell"] = [[float(x) for x in row] for row in geometry["cell"]]
     return Cp2kSettings(
         protocol=protocol,
         stage=stage,
@@ -578,32 +644,18 @@ def resolve_settings(
         eps_scf=float(s["eps_scf"]),
         max_scf=int(s["max_scf"]),
         max_outer_scf=int(s["max_outer_scf"]),
-        scf_method=method,
         ot_minimizer=s["ot_minimizer"],
         ot_preconditioner=s["ot_preconditioner"],
         mixing_method=s["mixing_method"],
         mixing_alpha=float(s["mixing_alpha"]),
         mixing_nbroyden=int(s["mixing_nbroyden"]),
-        smearing_temperature=smearing,
-        added_mos=int(added),
         kpoints=kpoints,
-        charge=charge,
-        n_electrons=int(n_el),
-        ghost_atoms=[int(i) for i in np.flatnonzero(ghost)],
-        multiplicity=int(mult),
-        uks=bool(uks),
-        periodic=periodic,
-        poisson_solver=solver,
-        cell=[[float(x) for x in row] for row in cell],
         density_radius=float(s["density_radius"]),
-        center_in_box=center,
         frame_center=(
             [float(x) for x in (positions.min(axis=0) + positions.max(axis=0)) / 2]
             if "frame_positions" in atoms.info
             else None
         ),
-        charged_slab=charged_slab,
-        surface_dipole_correction=dipole,
         geo_optimizer=s["geo_optimizer"],
         geo_max_iter=int(s["geo_max_iter"]),
         geo_max_force=float(s["geo_max_force"]),
@@ -611,4 +663,7 @@ def resolve_settings(
         data_dir=str(ddir),
         cp2k_overrides=raw,
         notes=notes,
+        **spin,
+        **scf,
+        **geometry,
     )

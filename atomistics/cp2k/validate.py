@@ -23,6 +23,11 @@ from pathlib import Path
 
 from atomistics.cp2k.locate import _run, cp2k_binary, cp2k_schema, find_cp2k_command
 from atomistics.errors import AtomisticsError
+from atomistics.structures.spin import (
+    lowest_multiplicity,
+    multiplicity_problem,
+    needs_unrestricted,
+)
 
 # Density reach (Å) assumed by the MT box check for an arbitrary input file; the presets use
 # at least this (see protocol.molecule_box), so generated inputs always pass.
@@ -193,129 +198,162 @@ def _on(v) -> bool:
     return v not in (False, "OFF", "off", ".FALSE.")
 
 
+class _Report:
+    """Errors and warnings of the semantic checks, with ``file:line`` locations."""
+
+    def __init__(self, text: str, fname: str):
+        self.lines = _LineMap(text)
+        self.fname = fname
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def at(self, *path: str) -> str:
+        no = self.lines.find(*path)
+        return f"{self.fname}:{no}" if no else self.fname
+
+
+_FP = "FORCE_EVAL"
+
+
+def _check_scf(dft: dict, r: _Report) -> None:
+    """OT with k-points, smearing with OT, smearing without ADDED_MOS."""
+    scf = dft.get("+scf", {})
+    ot = scf.get("+ot")
+    ot_on = ot is not None and _on(ot.get("_", True))
+    scheme = _as_list(_get(dft, "+kpoints", "scheme", default=["NONE"]))
+    kp_on = str(scheme[0]).upper() not in ("NONE", "GAMMA")
+    if (
+        kp_on
+        and str(scheme[0]).upper() == "MONKHORST-PACK"
+        and [int(x) for x in scheme[1:4]] == [1, 1, 1]
+    ):
+        kp_on = False
+    if ot_on and kp_on:
+        r.errors.append(
+            f"{r.at(_FP, 'DFT', 'SCF', 'OT')}: {_FP}/DFT/SCF/OT with {_FP}/DFT/KPOINTS SCHEME "
+            f"{' '.join(map(str, scheme))}: CP2K aborts with 'OT not possible with kpoint "
+            "calculations'; use diagonalisation with &MIXING and &SMEAR (and ADDED_MOS)."
+        )
+    smear = scf.get("+smear")
+    if smear is not None and _on(smear.get("_", True)):
+        if ot_on:
+            r.errors.append(
+                f"{r.at(_FP, 'DFT', 'SCF', 'SMEAR')}: {_FP}/DFT/SCF/SMEAR with OT: smearing needs "
+                "diagonalisation; remove &OT or &SMEAR."
+            )
+        added = _as_list(scf.get("added_mos", [0]))
+        if not added or int(added[0]) == 0:
+            r.errors.append(
+                f"{r.at(_FP, 'DFT', 'SCF', 'SMEAR')}: {_FP}/DFT/SCF/SMEAR without ADDED_MOS: "
+                "smearing needs empty orbitals; set ADDED_MOS (e.g. 20 % of the occupied)."
+            )
+
+
+def _check_poisson(dft: dict, subsys: dict, r: _Report) -> None:
+    """CELL vs POISSON periodicity, solver vs periodicity, dipole correction, the MT box."""
+    cell = subsys.get("+cell", {})
+    cell_per = str(cell.get("periodic", "XYZ")).upper()
+    poisson = dft.get("+poisson", {})
+    pois_per = str(poisson.get("periodic", "XYZ")).upper()
+    solver = str(poisson.get("psolver", poisson.get("poisson_solver", "PERIODIC"))).upper()
+    if cell_per != pois_per:
+        r.errors.append(
+            f"{r.at(_FP, 'DFT', 'POISSON', 'PERIODIC')}: {_FP}/DFT/POISSON/PERIODIC {pois_per} "
+            f"does not match {_FP}/SUBSYS/CELL/PERIODIC {cell_per} (CP2K only warns); make them "
+            "equal."
+        )
+    allowed = {
+        "PERIODIC": {"XYZ"},
+        "MULTIPOLE": {"NONE"},
+        "WAVELET": {"NONE", "XZ", "XYZ"},
+        "MT": {"NONE", "X", "Y", "Z", "XY", "XZ", "YZ"},
+    }.get(solver)
+    if allowed is not None and pois_per not in allowed:
+        r.errors.append(
+            f"{r.at(_FP, 'DFT', 'POISSON', 'PSOLVER')}: {_FP}/DFT/POISSON/PSOLVER {solver} does "
+            f"not support PERIODIC {pois_per} (allowed: {', '.join(sorted(allowed))})."
+        )
+    if dft.get("surface_dipole_correction") not in (None, False) and pois_per != "XYZ":
+        r.errors.append(
+            f"{r.at(_FP, 'DFT', 'SURFACE_DIPOLE_CORRECTION')}: SURFACE_DIPOLE_CORRECTION needs a "
+            f"3D-periodic Poisson solver (PERIODIC XYZ), got {pois_per}."
+        )
+    coords, _ = _coords(subsys)
+    lengths = _cell_lengths(cell) if solver == "MT" and coords else None
+    for axis in range(3) if lengths else ():
+        vals = [c[axis] for c in coords]
+        span = max(vals) - min(vals)
+        need = 2 * (span + 2 * MT_DENSITY_RADIUS)
+        if lengths[axis] + 1e-6 < need:
+            r.errors.append(
+                f"{r.at(_FP, 'SUBSYS', 'CELL')}: {_FP}/SUBSYS/CELL {'ABC'[axis]} = "
+                f"{lengths[axis]:.2f} Å is too small for PSOLVER MT: MT needs the box at least "
+                f"twice the extent of the density (span {span:.2f} Å + 2 × {MT_DENSITY_RADIUS} Å "
+                f"→ ≥ {need:.2f} Å); enlarge the cell or use WAVELET."
+            )
+
+
+def _check_kinds_and_spin(dft: dict, subsys: dict, r: _Report) -> None:
+    """Bare-symbol kind labels; electron count vs MULTIPLICITY and UKS (the shared rule)."""
+    _, kinds_of_atoms = _coords(subsys)
+    valence: dict[str, int] = {}
+    for kind in _as_list(subsys.get("+kind", [])):
+        label = str(kind.get("_", ""))
+        if re.fullmatch(r"[A-Z][a-z]?", label):
+            r.warnings.append(
+                f"{r.at(_FP, 'SUBSYS', 'KIND')}: KIND {label} is a bare element symbol: pymatgen "
+                f"(and custodian) read it back as something else (F -> False); use a label like "
+                f"{label}1 with ELEMENT {label}."
+            )
+        pot = str(_as_list(kind.get("potential", [""]))[0])
+        m = re.search(r"-q(\d+)$", pot)
+        if m:
+            valence[label.upper()] = int(m.group(1))
+    if not kinds_of_atoms or not all(k.upper() in valence for k in kinds_of_atoms):
+        return
+    charge = int(_as_list(dft.get("charge", [0]))[0])
+    n_el = sum(valence[k.upper()] for k in kinds_of_atoms) - charge
+    uks = any(
+        dft.get(k) not in (None, False)
+        for k in ("uks", "lsd", "unrestricted_kohn_sham", "spin_polarized")
+    )
+    mult = int(_as_list(dft.get("multiplicity", [0]))[0]) or lowest_multiplicity(n_el)
+    problem = multiplicity_problem(n_el, mult)
+    if problem:
+        r.errors.append(
+            f"{r.at(_FP, 'DFT', 'MULTIPLICITY')}: {_FP}/DFT/MULTIPLICITY: {problem} "
+            f"(valence electrons, CHARGE {charge}); fix MULTIPLICITY or CHARGE."
+        )
+    elif needs_unrestricted(n_el, mult) and not uks:
+        r.errors.append(
+            f"{r.at(_FP, 'DFT')}: {n_el} valence electrons (CHARGE {charge}) with multiplicity "
+            f"{mult} need {_FP}/DFT/UKS .TRUE."
+        )
+
+
 def semantic_checks(tree: dict, text: str, fname: str) -> tuple[list[str], list[str]]:
     """Checks the schema cannot express; returns (errors, warnings)."""
-    errors: list[str] = []
-    warnings: list[str] = []
-    lines = _LineMap(text)
-
-    def at(*path: str) -> str:
-        no = lines.find(*path)
-        return f"{fname}:{no}" if no else fname
-
-    for fe in _as_list(tree.get("+force_eval", [])):
+    r = _Report(text, fname)
+    force_evals = _as_list(tree.get("+force_eval", []))
+    if not force_evals or not tree.get("+global"):
+        missing = " and ".join(
+            s
+            for s, ok in (("&GLOBAL", tree.get("+global")), ("&FORCE_EVAL", force_evals))
+            if not ok
+        )
+        r.errors.append(
+            f"{fname}: no {missing} section: this is not a CP2K input (an empty file is not "
+            "valid); write one with `atomistics inputs`."
+        )
+    for fe in force_evals:
         dft = _get(fe, "+dft")
         if not isinstance(dft, dict):
             continue
-        fp = "FORCE_EVAL"
-        scf = dft.get("+scf", {})
-        ot = scf.get("+ot")
-        ot_on = ot is not None and _on(ot.get("_", True))
-        scheme = _as_list(_get(dft, "+kpoints", "scheme", default=["NONE"]))
-        kp_on = str(scheme[0]).upper() not in ("NONE", "GAMMA")
-        if (
-            kp_on
-            and str(scheme[0]).upper() == "MONKHORST-PACK"
-            and [int(x) for x in scheme[1:4]] == [1, 1, 1]
-        ):
-            kp_on = False
-        if ot_on and kp_on:
-            errors.append(
-                f"{at(fp, 'DFT', 'SCF', 'OT')}: {fp}/DFT/SCF/OT with {fp}/DFT/KPOINTS SCHEME "
-                f"{' '.join(map(str, scheme))}: CP2K aborts with 'OT not possible with kpoint "
-                "calculations'; use diagonalisation with &MIXING and &SMEAR (and ADDED_MOS)."
-            )
-        smear = scf.get("+smear")
-        if smear is not None and _on(smear.get("_", True)):
-            if ot_on:
-                errors.append(
-                    f"{at(fp, 'DFT', 'SCF', 'SMEAR')}: {fp}/DFT/SCF/SMEAR with OT: smearing needs "
-                    "diagonalisation; remove &OT or &SMEAR."
-                )
-            added = _as_list(scf.get("added_mos", [0]))
-            if not added or int(added[0]) == 0:
-                errors.append(
-                    f"{at(fp, 'DFT', 'SCF', 'SMEAR')}: {fp}/DFT/SCF/SMEAR without ADDED_MOS: "
-                    "smearing needs empty orbitals; set ADDED_MOS (e.g. 20 % of the occupied)."
-                )
-
         subsys = fe.get("+subsys", {})
-        cell = subsys.get("+cell", {})
-        cell_per = str(cell.get("periodic", "XYZ")).upper()
-        poisson = dft.get("+poisson", {})
-        pois_per = str(poisson.get("periodic", "XYZ")).upper()
-        solver = str(poisson.get("psolver", poisson.get("poisson_solver", "PERIODIC"))).upper()
-        if cell_per != pois_per:
-            errors.append(
-                f"{at(fp, 'DFT', 'POISSON', 'PERIODIC')}: {fp}/DFT/POISSON/PERIODIC {pois_per} does "
-                f"not match {fp}/SUBSYS/CELL/PERIODIC {cell_per} (CP2K only warns); make them equal."
-            )
-        allowed = {
-            "PERIODIC": {"XYZ"},
-            "MULTIPOLE": {"NONE"},
-            "WAVELET": {"NONE", "XZ", "XYZ"},
-            "MT": {"NONE", "X", "Y", "Z", "XY", "XZ", "YZ"},
-        }.get(solver)
-        if allowed is not None and pois_per not in allowed:
-            errors.append(
-                f"{at(fp, 'DFT', 'POISSON', 'PSOLVER')}: {fp}/DFT/POISSON/PSOLVER {solver} does not "
-                f"support PERIODIC {pois_per} (allowed: {', '.join(sorted(allowed))})."
-            )
-        if dft.get("surface_dipole_correction") not in (None, False) and pois_per != "XYZ":
-            errors.append(
-                f"{at(fp, 'DFT', 'SURFACE_DIPOLE_CORRECTION')}: SURFACE_DIPOLE_CORRECTION needs a "
-                f"3D-periodic Poisson solver (PERIODIC XYZ), got {pois_per}."
-            )
-
-        coords, kinds_of_atoms = _coords(subsys)
-        if solver == "MT" and coords:
-            lengths = _cell_lengths(cell)
-            if lengths:
-                for axis in range(3):
-                    vals = [c[axis] for c in coords]
-                    span = max(vals) - min(vals)
-                    need = 2 * (span + 2 * MT_DENSITY_RADIUS)
-                    if lengths[axis] + 1e-6 < need:
-                        errors.append(
-                            f"{at(fp, 'SUBSYS', 'CELL')}: {fp}/SUBSYS/CELL {'ABC'[axis]} = "
-                            f"{lengths[axis]:.2f} Å is too small for PSOLVER MT: MT needs the box at "
-                            f"least twice the extent of the density (span {span:.2f} Å + 2 × "
-                            f"{MT_DENSITY_RADIUS} Å → ≥ {need:.2f} Å); enlarge the cell or use WAVELET."
-                        )
-
-        kinds = _as_list(subsys.get("+kind", []))
-        valence: dict[str, int] = {}
-        for kind in kinds:
-            label = str(kind.get("_", ""))
-            if re.fullmatch(r"[A-Z][a-z]?", label):
-                warnings.append(
-                    f"{at(fp, 'SUBSYS', 'KIND')}: KIND {label} is a bare element symbol: pymatgen "
-                    f"(and custodian) read it back as something else (F -> False); use a label like "
-                    f"{label}1 with ELEMENT {label}."
-                )
-            pot = str(_as_list(kind.get("potential", [""]))[0])
-            m = re.search(r"-q(\d+)$", pot)
-            if m:
-                valence[label.upper()] = int(m.group(1))
-        if kinds_of_atoms and all(k.upper() in valence for k in kinds_of_atoms):
-            charge = int(_as_list(dft.get("charge", [0]))[0])
-            n_el = sum(valence[k.upper()] for k in kinds_of_atoms) - charge
-            uks = any(
-                dft.get(k) not in (None, False)
-                for k in ("uks", "lsd", "unrestricted_kohn_sham", "spin_polarized")
-            )
-            mult = int(_as_list(dft.get("multiplicity", [0]))[0]) or (1 if n_el % 2 == 0 else 2)
-            if (n_el + mult - 1) % 2:
-                errors.append(
-                    f"{at(fp, 'DFT', 'MULTIPLICITY')}: {fp}/DFT/MULTIPLICITY {mult} is impossible "
-                    f"with {n_el} valence electrons (CHARGE {charge}); fix MULTIPLICITY or CHARGE."
-                )
-            elif (n_el % 2 or mult != 1) and not uks:
-                errors.append(
-                    f"{at(fp, 'DFT')}: {n_el} valence electrons (CHARGE {charge}) with multiplicity "
-                    f"{mult} need {fp}/DFT/UKS .TRUE."
-                )
-    return errors, warnings
+        _check_scf(dft, r)
+        _check_poisson(dft, subsys, r)
+        _check_kinds_and_spin(dft, subsys, r)
+    return r.errors, r.warnings
 
 
 def _coords(subsys: dict) -> tuple[list[tuple[float, ...]], list[str]]:
@@ -418,11 +456,31 @@ def cp2k_check(path: Path, command: list[str]) -> str | None:
     return "cp2k --check: " + " ".join(words)
 
 
+def _check_text(path: Path) -> None:
+    """A CP2K input is UTF-8 (or ASCII) text: refuse binary bytes with one line."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:
+        raise AtomisticsError(
+            f"{path}: not a CP2K input (binary or non-UTF-8 bytes); give the text input file "
+            "(e.g. relax.inp written by `atomistics inputs`)."
+        )
+    if not text.strip():
+        raise AtomisticsError(
+            f"{path}: the file is empty, which is not a valid CP2K input; write one with "
+            "`atomistics inputs`."
+        )
+
+
 def validate_input(path: str | Path, cp2k_command: list[str] | str | None = None) -> list[str]:
     """Validate a CP2K input; return warnings, raise :class:`AtomisticsError` listing errors."""
     path = Path(path)
     if not path.is_file():
         raise AtomisticsError(f"{path}: no such CP2K input file.")
+    _check_text(path)
     if isinstance(cp2k_command, str):
         cp2k_command = shlex.split(cp2k_command)
     command = cp2k_command or find_cp2k_command(required=False)

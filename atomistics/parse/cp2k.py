@@ -9,7 +9,10 @@ Its pitfalls, handled here:
 * a GEO_OPT stopped by CP2K's WALLTIME is reported as neither converged nor unconverged:
   we detect the walltime message and flag the relaxation as not converged;
 * ``scf_converged`` is a list over every SCF of a GEO_OPT; a result is accepted only if
-  the SCF that produced the final energy converged (the others become warnings).
+  the SCF that produced the final energy converged (the others become warnings);
+* its ``parse_energies`` raises IndexError on an output that never reached an SCF step (a
+  job killed while CP2K set up its grids, e.g. out of memory): such an output is reported
+  as a failed calculation (not completed, no energy) with a warning saying so.
 
 Forces come from the last ``ATOMIC FORCES in [a.u.]`` block, the relaxed geometry from
 the last frame of the ``<project>-pos-1.xyz`` trajectory.
@@ -34,6 +37,8 @@ _ENERGY = re.compile(r"ENERGY\| Total FORCE_EVAL \( QS \) energy \[(?:a\.u\.|har
 _WARNING = re.compile(r"^ \*\*\* WARNING in (.*?) \*\*\*\s*$((?:\n \*\*\* .*\*\*\*\s*$)*)", re.M)
 _PRINT_LEVEL = re.compile(r"GLOBAL\| Global print level\s+(\S+)")
 _ABORT = re.compile(r"\[ABORT\]")
+# The first SCF iteration table header: an output without it never reached an SCF step.
+_SCF_START = re.compile(r"^\s*Step\s+Update method\s+Time\s+Convergence", re.M)
 WALLTIME_TEXT = "exceeded requested execution time"
 
 
@@ -95,9 +100,16 @@ def parse_cp2k_output(
     with warnings_module.catch_warnings():
         warnings_module.simplefilter("ignore", UserWarning)  # "unconverged SCF": we report it
         out.convergence()
-    if not aborted:
-        out.parse_energies()
-        out.parse_timing()
+    started_scf = bool(_SCF_START.search(text))
+    if not aborted and started_scf:
+        try:
+            out.parse_energies()
+        except IndexError:  # killed inside its first SCF: no energy printed yet
+            pass
+        try:
+            out.parse_timing()
+        except IndexError:  # killed before CP2K printed its timing table
+            pass
     # pymatgen's convergence() reads the file in reverse: its list starts at the *last*
     # SCF. Put it in file order, so scf[-1] is the SCF of the final energy.
     scf = [bool(x) for x in reversed(out.data.get("scf_converged") or [])]
@@ -120,17 +132,24 @@ def parse_cp2k_output(
     traj = directory / f"{project}-pos-1.xyz"
     if traj.is_file() and traj.stat().st_size:
         positions = read(str(traj), index=-1, format="xyz").positions
-    warnings = []
+    repeated: dict[str, int] = {}  # CP2K repeats a warning at every SCF/geometry step
     for m in _WARNING.finditer(text):
         body = " ".join(s.strip(" *") for s in m.group(2).splitlines() if s.strip(" *"))
         if "WFN_RESTART_FILE_NAME" in body:
             continue  # SCF_GUESS RESTART without a restart file yet: the expected first run
-        warnings.append(f"{m.group(1).strip()}: {body}".strip())
+        key = f"{m.group(1).strip()}: {body}".strip()
+        repeated[key] = repeated.get(key, 0) + 1
+    warnings = [f"{w} (×{n})" if n > 1 else w for w, n in repeated.items()]
     unconverged = scf.count(False)
     if unconverged:
         warnings.append(f"{unconverged} of {len(scf)} SCF loop(s) did not converge")
     if walltime:
         warnings.append("CP2K stopped at its WALLTIME before finishing")
+    if not started_scf and not aborted:
+        warnings.append(
+            "CP2K stopped before its first SCF step (killed, e.g. out of memory or time, while "
+            "setting up the grids); see `atomistics inputs` for the job's memory estimate"
+        )
     timings = {}
     timing = getattr(out, "timing", None) or {}
     for name in ("CP2K", "qs_energies", "qs_forces", "scf_env_do_scf", "cp_geo_opt"):

@@ -185,7 +185,9 @@ def check_charge_consistency(atoms: Atoms, clay_indices: np.ndarray | None = Non
             "must state both."
         )
     n_electrons = int(atoms.numbers.sum()) - int(charge)
-    if n_electrons < 0 or (multiplicity - 1) % 2 != n_electrons % 2 or multiplicity < 1:
+    from atomistics.structures.spin import multiplicity_problem  # the one shared rule
+
+    if multiplicity_problem(n_electrons, multiplicity):
         raise StructureCheckError(
             f"spin multiplicity {multiplicity} is impossible for {n_electrons} electrons "
             f"({atoms.get_chemical_formula()}, charge {charge}): use an "

@@ -53,3 +53,20 @@ run(
     "relax",
     edit=lambda t: t.replace("PRINT_LEVEL MEDIUM", "PRINT_LEVEL MEDIUM\n   WALLTIME 6", 1),
 )
+
+# An earlier SCF fails, the later ones converge (AnyScfUnconvergedHandler's case): H2O,
+# slightly distorted, GEO_OPT with MAX_SCF 6 and one outer loop, 6 geometry steps.
+h2o = __import__("ase.build", fromlist=["molecule"]).molecule("H2O")
+h2o.positions[1] += [0, 0.05, 0.03]
+h2o.info.update(name="h2o", charge=0, spin_multiplicity=1)
+run(
+    "h2o_geo_first_scf_unconverged",
+    h2o,
+    "relax",
+    {"max_scf": 6, "max_outer_scf": 1, "geo_max_iter": 6},
+)
+# A job killed while CP2K set up its grids, before the first SCF step (the paper preset's
+# MT job was killed there for memory): the first 400 lines of li_single_point.out.
+lines = (out / "li_single_point.out").read_text().splitlines(keepends=True)
+(out / "li_killed_before_scf.out").write_text("".join(lines[:400]))
+shutil.copy(out / "li_single_point.inp", out / "li_killed_before_scf.inp")
