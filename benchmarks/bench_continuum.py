@@ -200,7 +200,7 @@ def fixed_charge() -> None:
         f"Sand's times differ by {abs(gen.sand_time / modal_res.sand_time - 1):.1e}"
     )
     t_b, _ = best_of(lambda: br.run_bridge(br.free_energy_from_screening(-10.39, -8.35)), repeat=1)
-    print(f"  whole bridge (PE, X = 0, trapped + 4 band samples): {t_b:.2f} s")
+    print(f"  whole bridge (PE, X = 0, trapped + 6 band samples): {t_b:.2f} s")
 
 
 if __name__ == "__main__":

@@ -938,7 +938,7 @@ def run_bridge(
     calibrate: tuple[float, float] | None = None,
     calibrate_target: Literal["stack", "coating"] = "stack",
     cells: int = 300,
-    band_points: int = 5,
+    band_points: int = 7,
 ) -> BridgeResult:
     """Free energy -> fixed charge -> t+, J_lim, Sand's time with bands (module docstring).
 

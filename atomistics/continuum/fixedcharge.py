@@ -166,26 +166,46 @@ def tms_membrane_potential(
 
 
 def anion_from_total(traps: TrapSites, total, guess=None) -> NDArray[np.float64]:
-    """Mobile anion ``c-`` with ``c- + c_T(c-) = total`` (monotone; safeguarded Newton).
+    """Mobile anion ``c-`` with ``c- + c_T(c-) = total`` (Fermi-Dirac occupancy).
 
-    ``guess`` (e.g. the previous solution of a time integration) starts the iteration.
+    With ``theta_T = K c/(N_L + (K - 1) c)`` the condition is the quadratic
+    ``(K - 1) c^2 + (N_L + N_T K - u (K - 1)) c - u N_L = 0``; its physical root (in
+    ``[max(u - N_T, 0), u]``) is taken in a cancellation-free form,
+    ``c = 2 u N_L / (B + sqrt(B^2 + 4 (K - 1) u N_L))`` for ``B >= 0`` and
+    ``(sqrt(...) - B) / (2 (K - 1))`` otherwise, with every coefficient divided
+    by K when K > 1 (K may be 1e30). A safeguarded Newton iteration polishes it
+    (``guess``, e.g. the previous state of a time integration, is used only if the
+    closed form is not finite).
     """
     u = np.maximum(np.asarray(total, float), 0.0)
-    lo = np.maximum(u - traps.site_concentration, 0.0)
+    n_t, n_l = traps.site_concentration, traps.liquid_sites
+    lo = np.maximum(u - n_t, 0.0)
     hi = u.copy()
-    # starting guess: saturated traps (c- = u - N_T) or the linear (Henry) regime
-    beta = traps.site_concentration * np.exp(min(traps.log_k, 700.0)) / traps.liquid_sites
-    if guess is None or np.shape(guess) != u.shape:
-        guess = np.maximum(u - traps.site_concentration, u / (1.0 + beta))
-    c = np.clip(guess, lo, hi)
+    log_k = traps.log_k
+    if log_k > 0:  # divide by K
+        inv_k = np.exp(-log_k)
+        a, b0, c_l = 1.0 - inv_k, n_l * inv_k + n_t, n_l * inv_k
+    else:
+        k = np.exp(log_k)
+        a, b0, c_l = k - 1.0, n_l + n_t * k, n_l
+    b = b0 - u * a
+    with np.errstate(invalid="ignore", divide="ignore"):
+        root = np.sqrt(np.maximum(b * b + 4.0 * a * u * c_l, 0.0))
+        # the two cancellation-free forms of the same root (b < 0 only when K > 1, a > 0)
+        c = np.where(b >= 0, 2.0 * u * c_l / (b + root), (root - b) / (2.0 * a))
+    if guess is not None and np.shape(guess) == u.shape:
+        c = np.where(np.isfinite(c), c, guess)
+    c = np.clip(np.where(np.isfinite(c), c, 0.5 * (lo + hi)), lo, hi)
     scale = np.maximum(u, 1e-300)
     for _ in range(100):
         trapped, slope = traps.trapped_and_slope(c)
         f = c + trapped - u
-        if np.all(np.abs(f) <= 1e-13 * scale):
-            return c
         lo = np.where(f < 0, c, lo)
         hi = np.where(f > 0, c, hi)
+        # converged, or c is resolved to round-off (for K ~ 1e30 the residual cannot be
+        # made smaller than the slope times one ulp of c)
+        if np.all((np.abs(f) <= 1e-13 * scale) | (hi - lo <= 4e-16 * hi)):
+            return c
         new = c - f / (1.0 + slope)
         bad = (new <= lo) | (new >= hi) | ~np.isfinite(new)
         c = np.where(bad, 0.5 * (lo + hi), new)

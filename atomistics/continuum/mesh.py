@@ -73,12 +73,18 @@ class TrapSites:
         return self.site_concentration * self.occupancy(c_minus)
 
     def trapped_and_slope(self, c_minus):
-        """``(c_T, dc_T/dc-)`` in one pass (the occupancy computed once)."""
-        c = np.maximum(np.asarray(c_minus, float), 1e-300)
+        """``(c_T, dc_T/dc-)`` in one pass (the occupancy computed once; exact at c- = 0)."""
+        c = np.maximum(np.asarray(c_minus, float), 0.0)
         theta_l = np.clip(c / self.liquid_sites, 0.0, 1.0 - 1e-15)
-        th = np.exp(-np.logaddexp(0.0, np.log1p(-theta_l) - np.log(theta_l) - self.log_k))
-        n_t = self.site_concentration
-        return n_t * th, n_t * th * (1.0 - th) / (c * (1.0 - theta_l))
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            th = np.exp(-np.logaddexp(0.0, np.log1p(-theta_l) - np.log(theta_l) - self.log_k))
+            n_t = self.site_concentration
+            slope = np.where(
+                c > 0,
+                n_t * th * (1.0 - th) / (c * (1.0 - theta_l)),
+                n_t * np.exp(min(self.log_k, 700.0)) / self.liquid_sites,
+            )
+        return n_t * th, slope
 
     def d_trapped(self, c_minus):
         """``dc_T/dc-`` = ``N_T theta_T (1 - theta_T) / (c- (1 - theta_L))`` (Oriani's storage term)."""
