@@ -208,3 +208,18 @@ def test_charged_layer_validation():
         Layer(1e-6, D, 0.0, fixed_charge=1.0)
     with pytest.raises(AtomisticsError):
         TrapSites(100.0, float("nan"))
+
+
+@pytest.mark.parametrize("dg", [-2.04, -0.283, 0.0, 1.5])
+def test_occupancy_inversion_closed_form(dg):
+    """c- + c_T(c-) = u is solved to round-off for K from 1e-25 to 1e34, u from 0 to 7000."""
+    traps = TrapSites(521.0, dg, T, 9635.0)
+    u = np.concatenate([[0.0], np.geomspace(1e-9, 7000.0, 300)])
+    c = fc.anion_from_total(traps, u)
+    assert np.all((c >= np.maximum(u - 521.0, 0.0)) & (c <= u))
+    np.testing.assert_allclose(c + traps.trapped(c), u, rtol=1e-12, atol=1e-300)
+    # against bisection on the monotone function, from scratch
+    ref = brentq(
+        lambda x: x + float(traps.trapped(x)) - u[150], 0.0, u[150], xtol=1e-300, rtol=1e-15
+    )
+    assert c[150] == pytest.approx(ref, rel=1e-9, abs=1e-300)
