@@ -163,3 +163,8 @@ def test_the_walk_sees_lazy_imports():
     graph = _graph()
     assert "atomistics.continuum.study_bridge" in graph["atomistics.fireworks.tasks"]
     assert "atomistics.db" in graph["atomistics.runner"]
+
+
+def test_the_checks_can_fail():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a -> b -> c -> a"]
+    assert _layer("atomistics.cli.run") > _layer("atomistics.db") > _layer("atomistics.engines.xtb")
