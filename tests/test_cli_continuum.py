@@ -178,3 +178,27 @@ def test_analyze_csv_commands(tmp_path):
         ).stdout
     )
     assert taf["fit"]["exchange_current_density"] == pytest.approx(13.0, rel=0.01)
+
+
+def test_bridge_reads_the_exchange_reaction_from_the_db(tmp_path):
+    import ase.db
+    from ase import Atoms
+
+    db_path = tmp_path / "results.db"
+    db = ase.db.connect(str(db_path))
+    db.write(
+        Atoms("Li"),
+        study="limmt_fsi",
+        kind="binding_energy",
+        name="limmt_exchange",
+        e_bind_ev=-0.31,
+        converged=False,
+        engine="xtb",
+    )
+    base = ["bridge", "--db", str(db_path), "--study", "limmt_fsi", "--exchange-name"]
+    proc = run(*base, "limmt_exchange", check=False)
+    assert proc.returncode == 2 and "unconverged" in proc.stderr
+    out = json.loads(run(*base, "limmt_exchange", "--allow-unconverged", "--json").stdout)
+    fe = out["free_energy"]
+    assert fe["origin"] == "exchange" and fe["delta_g_ev"] == pytest.approx(-0.31)
+    assert fe["engine"] == "xtb" and "UNCONVERGED" in fe["solvation"]

@@ -204,14 +204,30 @@ def _free_energy(args: argparse.Namespace):
         )
         return fe, "command line (dG given)", None, None
     if args.db:
-        from atomistics.continuum.resultsdb import read_binding_energy
+        from atomistics.continuum.resultsdb import read_binding_energy, read_reaction
 
         if not args.study:
             raise AtomisticsError(
                 "--db needs --study NAME (the study whose binding energies to read)"
             )
-        e_sa = read_binding_energy(args.db, args.study, args.surface_anion_name)
-        e_ca = read_binding_energy(args.db, args.study, args.cation_anion_name)
+        if args.exchange_name:
+            record = read_reaction(args.db, args.study, args.exchange_name, args.engine)
+            fe = br.free_energy_from_exchange(
+                record,
+                allow_unconverged=args.allow_unconverged,
+                solvation_correction_ev=solv,
+                solvation_model=args.solvation_model,
+                surface=args.surface,
+                spread_ev=parse_spread(args.dg_spread, "exchange", "--dg-spread")
+                if args.dg_spread
+                else None,
+            )
+            source = (
+                f"results DB {redact(args.db)} (study {args.study}, reaction {args.exchange_name})"
+            )
+            return fe, source, None, None
+        e_sa = read_binding_energy(args.db, args.study, args.surface_anion_name, args.engine)
+        e_ca = read_binding_energy(args.db, args.study, args.cation_anion_name, args.engine)
         source = f"results DB {redact(args.db)} (study {args.study})"
     elif args.e_surface_anion is not None and args.e_cation_anion is not None:
         e_sa = parse_quantity(args.e_surface_anion, "energy", "--e-surface-anion")
@@ -421,6 +437,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--e-cation-anion", help="FITTED path: E_bind(cation-anion), e.g. '-8.35 eV'")
     b.add_argument("--db", help="results database (ASE db) to read the binding energies from")
     b.add_argument("--study", help="study name in the results database, e.g. limmt_fsi")
+    b.add_argument(
+        "--exchange-name",
+        help="with --db: the neutral exchange reaction to read (e.g. limmt_exchange); "
+        "without it --db reads the two binding energies (FITTED path)",
+    )
+    b.add_argument("--engine", help="with --db: which engine's energies (xtb or cp2k)")
     b.add_argument(
         "--surface-anion-name",
         default="limmt_fsi",
