@@ -209,3 +209,18 @@ def test_read_binding_energies_from_ase_db(tmp_path):
         read_binding_energy(path, "limmt_fsi", "nope")
     with pytest.raises(AtomisticsError, match="not found"):
         read_binding_energy(tmp_path / "missing.db", "limmt_fsi", "li_fsi")
+
+
+def test_frozen_fixed_charge_model_limiting_current():
+    """tms-frozen: constant X; J_lim is set by the separator plus the coating's co-ions."""
+    from atomistics.continuum.constants import FARADAY
+
+    res = br.run_bridge(PAPER, model="tms-frozen", cells=80, band_points=1)
+    tr = res.transport
+    g_s = SEP.porosity / SEP.tortuosity
+    inventory = (
+        SEP.porosity * SEP.thickness * ELY.c0 + COAT.porosity * COAT.thickness * tr.c_minus_coating
+    )
+    expected = 4 * FARADAY * g_s * tr.d_plus * inventory / (SEP.porosity * SEP.thickness**2)
+    assert res.coated.limiting_current == pytest.approx(expected, rel=1e-6)
+    assert res.inputs["model"] == "tms-frozen"
