@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from mini_study import MINI_STUDY
 
 
@@ -142,3 +143,25 @@ def test_empty_store_is_refused_not_reset(tmp_path):
     rc, out, err = _fireworks_script("rlaunch", "singleshot", cwd=tmp_path)
     assert "is empty (0 bytes)" in _one_line_error(rc, err)
     assert store.read_bytes() == b""
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"[]", "not a JSON object"),
+        (b'{"$oid": 1}', "not a LaunchPad store"),
+        (bytes(range(256)) * 2, "not text (binary bytes)"),
+        (b"   \n", "holds only blanks"),
+    ],
+)
+def test_broken_store_contents_are_one_line(tmp_path, content, problem):
+    """Whatever is in launchpad.json, the FireWorks tools stop with one line (no traceback)."""
+    (tmp_path / "my_launchpad.yaml").write_text(f"host: embedded:{tmp_path / 'launchpad.json'}\n")
+    (tmp_path / "FW_config.yaml").write_text(
+        'MongoClient: {"@module": atomistics.fireworks.embedded, "@callable": EmbeddedMongoClient}\n'
+        f"LAUNCHPAD_LOC: {tmp_path / 'my_launchpad.yaml'}\n"
+    )
+    (tmp_path / "launchpad.json").write_bytes(content)
+    rc, out, err = _fireworks_script("lpad", "get_fws", cwd=tmp_path)
+    assert problem in _one_line_error(rc, err)
+    assert (tmp_path / "launchpad.json").read_bytes() == content

@@ -97,7 +97,7 @@ class EmbeddedStoreCorrupt(AtomisticsError):
 def _corrupt(path: Path, problem: str) -> EmbeddedStoreCorrupt:
     return EmbeddedStoreCorrupt(
         f"the embedded LaunchPad store {path} {problem}: it was probably cut short by a full "
-        f"disk or a killed process. Move it away (mv {path} {path}.broken) and run "
+        f"disk or a killed process, or replaced by another file. Move it away (mv {path} {path}.broken) and run "
         "`atomistics submit STUDY.yaml` again: finished calculations are kept in the results "
         "database and are not rerun."
     )
@@ -129,6 +129,8 @@ def _load_databases(path: Path) -> dict:
         dct = bson.json_util.loads(text)
     except ValueError as exc:
         raise _corrupt(path, f"is not valid JSON ({exc})") from None
+    except Exception as exc:  # bson's extended JSON with a wrong value ({"$oid": 1}, ...)
+        raise _corrupt(path, f"is not a LaunchPad store ({type(exc).__name__}: {exc})") from None
     if not isinstance(dct, dict):
         raise _corrupt(path, "is not a LaunchPad store (not a JSON object)")
     try:
