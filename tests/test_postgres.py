@@ -144,6 +144,17 @@ def _no_secret_anywhere(folder: Path, outputs: list[str], password: str) -> None
     assert holding == [], f"password written to {holding}"
 
 
+def _no_secret_in_rows(url: str, password: str) -> None:
+    """No stored field (keys, data, metadata) holds the password."""
+    from atomistics import db as dbmod
+
+    db = dbmod.connect(url)
+    for row in db.select():
+        stored = json.dumps([row.key_value_pairs, row.get("data", {})], default=str)
+        assert password not in stored, f"row {row.id} stores the password"
+    assert password not in json.dumps(db.metadata, default=str)
+
+
 def _rows(url: str, **query) -> list:
     from atomistics import db as dbmod
 
@@ -233,6 +244,7 @@ def test_study_runs_into_postgres_and_ase_db_and_results_read_it(pg_url, tmp_pat
     outputs += [out, err]  # the mini study has no surface energy: refused, but never a password
     assert "Traceback" not in err
     _no_secret_anywhere(tmp_path, outputs, password)
+    _no_secret_in_rows(pg_url, password)
 
 
 # ------------------------------------------------------------ many writers
@@ -349,6 +361,7 @@ def test_fireworks_store_no_password_and_workers_write_the_rows(pg_url, tmp_path
     assert rc == 0 and "COMPLETED" in out and "FIZZLED" not in out, out + err
     outputs += [out, err]
     _no_secret_anywhere(tmp_path, outputs, password)
+    _no_secret_in_rows(pg_url, password)
 
 
 # ---------------------------------------------------------------- passwords
