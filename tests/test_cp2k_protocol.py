@@ -5,6 +5,8 @@ Needs CP2K's data directory (Debian: /usr/share/cp2k, or CP2K_DATA_DIR) but not 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from ase import Atoms
@@ -189,3 +191,52 @@ def test_machine_keys_are_not_settings():
         li, "relax", overrides={"node_memory": "24GB", "mpi_ranks": 2}
     ).as_metadata()
     assert plain == with_machine
+
+
+def test_pymatgen_data_file_readers_with_the_cp2k_placeholder_workaround(tmp_path):
+    """pymatgen's readers fail on two things CP2K's own files contain (BASIS_MOLOPT_UZH:
+    "NA" for Na; POTENTIAL_UZH: a placeholder entry whose body is the line "NA"); the
+    workaround in atomistics.cp2k.basis reads the real entries and skips the placeholders."""
+    import shutil
+
+    from pymatgen.io.cp2k.inputs import BasisFile, PotentialFile
+
+    from atomistics.cp2k.basis import basis_function_counts, basis_names, potential_valences
+
+    shipped = Path(__file__).parent / "data" / "cp2k_data"
+    shutil.copy(shipped / "BASIS_MOLOPT_UZH", tmp_path / "BASIS_MOLOPT_UZH")
+    pot = (shipped / "POTENTIAL_UZH").read_text()
+    (tmp_path / "POTENTIAL_UZH").write_text("La GTH-PBE-q3 GTH-GGA-q3\n NA\n\n" + pot)
+    with pytest.raises(ValueError, match="'NA' is not a valid Element"):
+        BasisFile.from_file(str(tmp_path / "BASIS_MOLOPT_UZH"))
+    with pytest.raises(IndexError):
+        PotentialFile.from_file(str(tmp_path / "POTENTIAL_UZH"))
+    names = basis_names(tmp_path, "BASIS_MOLOPT_UZH")
+    assert "DZVP-MOLOPT-PBE-GTH-q1" in names["Na"]  # written "NA" in CP2K's file
+    valences = potential_valences(tmp_path, "POTENTIAL_UZH")
+    assert valences[("Li", "GTH-PBE-q3")] == 3 and valences[("Mg", "GTH-PBE-q10")] == 10
+    assert not any(el == "La" for el, _ in valences)  # the placeholder is skipped
+    # spherical functions, from the set header "2 0 1 5 4 1" (l = 0..1, 4 s and 1 p shells)
+    # of Li TZVP-MOLOPT-PBE-GTH-q3: 4·1 + 1·3
+    counts = basis_function_counts(tmp_path, "BASIS_MOLOPT_UZH")
+    assert counts[("Li", "TZVP-MOLOPT-PBE-GTH-q3")] == 7
+
+
+def test_shipped_data_subset_resolves_like_the_installed_cp2k():
+    """tests/data/cp2k_data (cut by make_subset.py) covers every system of the study in both
+    presets and stages; where a CP2K data directory is installed, identically."""
+    from atomistics.cp2k.locate import find_cp2k_data_dir
+    from atomistics.study import build_study_structures, load_study
+
+    shipped = Path(__file__).parent / "data" / "cp2k_data"
+    installed = find_cp2k_data_dir(required=False)
+    study = load_study(Path(__file__).parents[1] / "workflows" / "limmt_fsi.yaml")
+    for name, atoms in build_study_structures(study).items():
+        for stage in STAGES:
+            for protocol in ("paper", "quick"):
+                ours = resolve_settings(atoms, stage, protocol, data_dir=shipped).as_metadata()
+                assert ours["basis_per_element"], name
+                if installed is not None and installed != shipped:
+                    real = resolve_settings(atoms, stage, protocol, data_dir=installed)
+                    real = real.as_metadata()
+                    assert {**ours, "data_dir": ""} == {**real, "data_dir": ""}, (name, stage)

@@ -173,8 +173,11 @@ def basis_function_count(settings, symbols: Sequence[str]) -> int:
     from pathlib import Path
 
     from atomistics.cp2k.basis import basis_function_counts
+    from atomistics.cp2k.locate import find_cp2k_data_dir
 
-    data_dir = Path(_get(settings, "data_dir"))
+    # the engine's hashed settings leave the machine's data directory out: find it
+    given = settings.get("data_dir") if isinstance(settings, Mapping) else settings.data_dir
+    data_dir = Path(given) if given else find_cp2k_data_dir()
     per_element: dict[str, int] = {}
     for el in set(symbols):
         per_element[el] = basis_function_counts(
@@ -189,9 +192,10 @@ def estimate_resources(
     """Memory (per rank and in all) and a rough wall time of one CP2K job.
 
     ``settings`` is a :class:`~atomistics.cp2k.protocol.Cp2kSettings` or its ``as_metadata()``
-    dict (as stored in ``calculation.json``); ``symbols`` the chemical symbols of the
-    structure (ghost atoms included); ``ranks`` the MPI ranks on one node. ``n_basis`` skips
-    reading the basis file when known.
+    dict (as stored in ``calculation.json``, or the engine's hashed settings, which lack
+    ``data_dir``: the data directory is then found as CP2K would); ``symbols`` the chemical
+    symbols of the structure (ghost atoms included); ``ranks`` the MPI ranks on one node.
+    ``n_basis`` skips reading the basis file when known.
     """
     ranks = int(ranks)
     if ranks < 1:
@@ -221,7 +225,8 @@ def estimate_resources(
     if _get(settings, "run_type") == "GEO_OPT":
         geo = min(int(_get(settings, "geo_max_iter")), 3 * len(symbols) + 10)
         steps += LATER_SCF_STEPS * geo
-    per_step = GRID_SECONDS * (n_fine + n_mt + (8 * n_fine if wavelet else 0))
+    # a WAVELET step measured ~3× an MT-free grid step (its kernel works on a doubled grid)
+    per_step = GRID_SECONDS * (n_fine + n_mt + (2 * n_fine if wavelet else 0))
     per_step += MATRIX_SECONDS * n_basis**3 * n_k
     notes = []
     if n_fine + n_mt > 3e8:
