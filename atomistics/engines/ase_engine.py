@@ -92,6 +92,7 @@ class ASECalculatorEngine:
         max_steps_periodic: int = 200,
         relax_region_periodic: str = "adsorbate",
         relax_calculator_overrides: dict[str, Any] | None = None,
+        reuse_calculator: bool = True,
     ) -> None:
         if optimizer not in OPTIMIZERS:
             raise AtomisticsError(
@@ -110,6 +111,8 @@ class ASECalculatorEngine:
         self._memo: dict[str, tuple[float, list]] = {}
         # The live calculator of the last calculation and what it was built for.
         self._live: tuple[str, Calculator] | None = None
+        self.reuse_calculator = bool(reuse_calculator)
+        self._last_reused = False
         self.relax_calculator_overrides = dict(relax_calculator_overrides or {})
         self._version = f"{version}; ase {_dist_version('ase')}"
         self.calculator_settings = dict(calculator_settings or {})
@@ -173,7 +176,7 @@ class ASECalculatorEngine:
             sort_keys=True,
             default=str,
         )
-        if self._live is not None and self._live[0] == signature:
+        if self.reuse_calculator and self._live is not None and self._live[0] == signature:
             calc = self._live[1]
             # Same settings by construction; undo a relaxation's overrides, if any were left.
             restore = {
@@ -181,9 +184,11 @@ class ASECalculatorEngine:
             }
             if restore:
                 calc.set(**restore)
+            self._last_reused = True
             return calc, True
         calc = self.factory(atoms, calc_settings)
         self._live = (signature, calc)
+        self._last_reused = False
         return calc, False
 
     def execute(self, directory: Path) -> None:
@@ -193,7 +198,7 @@ class ASECalculatorEngine:
         try:
             self._execute(directory, atoms, settings, stage)
         except CalculationFailed:
-            if self._live is None:
+            if not self._last_reused:
                 raise
             # A wavefunction carried over from another geometry can mislead the SCF:
             # retry once from scratch before giving up.
