@@ -365,8 +365,8 @@ def check_box(lengths, positions: np.ndarray, solver: str, radius: float) -> Non
             raise AtomisticsError(
                 f"box {'abc'[axis]} = {length:.2f} Å is too small for the {solver} Poisson solver: "
                 f"{rule} (nuclei span {span:.2f} Å + 2 × density_radius {radius} Å = "
-                f"{extent:.2f} Å, so ≥ {need:.2f} Å); increase 'box', leave it 'auto', or use "
-                "poisson_solver WAVELET."
+                f"{extent:.2f} Å, so ≥ {need:.2f} Å); increase 'box' or leave it 'auto'"
+                + (" (or use poisson_solver WAVELET, which needs half)." if solver == "MT" else ".")
             )
 
 
