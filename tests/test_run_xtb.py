@@ -215,3 +215,39 @@ def test_cli_run_results_and_ase_db(tmp_path):
         env=ENV,
     )
     assert "li_fsi" in bind.stdout
+
+
+EXCHANGE = """\
+name: exch
+engine: xtb
+calculation: {xtb: {max_steps_periodic: 0}}   # no relaxation on the slab: flagged unconverged
+systems:
+  slab: {kind: limmt-slab, supercell: [2, 1], vacuum: 10.0}
+  pair: {kind: ion-pair, cation: Li+, anion: FSI-, conformer: C2}
+  product: {kind: adsorbate, slab: slab, adsorbate: FSI-, conformer: C2, counter_ion: Li+, vacuum: 10.0}
+  slab_ref: {kind: in-cell, system: slab, cell_of: product}
+  pair_ref: {kind: in-cell, system: pair, cell_of: product}
+reactions:
+  exchange: {reactants: [slab_ref, pair_ref], products: [product]}
+"""
+
+
+def test_neutral_exchange_reaction_end_to_end_with_honest_flags(tmp_path):
+    """slab + [Li⁺–FSI⁻] → slab·(FSI⁻ + Li⁺) on a small slab: neutral, one cell, flagged."""
+    study = parse_study(EXCHANGE)
+    run = run_study(
+        study, XtbEngine(max_steps_periodic=0), tmp_path / "r.db", tmp_path / "w", progress=False
+    )
+    (ex,) = run.reactions
+    finals = {n: run.results[(n, "single_point")] for n in ("slab_ref", "pair_ref", "product")}
+    assert ex.energy_ev == pytest.approx(
+        finals["product"].energy_ev - finals["slab_ref"].energy_ev - finals["pair_ref"].energy_ev
+    )
+    assert not ex.charged and ex.label == "neutral"
+    assert all(r.charge == 0 for r in finals.values())
+    cells = [r.atoms.cell.array for r in finals.values()]
+    assert all((c == cells[0]).all() for c in cells)
+    # the product's adsorbates did not relax (0 steps): the reaction says so, everywhere
+    assert not ex.converged and any("product:single_point" in u for u in ex.unconverged)
+    (row,) = dbmod.reaction_rows(dbmod.connect(tmp_path / "r.db"), "exch")
+    assert row.converged is False and row.label == "neutral"
