@@ -14,10 +14,11 @@ Periodic cells (see ``docs/dry_run_engine.md``):
   neutral slab without a dipole that interaction vanishes with the vacuum; a
   slab dipole μ_z leaves the Yeh–Berkowitz term −2π μ_z²/V (Yeh & Berkowitz,
   J. Chem. Phys. 111, 3155 (1999)), which decays as 1/c.
-* tblite 0.8.0 is refused for periodic cells: its periodic isotropic
-  (second-order) electrostatics make the energy of a neutral, dipole-free slab
-  fall by about 1 eV per Å of cell height without levelling off (measured on
-  NaCl(001) and LiMMT slabs; 0.7.0 converges to < 1 meV).
+* tblite 0.8.0 is refused for periodic cells: its new Ewald treatment of the
+  Klopman–Ohno kernel (GFN1/GFN2) regularises a log-divergent 1/r³ lattice sum
+  with a constant that depends on the cell volume and Ewald parameter, so the
+  energy of a neutral, dipole-free slab falls by about 1 eV per Å of cell height
+  (NaCl(001) and LiMMT slabs; 0.7.0 converges to < 1 meV on NaCl).
 
 Implicit solvation (``solvation=``): tblite's ALPB/GBSA (named solvents) and
 ddX-CPCM/COSMO (a permittivity or a named solvent).  tblite's solvation models
