@@ -259,3 +259,24 @@ def test_wavelet_in_a_small_box_gives_the_mt_energy(tmp_path):
     assert cells == {"MT": 125, "WAVELET": 81}  # 12/125 = 7.776/81 = 0.096 Å
     print(f"F-: MT {energies['MT']:.5f} eV, WAVELET {energies['WAVELET']:.5f} eV")
     assert abs(energies["MT"] - energies["WAVELET"]) < 1e-3
+
+
+@pytest.mark.cp2k
+def test_engine_estimates_for_the_ranks_it_launches(tmp_path):
+    """Cp2kEngine.write_inputs: the estimate is for its own command's -np, not CP2K_COMMAND's;
+    a study's overrides.mpi_ranks still wins."""
+    from atomistics.cp2k.locate import find_cp2k_command
+    from atomistics.engines.cp2k import Cp2kEngine
+
+    li = Atoms("Li", positions=[[0, 0, 0]], info={"charge": 1, "name": "li"})
+    exe = find_cp2k_command()[-1]
+    per_run = {}
+    for ranks, overrides in ((3, {}), (3, {"mpi_ranks": 2})):
+        engine = Cp2kEngine("quick", overrides, command=["mpirun", "-np", str(ranks), exe])
+        settings = engine.settings(li, "single_point")
+        meta = engine.write_inputs(tmp_path / f"{ranks}{overrides}", li, "single_point", settings)
+        per_run[overrides.get("mpi_ranks", ranks)] = meta["resources"]
+    assert per_run[3]["ranks"] == 3 and per_run[2]["ranks"] == 2
+    expected = estimate_resources(settings, ["Li"], 3)
+    assert per_run[3]["memory_total_gb"] == expected.memory_total_gb
+    assert per_run[3]["memory_total_gb"] > per_run[2]["memory_total_gb"]

@@ -172,3 +172,99 @@ def test_failed_sbatch_is_detected(cluster):
     assert not (folder / "spool").exists() or not spooled(folder)
     with pytest.raises(AssertionError):
         qlaunch_round(lambda *c, **k: sh(*c, FAKE_SLURM_FAIL="1", **k), folder, 1)
+
+
+# ------------------------------------------- CP2K jobs' memory/wall-time request
+
+
+def _expected_request(system: str, stage: str, ranks: int, mem_gb=0.0, wall_s=0.0):
+    """The request from the estimate, recomputed here from the engine's settings."""
+    import math
+
+    from atomistics.cp2k.resources import estimate_resources
+    from atomistics.engines import get_engine
+    from atomistics.study import build_study_structures, parse_study
+
+    study = parse_study(MINI_STUDY)
+    built = build_study_structures(study)[system]
+    engine = get_engine("cp2k", {"protocol": study.calculation.protocol, "overrides": {}})
+    est = estimate_resources(engine.settings(built, stage), built.get_chemical_symbols(), ranks)
+    gib = math.ceil(max(1.3 * est.memory_total_gb, mem_gb) / (2**30 / 1e9))
+    wall = max(math.ceil(3 * est.wall_time_s / 300) * 300, wall_s)
+    return est, f"{gib}G", f"{int(wall) // 3600:02d}:{int(wall) % 3600 // 60:02d}:00"
+
+
+@pytest.mark.cp2k
+def test_submit_puts_each_cp2k_jobs_estimate_into_its_queue_request(cluster):
+    folder, sh = cluster
+    (folder / "mini.yaml").write_text(MINI_STUDY)
+    rc, out, err = sh(
+        sys.executable, "-m", "atomistics", "submit", "mini.yaml", "--engine", "cp2k",
+        "-q", "my_qadapter.yaml",
+    )  # fmt: skip
+    assert rc == 0, err
+    assert "fsi:relax: estimated ~" in out and "queue request mem=" in out
+    # reservation mode: FireWorks writes the reserved Firework's own request into the script
+    rc, out, err = sh("qlaunch", "-r", "-q", "my_qadapter.yaml", "singleshot")
+    assert rc == 0 and "ERROR" not in out + err, (out + err)[-2000:]
+    from fireworks.utilities.fw_utilities import get_slug
+
+    (job,) = spooled(folder)
+    names = {
+        get_slug(f"mini:{s}:{t}"): (s, t)
+        for s in ("fsi", "li", "li_fsi")
+        for t in ("relax", "single_point")
+    }
+    system, stage = names[job["name"]]
+    est, mem, wall = _expected_request(system, stage, ranks=1, wall_s=600)
+    assert job["directives"]["mem"] == mem, (job["directives"], est.summary())
+    assert job["directives"]["time"] == wall
+    assert est.memory_total_gb < 1.3 * est.memory_total_gb <= int(mem[:-1]) * 2**30 / 1e9
+
+
+def test_request_never_below_the_adapters_and_in_the_schedulers_syntax():
+    from atomistics.cp2k.resources import ResourceEstimate
+    from atomistics.fireworks.queue import QueueRequest, queue_request, read_qadapter
+
+    est = ResourceEstimate(
+        grids=[[100, 100, 100]], poisson_grid=None, poisson_solver="WAVELET", n_basis=50,
+        ranks=4, memory_per_rank_gb=2.0, memory_total_gb=8.0, wall_time_s=1000.0, scf_steps=25,
+    )  # fmt: skip
+    slurm = read_qadapter(TEMPLATES / "my_qadapter_slurm.yaml")
+    assert (slurm.q_type, slurm.ranks, slurm.walltime_s, slurm.node_memory_gb) == (
+        "SLURM", 32, 86400.0, 256.0)  # fmt: skip
+    # 24 h asked by the user stays; memory 1.3 x 8 GB = 10.4 GB -> 10 GiB
+    assert queue_request(est, slurm) == {"mem": "10G", "walltime": "24:00:00"}
+    pbs = read_qadapter(TEMPLATES / "my_qadapter_pbs.yaml")
+    assert queue_request(est, pbs)["mem"] == "10gb"
+    big_user = QueueRequest(mem_gb=64 * 2**30 / 1e9, walltime_s=60.0, ranks=4, from_file=True)
+    assert queue_request(est, big_user) == {"mem": "64G", "walltime": "00:50:00"}
+    # the margin never asks for more than the declared node; the estimate itself above it: refused
+    tight = QueueRequest(node_memory_gb=9.0, ranks=4, from_file=True)
+    assert queue_request(est, tight)["mem"] == "8G"
+    with pytest.raises(Exception, match="needs about 8.0 GB.*a node has 7 GB"):
+        queue_request(est, QueueRequest(node_memory_gb=7.0, ranks=4, from_file=True))
+    # rendered: the request replaces the adapter's values in the job script
+    script = load_adapter("my_qadapter_slurm.yaml", **queue_request(est, slurm)).get_script_str(".")
+    assert "#SBATCH --mem=10G" in script and "#SBATCH --time=24:00:00" in script
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("24:00:00", 86400), ("1-12:00:00", 129600), ("90", 5400), ("5:30", 330)]
+)
+def test_walltime_syntax(text, seconds):
+    from atomistics.fireworks.queue import parse_walltime
+
+    assert parse_walltime(text) == seconds
+
+
+@pytest.mark.cp2k
+def test_submit_refuses_a_job_above_the_node_memory(run_cli, tmp_path):
+    (tmp_path / "mini.yaml").write_text(MINI_STUDY)
+    rc, _, err = run_cli(
+        "submit", "mini.yaml", "--engine", "cp2k", "--node-memory", "0.5GB", cwd=tmp_path
+    )
+    assert rc == 2 and "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert "needs about" in line and "a node has 0.5 GB" in line
+    assert not (tmp_path / "launchpad.json").exists()

@@ -62,6 +62,19 @@ def register(subparsers) -> None:
         default=DEFAULT_WORKDIR,
         help="calculation folders (absolute; FWorker env 'calc_dir' overrides; default: %(default)s)",
     )
+    p.add_argument(
+        "--qadapter",
+        "-q",
+        type=Path,
+        help="CP2K: your FireWorks queue adapter (my_qadapter.yaml): each CP2K Firework then "
+        "asks the queue for the memory and wall time its estimate needs (never less than "
+        "this file asks; applied by `qlaunch -r`, reservation mode)",
+    )
+    p.add_argument(
+        "--node-memory",
+        help="CP2K: memory of one compute node, e.g. 256GB: refuse jobs whose estimate exceeds "
+        "it (also the adapter's node_memory key or calculation.overrides.node_memory)",
+    )
     p.add_argument("--dry-run", action="store_true", help="show what would be submitted")
     p.set_defaults(func=cmd_submit)
 
@@ -100,7 +113,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
     # The Fireworks carry the database URL to the workers: never its password (the spec is
     # stored in the LaunchPad and copied into every launcher folder's FW.json).
     stored_db = strip_password(str(args.db))
-    plan = build_workflow(study, engine_name, stored_db, args.workdir, db=db)
+    queue = _queue(args, study, engine_name)
+    plan = build_workflow(study, engine_name, stored_db, args.workdir, db=db, queue=queue)
     if args.dry_run:
         _print_plan(plan)
         if stored_db != str(args.db):
@@ -131,9 +145,27 @@ def cmd_submit(args: argparse.Namespace) -> int:
     else:
         print(
             "run it:  rlaunch -l LAUNCHPAD rapidfire   or   qlaunch -q my_qadapter.yaml rapidfire"
+            + ("   (qlaunch -r: each job's own memory/wall time)" if args.qadapter else "")
         )
     print(f"watch it:  atomistics status {args.study}")
     return 0
+
+
+def _queue(args: argparse.Namespace, study, engine_name: str):
+    """The queue request of CP2K jobs (adapter file, node memory, ranks), None for xtb."""
+    if engine_name != "cp2k":
+        if args.qadapter is not None or args.node_memory is not None:
+            raise AtomisticsError(
+                "--qadapter/--node-memory size CP2K jobs; the xtb engine does not use them: "
+                "remove them, or submit with --engine cp2k."
+            )
+        return None
+    from atomistics.cp2k.protocol import machine_overrides
+    from atomistics.fireworks.queue import read_qadapter
+
+    machine = machine_overrides(study.calculation.overrides)
+    node_memory = args.node_memory if args.node_memory is not None else machine.get("node_memory")
+    return read_qadapter(args.qadapter, node_memory, machine.get("mpi_ranks"))
 
 
 def _print_plan(plan) -> None:
@@ -143,6 +175,8 @@ def _print_plan(plan) -> None:
         print(f"binding energies already stored: {', '.join(plan.binding_stored)}")
     for name, first in plan.shared.items():
         print(f"{name} is identical to {first}: computed once")
+    for line in plan.resources:
+        print(line)
     if plan.calculations or plan.binding:
         print(
             f"to run: {len(plan.calculations)} calculation(s) "

@@ -157,12 +157,18 @@ class Cp2kEngine:
     ) -> dict[str, Any]:
         from atomistics.cp2k import write_cp2k_input
         from atomistics.cp2k.locate import find_cp2k_data_dir
-        from atomistics.cp2k.protocol import Cp2kSettings
+        from atomistics.cp2k.protocol import Cp2kSettings, machine_overrides
+        from atomistics.cp2k.resources import mpi_ranks
 
         # Render the settings that were hashed, as given (not resolved again: a restart
         # from moved positions must not get another automatic box).
         data_dir = Path(self.data_dir) if self.data_dir else find_cp2k_data_dir()
         resolved = Cp2kSettings(**{**settings, "data_dir": str(data_dir), "notes": []})
+        # the estimate (and node-memory check) for the ranks this engine launches; a study's
+        # overrides.mpi_ranks still wins (write_cp2k_input reads it when ranks is None)
+        ranks = (
+            None if "mpi_ranks" in machine_overrides(self.overrides) else mpi_ranks(self.command)
+        )
         _, meta = write_cp2k_input(
             atoms,
             _stage(stage),
@@ -172,6 +178,7 @@ class Cp2kEngine:
             PROJECT,
             self.data_dir,
             settings=resolved,
+            ranks=ranks,
         )
         (Path(directory) / ENGINE_FILE).write_text(
             json.dumps({"command": self.command, "omp_threads": self.omp_threads, "stage": stage})
@@ -180,6 +187,7 @@ class Cp2kEngine:
             "basis": meta["settings"]["basis_per_element"],
             "potential": meta["settings"]["potential_per_element"],
             "cp2k_validation": meta.get("validation", {}),
+            "resources": meta["resources"],
         }
 
     def restart_state(

@@ -53,6 +53,7 @@ class Plan:
     binding: list[str] = field(default_factory=list)  # reactions computed by this submission
     binding_stored: list[str] = field(default_factory=list)  # reactions already stored
     bridge: bool = False  # a bridge/continuum Firework follows the reactions
+    resources: list[str] = field(default_factory=list)  # CP2K jobs' estimate and request
 
     @property
     def n_fireworks(self) -> int:
@@ -74,6 +75,27 @@ class _Builder:
     known: dict = field(default_factory=dict)  # system -> {stage: entry} already stored
     by_hash: dict = field(default_factory=dict)  # relax hash -> first system with it
     aliases: dict = field(default_factory=dict)  # system -> identical systems it also serves
+    queue: Any = None  # fireworks.queue.QueueRequest: CP2K jobs' memory/wall-time request
+
+    def resources(self, system: str, stage: str, built) -> dict:
+        """Spec keys for a CP2K job's estimate (and its queue request), or {} for xtb."""
+        if self.engine.name != "cp2k" or self.queue is None:
+            return {}
+        from atomistics.cp2k.resources import estimate_resources
+        from atomistics.fireworks.queue import queue_request
+
+        settings = dict(self.engine.settings(built, stage))
+        if getattr(self.engine, "data_dir", None):
+            settings["data_dir"] = str(self.engine.data_dir)
+        estimate = estimate_resources(settings, built.get_chemical_symbols(), self.queue.ranks)
+        request = queue_request(estimate, self.queue, f"{system} ({stage})")
+        extra: dict = {"resources": estimate.summary()}
+        line = f"{system}:{stage}: estimated {estimate.summary()}"
+        if request:
+            extra["_queueadapter"] = request
+            line += f"; queue request mem={request['mem']} walltime={request['walltime']}"
+        self.plan.resources.append(line)
+        return extra
 
     def tag(self, system: str, stage: str, kind: str, calc_hash: str | None = None) -> dict:
         return {
@@ -97,6 +119,11 @@ class _Builder:
             StoreCalculation(**engine_keys, study=c["study"], db=c["db"], **ids),
         ]
         spec = {"atomistics": self.tag(system, stage, "calculation", calc_hash)}
+        resources = self.resources(system, stage, built)
+        if "resources" in resources:
+            spec["atomistics"]["resources"] = resources["resources"]
+        if "_queueadapter" in resources:
+            spec["_queueadapter"] = resources["_queueadapter"]
         spec.update(spec_extra or {})
         fw = Firework(tasks, name=f"{self.study.name}:{system}:{stage}", spec=spec)
         self.fws.append(fw)
@@ -259,12 +286,16 @@ def build_workflow(
     *,
     db=None,
     machine: dict | None = None,
+    queue=None,
 ) -> Plan:
     """The Workflow of everything ``study`` still needs (``Plan.workflow`` None if nothing).
 
     ``db_url``/``workdir``: concrete values (made absolute) or ``>>key<<``
     placeholders a worker fills; ``machine``: machine settings for the engine
-    (default: CP2K's command and data folder as worker placeholders).
+    (default: CP2K's command and data folder as worker placeholders); ``queue``: a
+    :class:`atomistics.fireworks.queue.QueueRequest`: each CP2K Firework then carries its
+    memory/wall-time estimate (``spec.atomistics.resources``) and, from an adapter file, its
+    queue request (``spec._queueadapter``); a job above the declared node memory is refused.
     """
     from fireworks import Workflow
 
@@ -290,7 +321,7 @@ def build_workflow(
         "db": _absolute(db_url),
         "workdir": _absolute(workdir),
     }
-    builder = _Builder(study, engine, common, db, plan)
+    builder = _Builder(study, engine, common, db, plan, queue=queue)
     for name, built in structures.items():
         builder.add_system(name, built)
     builder.add_bridge(builder.add_reactions(structures))

@@ -1,12 +1,13 @@
 #!/bin/bash
 #PBS -N atomistics
-#PBS -l select=1:ncpus=128:mpiprocs=32:ompthreads=4
+#PBS -l select=1:ncpus=128:mpiprocs=32:ompthreads=4:mem=8gb
 #PBS -l walltime=24:00:00
 #PBS -q workq
 #PBS -A my_project
 #PBS -o FW_job.out
 #PBS -e FW_job.error
 
+# Node memory (atomistics submit -q refuses jobs above it): 256GB
 # CP2K: 32 MPI ranks x 4 OpenMP threads (atomistics CP2K engine).
 export OMP_NUM_THREADS=4
 export OMP_PLACES=cores

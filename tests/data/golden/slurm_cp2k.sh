@@ -9,6 +9,7 @@
 #SBATCH --output=atomistics-%j.out
 #SBATCH --error=atomistics-%j.error
 
+# Node memory (atomistics submit -q refuses jobs above it): 256GB
 # CP2K: 32 MPI ranks x 4 OpenMP threads (atomistics CP2K engine).
 export OMP_NUM_THREADS=4
 export OMP_PLACES=cores
