@@ -325,3 +325,15 @@ def test_stock_ase_calculator_emt_adatom_prefers_the_fourfold_hollow():
     e = {r.site: r.relative_energy for r in result.relaxed}
     assert e["hollow"] < e["bridge"] < e["ontop"]
     assert all(r.fmax <= 0.05 for r in result.relaxed)
+
+
+def test_log_file_symlinked_out_of_logdir_is_refused(model, tmp_path):
+    """Every log the screening writes stays inside ``logdir`` (atomistics.paths.inside)."""
+    slab, placements, calc = model
+    outside = tmp_path / "outside.log"
+    logdir = tmp_path / "logs"
+    logdir.mkdir()
+    (logdir / "reference-000.log").symlink_to(outside)
+    with pytest.raises(AtomisticsError, match="outside the output folder"):
+        screen_placements(placements, calc, slab, n_relax=1, radius=3.0, logdir=logdir)
+    assert not outside.exists()

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from atomistics.errors import AtomisticsError
+from atomistics.paths import inside
 
 GEOMETRY_NOTE = (
     "The single_point input is written on the stage-1 starting geometry; the run step "
@@ -41,7 +42,7 @@ def _inputs(args: argparse.Namespace) -> int:
 
         parse_memory(args.node_memory, "--node-memory")  # a bad amount fails before any work
     for name, atoms in structures.items():
-        folder = out / name
+        folder = inside(out / name, out)
         if folder.exists() and not folder.is_dir():
             raise AtomisticsError(f"{folder} is an existing file: remove it or choose another -o.")
         folder.mkdir(parents=True, exist_ok=True)

@@ -523,7 +523,9 @@ def screen_placements(
         logdir.mkdir(parents=True, exist_ok=True)
 
     def log(name: str) -> Path | None:
-        return logdir / f"{name}.log" if logdir is not None else None
+        from atomistics.paths import inside
+
+        return inside(logdir / f"{name}.log", logdir) if logdir is not None else None
 
     notes: list[str] = []
     frozen_ref = relax_free_region(reference, calculator, np.zeros(len(reference), bool), fmax=fmax)

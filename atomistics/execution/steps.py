@@ -116,7 +116,11 @@ def plan_calculation(
 
 
 def calc_directory(calc: Calculation, workdir: str | Path) -> Path:
-    return Path(workdir) / calc.study / calc.name / calc.dirname
+    """``workdir/<study>/<name>/<stage>-<hash>``, refused if it would resolve outside ``workdir``
+    (a name with ``..``, a symlinked study folder pointing elsewhere)."""
+    from atomistics.paths import inside
+
+    return inside(Path(workdir) / calc.study / calc.name / calc.dirname, workdir)
 
 
 def is_complete(directory: Path) -> bool:

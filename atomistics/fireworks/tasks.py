@@ -42,6 +42,7 @@ from fireworks import FiretaskBase, FWAction, explicit_serialize
 
 from atomistics.errors import AtomisticsError
 from atomistics.fireworks import embedded
+from atomistics.paths import inside
 from atomistics.redact import redact
 
 RESULTS_KEY = "atomistics_results"
@@ -422,7 +423,8 @@ class RunBridge(_Base):
             binding_energies_ev=energies,
             bridge=result,
         )
-        out = Path(self.workdir(fw_spec)) / self["study"] / f"bridge-{self['engine']}.json"
+        workdir = Path(self.workdir(fw_spec))
+        out = inside(workdir / self["study"] / f"bridge-{self['engine']}.json", workdir)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".json.part")
         tmp.write_text(json.dumps(record, indent=1))
