@@ -104,10 +104,14 @@ def run_calculation(calc: Calculation, workdir: str | Path, engine: Engine, db) 
     if cached is not None:
         return cached
     directory = prepare(calc, workdir, engine)
-    if not is_complete(directory):
+    # a folder finished before this run (its DB row lost: a new or deleted database) is
+    # recovered, not run
+    recovered = is_complete(directory)
+    if not recovered:
         execute(directory, engine)
     try:
         result = parse(directory, engine)
+        result.recovered = recovered
     except (ValueError, KeyError) as exc:
         if isinstance(exc, AtomisticsError):
             raise
@@ -134,6 +138,7 @@ class StudyRun:
     reactions: list[rx.ReactionEnergy] = field(default_factory=list)
     n_run: int = 0
     n_cached: int = 0
+    n_recovered: int = 0  # finished folders with no DB row, stored again without running
     wall_time_s: float = 0.0
 
     @property
@@ -199,7 +204,10 @@ def run_study(
             if result.cached:
                 run.n_cached += 1
             else:
-                run.n_run += 1
+                if result.recovered:
+                    run.n_recovered += 1
+                else:
+                    run.n_run += 1
                 for w in result.warnings:
                     bar.write(f"warning: {calc.name}:{calc.stage}: {w}")
             bar.update()
@@ -222,9 +230,15 @@ def run_study(
         if systems is None:
             dbmod.write_reactions(db, study.name, engine.name, run.protocol, run.reactions)
     run.wall_time_s = time.perf_counter() - start
+    recovered = (
+        f", {run.n_recovered} recovered from finished calculation folders (their database rows "
+        "were missing: a new or deleted results database; stored again, not recomputed)"
+        if run.n_recovered
+        else ""
+    )
     log(
-        f"{study.name}: {run.n_run} calculation(s) run, {run.n_cached} reused from the database "
-        f"({run.wall_time_s:.0f} s)."
+        f"{study.name}: {run.n_run} calculation(s) run, {run.n_cached} reused from the database"
+        f"{recovered} ({run.wall_time_s:.0f} s)."
     )
     flagged = [r.name for r in run.reactions if not r.converged]
     if flagged:

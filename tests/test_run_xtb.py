@@ -251,3 +251,20 @@ def test_neutral_exchange_reaction_end_to_end_with_honest_flags(tmp_path):
     assert not ex.converged and any("product:single_point" in u for u in ex.unconverged)
     (row,) = dbmod.reaction_rows(dbmod.connect(tmp_path / "r.db"), "exch")
     assert row.converged is False and row.label == "neutral"
+
+
+def test_folders_recovered_into_a_deleted_database_are_not_reported_as_run(tmp_path):
+    study = parse_study(MINI)
+    db_path, work = tmp_path / "r.db", tmp_path / "runs"
+    first = run_study(study, XtbEngine(), db_path, work, progress=False)
+    assert (first.n_run, first.n_cached, first.n_recovered) == (6, 0, 0)
+    done = {p: p.stat().st_mtime_ns for p in work.rglob("DONE")}
+    db_path.unlink()
+    messages = []
+    again = run_study(study, XtbEngine(), db_path, work, progress=False, log=messages.append)
+    assert (again.n_run, again.n_cached, again.n_recovered) == (0, 0, 6)
+    assert "0 calculation(s) run" in messages[0] and "6 recovered from finished" in messages[0]
+    assert all(r.recovered and not r.cached for r in again.results.values())
+    assert {p: p.stat().st_mtime_ns for p in work.rglob("DONE")} == done  # nothing executed
+    assert len(dbmod.calculation_rows(dbmod.connect(db_path), "mini")) == 6
+    assert again.reactions[0].e_bind_ev == pytest.approx(first.reactions[0].e_bind_ev)

@@ -64,7 +64,8 @@ class CalcResult:
     geometry_from: str | None = None  # calc_hash of the relaxation that gave the geometry
     geo_steps: int | None = None  # optimiser steps of that relaxation
     directory: str = ""
-    cached: bool = False
+    cached: bool = False  # read from the results database (no folder touched)
+    recovered: bool = False  # read from a folder already finished (DONE) before this run
 
     @property
     def converged(self) -> bool:
