@@ -144,7 +144,8 @@ def _cmd_placements(args: argparse.Namespace) -> int:
 
 
 def _cmd_study(args: argparse.Namespace) -> int:
-    from atomistics.study import build_study_structures, load_study
+    from atomistics.cli.study_check import load_checked_study as load_study
+    from atomistics.study import build_study_structures
 
     study = load_study(args.study)
     out = check_output_folder(args.output)

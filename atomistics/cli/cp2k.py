@@ -19,9 +19,10 @@ GEOMETRY_NOTE = (
 def _inputs(args: argparse.Namespace) -> int:
     from ase.io import write
 
+    from atomistics.cli.study_check import load_checked_study as load_study
     from atomistics.cp2k import STAGES, write_cp2k_input
     from atomistics.cp2k.resources import ResourceEstimate
-    from atomistics.study import build_study_structures, load_study
+    from atomistics.study import build_study_structures
 
     study = load_study(args.study)
     protocol = args.protocol or study.calculation.protocol

@@ -93,11 +93,11 @@ def register(subparsers) -> None:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     from atomistics import db as dbmod
+    from atomistics.cli.study_check import load_checked_study
     from atomistics.fireworks import launchpad as lpmod
     from atomistics.fireworks.workflow import build_workflow, refuse_if_live
-    from atomistics.study import load_study
 
-    study = load_study(args.study)
+    study = load_checked_study(args.study)
     engine_name = args.engine or study.engine
     folder = Path.cwd()
     db_path = Path(args.db)

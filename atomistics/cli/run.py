@@ -9,11 +9,11 @@ from pathlib import Path
 
 from atomistics import db as dbmod
 from atomistics import reactions as rx
+from atomistics.cli.study_check import load_checked_study
 from atomistics.engines import ENGINE_NAMES, engine_for_study
 from atomistics.errors import AtomisticsError
 from atomistics.redact import redact
 from atomistics.runner import DEFAULT_WORKDIR, run_study
-from atomistics.study import load_study
 
 
 def register(subparsers) -> None:
@@ -71,11 +71,7 @@ def _machine(args: argparse.Namespace) -> dict:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    study = load_study(args.study)
-    if study.bridge is not None:  # a bad bridge section fails now, not after the runs
-        from atomistics.continuum.study_bridge import parse_bridge_spec
-
-        parse_bridge_spec(study.bridge)
+    study = load_checked_study(args.study)  # a bad bridge value fails now, not after the runs
     engine = engine_for_study(study, args.engine, _machine(args))
     run = run_study(study, engine, args.db, args.workdir, progress=not args.no_progress)
     if run.reactions:

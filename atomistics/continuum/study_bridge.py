@@ -137,6 +137,31 @@ def parse_bridge_spec(section: dict[str, Any] | None) -> BridgeSpec:
         raise StudySpecError("invalid bridge section: " + "; ".join(msgs)) from None
 
 
+def check_bridge_section(section: dict[str, Any] | None) -> BridgeSpec:
+    """Validate every value of a study's ``bridge:`` section without running the bridge.
+
+    The spec's keys and types (:func:`parse_bridge_spec`) and every quantity the bridge
+    would read: electrolyte, separator and coating (units, finite, physical ranges: an
+    absolute temperature above 0 K, a porosity in (0, 1), ...), current density, solvation
+    correction and dG spread. Commands that load a study call it first, so a bad value
+    fails before any calculation, not at the bridge step after all of them.
+    """
+    spec = parse_bridge_spec(section)
+    _build(Electrolyte, spec.electrolyte, "electrolyte")
+    _build(Separator, spec.separator, "separator")
+    _build(Coating, spec.coating, "coating")
+    current = parse_quantity(spec.current_density, "current_density", "bridge.current_density")
+    if not current > 0:
+        raise StudySpecError(
+            f"bridge.current_density = {spec.current_density!r} must be positive, e.g. '1 mA/cm^2'."
+        )
+    if spec.solvation_correction is not None:
+        parse_quantity(spec.solvation_correction, "energy", "bridge.solvation_correction")
+    if spec.dg_spread is not None:
+        parse_spread(spec.dg_spread, "exchange", "bridge.dg_spread")
+    return spec
+
+
 def study_free_energy(
     spec: BridgeSpec,
     binding_energies_ev: Mapping[str, float] | None,
@@ -209,7 +234,7 @@ def run_study_bridge(
     calculations converged). ``binding_energies_ev``: name → E_bind in eV (the FITTED
     fallback).
     """
-    spec = parse_bridge_spec(section)
+    spec = check_bridge_section(section)
     fe, notes = study_free_energy(
         spec, binding_energies_ev, reaction_energies, converged, allow_unconverged
     )

@@ -304,9 +304,9 @@ def build_workflow(
     from atomistics.study import build_study_structures
 
     if study.bridge is not None:  # a bad bridge section fails at submission
-        from atomistics.continuum.study_bridge import parse_bridge_spec
+        from atomistics.continuum.study_bridge import check_bridge_section
 
-        parse_bridge_spec(study.bridge)
+        check_bridge_section(study.bridge)
     options = engine_options(study, engine_name)
     machine = dict(DEFAULT_MACHINE[engine_name] if machine is None else machine)
     engine = get_engine(engine_name, options)  # planning only: the worker builds its own
