@@ -8,6 +8,7 @@ mappings here and validated by the modules that use them.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -212,6 +213,35 @@ class CalculationSpec(_Strict):
     overrides: dict[str, Any] = Field(default_factory=dict)
     xtb: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("overrides", "xtb")
+    @classmethod
+    def _finite(cls, v: dict[str, Any]) -> dict[str, Any]:
+        # free-form settings (any value type): '.nan'/'.inf' would pass allow_inf_nan
+        for path, value in _leaves(v, ()):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise _NestedValueError(path, f"{value} is not a finite number: give a real value")
+        return v
+
+
+class _NestedValueError(ValueError):
+    """A ValueError about ``path`` inside the validated field (for the error's line)."""
+
+    def __init__(self, path: tuple, detail: str) -> None:
+        super().__init__(f"{'.'.join(map(str, path))}: {detail}")
+        self.path, self.detail = path, detail
+
+
+def _leaves(value: Any, path: tuple):
+    """(key path, value) of every leaf of nested mappings and lists."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(value, list | tuple):
+        for k, v in enumerate(value):
+            yield from _leaves(v, (*path, k))
+    else:
+        yield path, value
+
 
 class Study(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
@@ -383,9 +413,13 @@ def parse_study(text: str, source: str = "<study>") -> Study:
         messages = []
         for err in exc.errors():
             loc = tuple(err["loc"])
+            nested = (err.get("ctx") or {}).get("error")
             key = ".".join(str(p) for p in loc if p not in _DISCRIMINATOR_TAGS) or "(top level)"
-            line = _line_for(loc, lines)
             msg = err["msg"].removeprefix("Value error, ")
+            if isinstance(nested, _NestedValueError):  # the nested key and its own line
+                loc = (*loc, *nested.path)
+                key, msg = f"{key}.{'.'.join(map(str, nested.path))}", nested.detail
+            line = _line_for(loc, lines)
             messages.append(f"{source} line {line or '?'}: {key}: {msg}")
         raise StudySpecError("invalid study file:\n  " + "\n  ".join(messages)) from None
     except StudySpecError:

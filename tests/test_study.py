@@ -113,3 +113,26 @@ def test_not_yaml_and_missing_file(tmp_path):
         parse_study("- a\n- b\n", "x.yaml")
     with pytest.raises(StudySpecError, match="does not exist"):
         load_study(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("block", "key", "line"),
+    [
+        ("  overrides: {cutoff: .nan}\n", "calculation.overrides.cutoff", 4),
+        ("  overrides:\n    box: 20\n    cp2k:\n      scf: {eps_scf: .inf}\n",
+         "calculation.overrides.cp2k.scf.eps_scf", 7),
+        ("  overrides: {kpoints: [1, -.inf, 1]}\n", "calculation.overrides.kpoints.1", 4),
+        ("  xtb: {accuracy: .nan}\n", "calculation.xtb.accuracy", 4),
+    ],
+)  # fmt: skip
+def test_non_finite_free_form_settings_are_refused_with_key_and_line(block, key, line):
+    text = (
+        "name: m\nengine: cp2k\ncalculation:\n" + block
+        + "systems:\n  li: {kind: molecule, species: Li+}\n"
+    )  # fmt: skip
+    with pytest.raises(StudySpecError) as exc:
+        parse_study(text, "s.yaml")
+    assert f"s.yaml line {line}: {key}: " in str(exc.value)
+    assert "is not a finite number" in str(exc.value)
+    finite = text.replace(".nan", "1.5").replace("-.inf", "2").replace(".inf", "1e-6")
+    assert parse_study(finite, "s.yaml").calculation
