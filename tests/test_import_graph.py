@@ -33,6 +33,7 @@ LAYERS = {
     "limits": 0,
     "paths": 0,
     "yamlsafe": 0,
+    "jsonable": 0,
     "structures": 1,
     "cp2k": 1,
     "parse": 1,

@@ -8,33 +8,14 @@ in eV); infinite values (no Sand's time) are printed as ``null``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 from typing import Any
 
-import numpy as np
-
 from atomistics.errors import AtomisticsError
+from atomistics.jsonable import jsonable
 from atomistics.redact import redact
 from atomistics.units import parse_quantity
-
-
-def jsonable(obj: Any) -> Any:
-    """Dataclasses/NumPy -> plain JSON types; inf and nan -> None."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return jsonable(dataclasses.asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def emit(result: dict, as_json: bool, lines: list[str]) -> int:

@@ -30,18 +30,16 @@ records themselves are read from the results database (:meth:`CalcResult.from_ro
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
-import math
 import shlex
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from fireworks import FiretaskBase, FWAction, explicit_serialize
 
 from atomistics.errors import AtomisticsError
 from atomistics.fireworks import embedded
+from atomistics.jsonable import jsonable
 from atomistics.paths import inside
 from atomistics.redact import redact
 
@@ -111,23 +109,6 @@ def atoms_from_dict(data: dict):
     from ase.io.jsonio import decode
 
     return decode(json.dumps(data))
-
-
-def jsonable(obj: Any) -> Any:
-    """Dataclasses/NumPy -> plain JSON types; inf and nan -> None."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return jsonable(dataclasses.asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 class CalculationFizzled(RuntimeError):
