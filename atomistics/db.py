@@ -32,6 +32,7 @@ Calculation rows are never updated or deleted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -301,12 +302,40 @@ def _row_atoms(result: CalcResult) -> Atoms:
     return atoms
 
 
+def _exclusive(db, name: str):
+    """A check-then-write of ``name`` that no other writer interleaves with.
+
+    PostgreSQL: an advisory lock per name for one transaction (:mod:`atomistics.db_postgres`).
+    SQLite: nothing here; one `atomistics run` at a time holds the database file's lock
+    (:func:`atomistics.runner.study_lock`).
+    """
+    lock = getattr(db, "exclusive", None)
+    return lock(name) if lock is not None else contextlib.nullcontext()
+
+
+def _transaction(db):
+    """``with db:`` unless the caller already holds the database's transaction."""
+    return db if getattr(db, "connection", None) is None else contextlib.nullcontext()
+
+
 def write_calculation(db, result: CalcResult) -> int:
-    """Store a :class:`CalcResult` unless its hash is already there; return the row id."""
+    """Store a :class:`CalcResult` unless its hash is already there; return the row id.
+
+    Idempotent per content hash even with concurrent writers on PostgreSQL: the check and
+    the write run under the hash's lock, so a second writer finds the first one's row.
+    """
     existing = find_calculation(db, result.calc_hash)
     if existing is not None:
         return existing.id
     _ensure_metadata(db)
+    with _transaction(db), _exclusive(db, f"calculation:{result.calc_hash}"):
+        existing = find_calculation(db, result.calc_hash)  # again, under the lock
+        if existing is not None:
+            return existing.id
+        return _write_calculation_row(db, result)
+
+
+def _write_calculation_row(db, result: CalcResult) -> int:
     atoms = _row_atoms(result)
     kvp: dict[str, Any] = {
         "study": result.study,
@@ -390,7 +419,7 @@ def write_reactions(db, study: str, engine: str, protocol: str, entries) -> list
             )
     _ensure_metadata(db)
     ids: list[int] = []
-    with db:
+    with _transaction(db), _exclusive(db, f"reactions:{study}:{engine}:{protocol}"):
         old = [
             r.id
             for kind in (KIND_REACTION, LEGACY_KIND_BINDING)

@@ -1,7 +1,9 @@
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -75,3 +77,81 @@ def _cp2k_data_dir(monkeypatch):
         found = None
     if found is None:
         monkeypatch.setenv("CP2K_DATA_DIR", str(CP2K_DATA_FIXTURE))
+
+
+# ------------------------------------------------ PostgreSQL (one throw-away server per session)
+# Used by tests/test_postgres.py and tests/test_readonly_postgres.py; see test_postgres's
+# docstring for how the server is found or started.
+
+PG_SCRIPT = REPO / "tests" / "pg_server.sh"
+REQUIRE_POSTGRES = os.environ.get("ATOMISTICS_REQUIRE_POSTGRES") == "1"
+
+
+def _unavailable(reason: str):
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"ATOMISTICS_REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """Base URL of a PostgreSQL server whose user may create databases."""
+    try:
+        import ase_db_backends  # noqa: F401
+        import psycopg2  # noqa: F401
+    except ImportError:
+        _unavailable(
+            "the postgres extra is not installed (pip install -e '.[postgres]': "
+            "ase-db-backends, psycopg2)"
+        )
+    url = os.environ.get("ATOMISTICS_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    proc = subprocess.run(
+        ["bash", str(PG_SCRIPT), "start"], capture_output=True, text=True, timeout=180
+    )
+    if proc.returncode != 0:
+        _unavailable(
+            "no PostgreSQL server: set ATOMISTICS_TEST_PG_URL, or install the server binaries "
+            f"(apt-get install postgresql) for tests/pg_server.sh ({proc.stderr.strip()[-300:]})"
+        )
+    exports = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in proc.stdout.splitlines()
+        if line.startswith("export ")
+    )
+    try:
+        yield exports["ATOMISTICS_TEST_PG_URL"]
+    finally:
+        subprocess.run(
+            ["bash", str(PG_SCRIPT), "stop", exports["ATOMISTICS_TEST_PG_DIR"]],
+            capture_output=True,
+            timeout=120,
+        )
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A fresh, empty database on the server (dropped afterwards)."""
+    import psycopg2
+
+    name = f"atomistics_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(pg_server)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {name}")
+    except psycopg2.Error as exc:
+        admin.close()
+        _unavailable(f"the PostgreSQL user cannot create a test database ({exc.pgerror})")
+    try:
+        yield _with_database(pg_server, name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()

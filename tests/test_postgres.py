@@ -35,78 +35,6 @@ from mini_study import MINI_STUDY
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PG_SCRIPT = REPO / "tests" / "pg_server.sh"
-REQUIRE = os.environ.get("ATOMISTICS_REQUIRE_POSTGRES") == "1"
-
-
-def _unavailable(reason: str):
-    if REQUIRE:
-        pytest.fail(f"ATOMISTICS_REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def pg_server():
-    """Base URL of a PostgreSQL server whose user may create databases."""
-    try:
-        import ase_db_backends  # noqa: F401
-        import psycopg2  # noqa: F401
-    except ImportError:
-        _unavailable(
-            "the postgres extra is not installed (pip install -e '.[postgres]': "
-            "ase-db-backends, psycopg2)"
-        )
-    url = os.environ.get("ATOMISTICS_TEST_PG_URL")
-    if url:
-        yield url
-        return
-    proc = subprocess.run(
-        ["bash", str(PG_SCRIPT), "start"], capture_output=True, text=True, timeout=180
-    )
-    if proc.returncode != 0:
-        _unavailable(
-            "no PostgreSQL server: set ATOMISTICS_TEST_PG_URL, or install the server binaries "
-            f"(apt-get install postgresql) for tests/pg_server.sh ({proc.stderr.strip()[-300:]})"
-        )
-    exports = dict(
-        line.removeprefix("export ").split("=", 1)
-        for line in proc.stdout.splitlines()
-        if line.startswith("export ")
-    )
-    try:
-        yield exports["ATOMISTICS_TEST_PG_URL"]
-    finally:
-        subprocess.run(
-            ["bash", str(PG_SCRIPT), "stop", exports["ATOMISTICS_TEST_PG_DIR"]],
-            capture_output=True,
-            timeout=120,
-        )
-
-
-def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-@pytest.fixture
-def pg_url(pg_server):
-    """A fresh, empty database on the server (dropped afterwards)."""
-    import psycopg2
-
-    name = f"atomistics_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(pg_server)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {name}")
-    except psycopg2.Error as exc:
-        admin.close()
-        _unavailable(f"the PostgreSQL user cannot create a test database ({exc.pgerror})")
-    try:
-        yield _with_database(pg_server, name)
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
 
 
 def _password(url: str) -> str:
@@ -292,6 +220,79 @@ def test_two_writers_at_once_lose_and_duplicate_nothing(pg_url, tmp_path):
         assert sorted(r.calc_hash for r in rows if r.writer == tag) == [
             f"{tag}-{i:04d}" for i in range(n)
         ]
+
+
+SAME_HASH_WRITER = """
+import sys, time
+import numpy as np
+from ase import Atoms
+from atomistics import db as dbmod
+from atomistics.execution import CalcResult
+url, n, start = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+db = dbmod.connect(url)
+while time.time() < start:
+    time.sleep(0.001)
+for i in range(n):
+    atoms = Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.74]])
+    result = CalcResult(
+        calc_hash=f"h{i:063x}", study="s", name="h2", stage="relax", engine="xtb",
+        engine_version="x", protocol="GFN2-xTB", energy_ev=-1.0 * i, atoms=atoms,
+        forces=np.zeros((2, 3)), scf_converged=True, geo_converged=True, n_steps=1,
+        wall_time_s=1.0, warnings=[], timings={}, settings={}, metadata={},
+    )
+    print(dbmod.write_calculation(db, result))
+"""
+
+
+def test_two_writers_of_the_same_hashes_store_each_once(pg_url, tmp_path):
+    """Two processes store the same calculations (same content hashes) at the same instant,
+    as two runs of one study do: each hash is stored once, and both get its row id."""
+    from atomistics import db as dbmod
+
+    dbmod.connect(pg_url).count()  # schema created: the writers race on rows only
+    (tmp_path / "writer.py").write_text(SAME_HASH_WRITER)
+    n = 40
+    start = time.time() + 4
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(tmp_path / "writer.py"), pg_url, str(n), str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    ids = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        ids.append([int(x) for x in out.split()])
+    rows = _assert_lookups_consistent(pg_url, "calc_hash", kind="calculation")
+    assert len(rows) == n
+    assert ids[0] == ids[1]  # the second writer was given the first one's row
+
+
+def test_one_study_run_twice_at_once_stores_each_calculation_once(pg_url, tmp_path):
+    """Two `atomistics run` of the same study into one database from two workdirs (two
+    machines): both compute, each content hash and each reaction is stored once."""
+    (tmp_path / "mini.yaml").write_text(MINI_STUDY)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "atomistics", "run", "mini.yaml", "--db", pg_url,
+             "--workdir", f"runs_{k}", "--no-progress"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        )
+        for k in (1, 2)
+    ]  # fmt: skip
+    energies = []
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+        energies.append(next(line for line in out.splitlines() if "li_fsi" in line))
+    calcs = _assert_lookups_consistent(pg_url, "calc_hash", kind="calculation")
+    assert len(calcs) == 6
+    assert len(_rows(pg_url, kind="reaction")) == 1
+    assert energies[0] == energies[1]
 
 
 def test_two_studies_run_at_once_into_one_database(pg_url, tmp_path):

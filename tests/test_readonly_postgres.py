@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-from test_postgres import pg_server, pg_url  # noqa: F401  (fixtures: a throw-away server)
 
 from atomistics import db as dbmod
 from atomistics import reactions as rx
@@ -24,7 +23,7 @@ def _tables(url: str) -> set[str]:
         con.close()
 
 
-def test_results_does_not_initialise_an_empty_postgres_database(pg_url):  # noqa: F811
+def test_results_does_not_initialise_an_empty_postgres_database(pg_url):
     proc = subprocess.run(
         [sys.executable, "-m", "atomistics", "results", "--db", pg_url],
         capture_output=True,
@@ -36,7 +35,7 @@ def test_results_does_not_initialise_an_empty_postgres_database(pg_url):  # noqa
     assert _tables(pg_url) == set()  # nothing created
 
 
-def test_reading_uses_read_only_transactions(pg_url):  # noqa: F811
+def test_reading_uses_read_only_transactions(pg_url):
     entry = rx.compute(
         "li_fsi", "li_fsi", ["li", "fsi"], {"li_fsi": -10.0, "li": -1.0, "fsi": -0.5}
     )
