@@ -149,6 +149,22 @@ class _ReadOnlySQLite(SQLite3Database):
         )
 
 
+#: Python module -> the package that provides it (the ``postgres`` extra, pyproject.toml).
+_POSTGRES_PACKAGES = {"ase_db_backends": "ase-db-backends", "psycopg2": "psycopg2-binary"}
+
+
+def _missing_package(exc: ImportError) -> str:
+    """The pip package of the module an ImportError is about (the extra's names)."""
+    top = (exc.name or "").split(".")[0]
+    if top in _POSTGRES_PACKAGES:
+        return _POSTGRES_PACKAGES[top]
+    text = str(exc)
+    for module, package in _POSTGRES_PACKAGES.items():
+        if module in text:
+            return package
+    return "ase-db-backends"
+
+
 def _readonly_postgres(url: str):
     """ASE's PostgreSQL database in read-only transactions; refuses a server without ASE's tables."""
     from ase_db_backends.postgresql import Connection, PostgreSQLDatabase
@@ -193,11 +209,12 @@ def connect(url: str | Path = DEFAULT_DB, *, readonly: bool = False):
             from atomistics.db_postgres import connect_postgres
 
             return _readonly_postgres(url) if readonly else connect_postgres(url)
-        except (ImportError, ValueError) as exc:
+        except ImportError as exc:
             raise AtomisticsError(
-                f"cannot open {_safe(url)}: PostgreSQL needs the ase-db-backends package "
-                "(pip install 'limmt-atomistics[postgres]')."
-            ) from exc
+                f"cannot open {_safe(url)}: a PostgreSQL results database needs the "
+                f"{_missing_package(exc)} package, which is not installed: "
+                "pip install 'limmt-atomistics[postgres]' (ase-db-backends and psycopg2-binary)."
+            ) from None
         except Exception as exc:  # server down, bad credentials
             raise AtomisticsError(
                 f"cannot connect to {_safe(url)}: {_safe(exc)}; check the server and the URL."
