@@ -167,13 +167,10 @@ class ReactionEnergy:
 
     @property
     def binding(self) -> tuple[str, list[str]] | None:
-        if len(self.products) != 1 or any(nu != 1 for nu in self.products.values()):
-            return None
-        if any(nu != round(nu) for nu in self.reactants.values()):
-            return None
-        return next(iter(self.products)), [
-            n for n, nu in self.reactants.items() for _ in range(int(nu))
-        ]
+        """(complex, fragments) if this is a binding reaction (:func:`atomistics.study.binding_of`)."""
+        from atomistics.study import binding_of
+
+        return binding_of(self.reactants, self.products)
 
     # binding-energy vocabulary (E(AB) − ΣE(X) is this reaction's ΔE)
     @property

@@ -15,7 +15,15 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import yaml
 from ase import Atoms
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from atomistics.errors import StudySpecError
 from atomistics.limits import check_atom_count
@@ -104,6 +112,10 @@ class AdsorbateSystem(_Strict):
     #: Å clear above the topmost atom (the adsorbate): the complex gets its own cell;
     #: None keeps the slab's cell (its clear vacuum then counts from the slab's top)
     vacuum: float | None = Field(None, gt=0)
+    #: a screened geometry (``atomistics screen`` → best.extxyz), relative to the study
+    #: file: its adsorbate and counter-ion positions replace site/height/orientation/azimuth
+    #: (:func:`atomistics.structures.start_from.apply_start_from`)
+    start_from: str | None = Field(None, min_length=1)
 
     @field_validator("counter_ion")
     @classmethod
@@ -192,13 +204,21 @@ class ReactionSpec(_Strict):
 
     @property
     def binding(self) -> tuple[str, list[str]] | None:
-        """(complex, fragments) if this is a binding reaction (one product, ν = 1 everywhere)."""
-        if len(self.products) != 1 or any(nu != 1 for nu in self.products.values()):
-            return None
-        if any(nu != round(nu) for nu in self.reactants.values()):
-            return None
-        fragments = [n for n, nu in self.reactants.items() for _ in range(int(nu))]
-        return next(iter(self.products)), fragments
+        """(complex, fragments) if this is a binding reaction (see :func:`binding_of`)."""
+        return binding_of(self.reactants, self.products)
+
+
+def binding_of(
+    reactants: dict[str, float], products: dict[str, float]
+) -> tuple[str, list[str]] | None:
+    """(complex, fragments) if a reaction is a binding reaction: one product with ν = 1 and
+    whole-number reactant coefficients (a fragment with ν = 2 is listed twice); else None."""
+    if len(products) != 1 or any(nu != 1 for nu in products.values()):
+        return None
+    if any(nu != round(nu) for nu in reactants.values()):
+        return None
+    fragments = [n for n, nu in reactants.items() for _ in range(int(nu))]
+    return next(iter(products)), fragments
 
 
 class CalculationSpec(_Strict):
@@ -252,6 +272,13 @@ class Study(_Strict):
     binding_energies: dict[str, BindingEnergySpec] = Field(default_factory=dict)
     reactions: dict[str, ReactionSpec] = Field(default_factory=dict)
     bridge: dict[str, Any] | None = None
+    #: folder that relative paths in the file (``start_from``) are relative to
+    _base_dir: Path | None = PrivateAttr(default=None)
+
+    def resolve_path(self, path: str) -> Path:
+        """A path of the study file, relative to the file's folder (else the working folder)."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() or self._base_dir is None else self._base_dir / p
 
     @property
     def all_reactions(self) -> dict[str, ReactionSpec]:
@@ -395,8 +422,11 @@ def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
 _DISCRIMINATOR_TAGS = {"limmt-slab", "molecule", "ion-pair", "adsorbate", "in-cell"}
 
 
-def parse_study(text: str, source: str = "<study>") -> Study:
-    """Parse and validate study YAML text; errors name the key path and line."""
+def parse_study(text: str, source: str = "<study>", base_dir: str | Path | None = None) -> Study:
+    """Parse and validate study YAML text; errors name the key path and line.
+
+    ``base_dir``: the folder relative paths in the study (``start_from``) refer to.
+    """
     check_yaml(text, source)  # size, alias bombs, recursive aliases, duplicate keys
     try:
         data = yaml.safe_load(text)
@@ -424,6 +454,7 @@ def parse_study(text: str, source: str = "<study>") -> Study:
         raise StudySpecError("invalid study file:\n  " + "\n  ".join(messages)) from None
     except StudySpecError:
         raise
+    study._base_dir = Path(base_dir) if base_dir is not None else None
     check_reactions(study)
     return study
 
@@ -481,7 +512,7 @@ def check_reactions(study: Study, structures: dict[str, Atoms] | None = None) ->
 def load_study(path: str | Path) -> Study:
     """Load a study YAML file (see :func:`parse_study`)."""
     path = Path(path)
-    return parse_study(read_yaml_text(path), str(path))
+    return parse_study(read_yaml_text(path), str(path), base_dir=path.parent)
 
 
 def build_system(study: Study, name: str, _cache: dict[str, Atoms] | None = None) -> Atoms:
@@ -510,6 +541,16 @@ def build_system(study: Study, name: str, _cache: dict[str, Atoms] | None = None
         atoms = molecules.build_ion_pair(spec.cation, spec.anion, spec.conformer)
     elif isinstance(spec, AdsorbateSystem):
         atoms = _build_adsorbate(spec, build_system(study, spec.slab, cache))
+        if spec.start_from is not None:
+            from atomistics.structures.start_from import apply_start_from
+
+            keep_cell = spec.vacuum is None and spec.counter_ion is None  # place_adsorbate's
+            atoms = apply_start_from(
+                atoms,
+                study.resolve_path(spec.start_from),
+                vacuum=None if keep_cell else float(atoms.info["vacuum"]),
+                what=f"systems.{name}",
+            )
     else:
         atoms = _build_in_cell(study, spec, cache)
     atoms.info["name"] = name

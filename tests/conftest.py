@@ -1,11 +1,11 @@
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from cli_helpers import atomistics
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -15,15 +15,7 @@ def run_cli(tmp_path):
     """Run the real console entry point in a subprocess: (returncode, stdout, stderr)."""
 
     def _run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600):
-        proc = subprocess.run(
-            [sys.executable, "-m", "atomistics", *args],
-            cwd=cwd or tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env={**os.environ, **(env or {})},
-        )
-        return proc.returncode, proc.stdout, proc.stderr
+        return atomistics(*args, cwd=cwd or tmp_path, env=env, timeout=timeout, drop=())
 
     return _run
 

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import atomistics, venv_script
 from mini_study import MINI_STUDY
 
 
 def cli(*args: str, cwd: Path):
-    env = {k: v for k, v in os.environ.items() if k != "FW_CONFIG_FILE"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "atomistics", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    return proc.returncode, proc.stdout, proc.stderr
+    return atomistics(*args, cwd=cwd)
 
 
 def test_mongodb_errors_never_show_credentials(tmp_path):
@@ -84,16 +75,7 @@ print(b.fireworks.count_documents({{}}))
 
 
 def _fireworks_script(name: str, *args: str, cwd: Path):
-    env = {k: v for k, v in os.environ.items() if k != "FW_CONFIG_FILE"}
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / name), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    return proc.returncode, proc.stdout, proc.stderr
+    return venv_script(name, *args, cwd=cwd)
 
 
 def _one_line_error(rc: int, err: str) -> str:

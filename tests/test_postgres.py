@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from cli_helpers import atomistics
 from mini_study import MINI_STUDY
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,15 +51,9 @@ def _env(**extra) -> dict:
 
 
 def _cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 300):
-    proc = subprocess.run(
-        [sys.executable, "-m", "atomistics", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env or _env(),
+    return atomistics(
+        *args, cwd=cwd, env=env, timeout=timeout, drop=("FW_CONFIG_FILE", "PGPASSWORD")
     )
-    return proc.returncode, proc.stdout, proc.stderr
 
 
 def _no_secret_anywhere(folder: Path, outputs: list[str], password: str) -> None:

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from cli_helpers import atomistics
 from mini_study import MINI_STUDY
 
 from atomistics.redact import has_password, redact, strip_password
@@ -29,17 +30,7 @@ MONGO_URL = f"mongodb://user:{SECRET}@127.0.0.1:1/db"
 
 
 def _cli(args: tuple[str, ...], cwd: Path, env: dict | None = None, timeout: float = 120):
-    full_env = {k: v for k, v in os.environ.items() if k != "FW_CONFIG_FILE"}
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "atomistics", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-    )
-    return proc.returncode, proc.stdout, proc.stderr
+    return atomistics(*args, cwd=cwd, env=env, timeout=timeout)
 
 
 def _run_all(commands: dict[str, tuple[str, ...]], cwd: Path, env: dict | None = None) -> dict:

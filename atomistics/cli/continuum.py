@@ -162,26 +162,27 @@ def _free_energy(args: argparse.Namespace):
         if args.solvation_correction
         else None
     )
+    # a given spread (its origin only chooses the default when none is given)
+    spread = parse_spread(args.dg_spread, "exchange", "--dg-spread") if args.dg_spread else None
+    exchange_options = {
+        "allow_unconverged": args.allow_unconverged,
+        "solvation_correction_ev": solv,
+        "solvation_model": args.solvation_model,
+        "surface": args.surface,
+        "spread_ev": spread,
+    }
     if args.exchange_energy:
         fe = br.free_energy_from_exchange(
             parse_quantity(args.exchange_energy, "energy", "--exchange-energy"),
             converged=not args.unconverged_input,
-            allow_unconverged=args.allow_unconverged,
-            solvation_correction_ev=solv,
-            solvation_model=args.solvation_model,
-            surface=args.surface,
-            spread_ev=parse_spread(args.dg_spread, "exchange", "--dg-spread")
-            if args.dg_spread
-            else None,
+            **exchange_options,
         )
         return fe, "command line (neutral exchange reaction)", None, None
     if args.delta_g:
         fe = br.given_free_energy(
             parse_quantity(args.delta_g, "energy", "--delta-g"),
             surface=args.surface,
-            spread_ev=parse_spread(args.dg_spread, "exchange", "--dg-spread")
-            if args.dg_spread
-            else None,
+            spread_ev=spread,
         )
         return fe, "command line (dG given)", None, None
     if args.db:
@@ -193,16 +194,7 @@ def _free_energy(args: argparse.Namespace):
             )
         if args.exchange_name:
             record = read_reaction(args.db, args.study, args.exchange_name, args.engine)
-            fe = br.free_energy_from_exchange(
-                record,
-                allow_unconverged=args.allow_unconverged,
-                solvation_correction_ev=solv,
-                solvation_model=args.solvation_model,
-                surface=args.surface,
-                spread_ev=parse_spread(args.dg_spread, "exchange", "--dg-spread")
-                if args.dg_spread
-                else None,
-            )
+            fe = br.free_energy_from_exchange(record, **exchange_options)
             source = (
                 f"results DB {redact(args.db)} (study {args.study}, reaction {args.exchange_name})"
             )
@@ -221,13 +213,7 @@ def _free_energy(args: argparse.Namespace):
             "screening) --e-surface-anion '-10.39 eV' --e-cation-anion '-8.35 eV', or --db results.db --study NAME"
         )
     fe = br.free_energy_from_screening(
-        e_sa,
-        e_ca,
-        args.screening,
-        surface=args.surface,
-        spread_ev=parse_spread(args.dg_spread, "screening", "--dg-spread")
-        if args.dg_spread
-        else None,
+        e_sa, e_ca, args.screening, surface=args.surface, spread_ev=spread
     )
     return fe, source, e_sa, e_ca
 
