@@ -380,7 +380,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "binding energies through a FITTED screening) fills the sites with Fermi-Dirac occupancy; "
         "the trapped anions are a fixed charge (Teorell-Meyer-Sievers coating). Prints t+ of the "
         "coating and of the stack, J_lim and the layered Sand's time for the PE and the coated "
-        "cell with a 95 %% band from the dG spread, which way the coating moves each, and whether "
+        "cell with a 95 % band from the dG spread, which way the coating moves each, and whether "
         "the model supports the paper's claim.",
     )
     b.add_argument(
