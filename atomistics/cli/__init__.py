@@ -28,6 +28,7 @@ SUBCOMMAND_MODULES = (
     "atomistics.cli.build",
     "atomistics.cli.cp2k",
     "atomistics.cli.run",
+    "atomistics.cli.screen",
     "atomistics.cli.fireworks",
     "atomistics.cli.continuum",
     "atomistics.cli.analyze",

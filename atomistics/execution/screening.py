@@ -336,23 +336,39 @@ class ScreeningResult:
         return [r for r in self.records if r.stage == "relaxed" and r.error is None]
 
     @property
+    def prescreen_only(self) -> bool:
+        """No placement was selected for relaxation (``n_relax=0``): a pre-screen ranking."""
+        return not any(r.stage == "relaxed" for r in self.records)
+
+    @property
+    def ranked(self) -> list[PlacementRecord]:
+        """The placements best/spread rank: the relaxed ones, or all pre-screened if none was."""
+        if self.prescreen_only:
+            return [r for r in self.records if r.error is None]
+        return self.relaxed
+
+    @property
     def best(self) -> PlacementRecord:
-        """Lowest relative energy among the relaxed placements (converged ones preferred)."""
-        pool = [r for r in self.relaxed if r.converged] or self.relaxed
+        """Lowest relative energy among the relaxed placements (converged ones preferred).
+
+        Pre-screen only (``n_relax=0``): the lowest pre-screen placement (stage
+        ``"prescreen"``, never converged).
+        """
+        pool = [r for r in self.relaxed if r.converged] or self.ranked
         if not pool:
             raise AtomisticsError("no placement was relaxed successfully; see the records' errors.")
         return min(pool, key=lambda r: r.relative_energy)
 
     @property
     def spread(self) -> float:
-        """max − min relative energy over the relaxed placements (eV)."""
-        e = [r.relative_energy for r in self.relaxed]
+        """max − min relative energy over the relaxed (or, pre-screen only, all) placements (eV)."""
+        e = [r.relative_energy for r in self.ranked]
         return float(max(e) - min(e)) if e else float("nan")
 
     def by_site(self) -> dict[str, float]:
-        """Lowest relaxed relative energy per site kind (eV)."""
+        """Lowest relaxed (or, pre-screen only, pre-screen) relative energy per site kind (eV)."""
         out: dict[str, float] = {}
-        for r in self.relaxed:
+        for r in self.ranked:
             key = str(r.site)
             out[key] = min(out.get(key, math.inf), r.relative_energy)
         return out
@@ -388,12 +404,17 @@ class ScreeningResult:
                 f"{r.label:<36.36} {r.stage:<9} {r.relative_energy:>9.3f} "
                 f"{r.prescreen_relative:>9.3f} {r.fmax:>6.3f} {r.n_steps:>5d} {r.n_free:>4d}  {status}"
             )
-        if self.relaxed:
+        if self.ranked:
             b = self.best
+            if self.prescreen_only:
+                state, which = "pre-screen only, framework frozen, NOT relaxed", "placements"
+            else:
+                state = "converged" if b.converged else "NOT converged"
+                which = "relaxed placements"
             lines.append(
                 f"lowest: {b.label} {b.relative_energy:+.3f} eV "
-                f"({'converged' if b.converged else 'NOT converged'}, fmax {b.fmax:.3f} eV/Å); "
-                f"spread over relaxed placements {self.spread:.3f} eV, over sites "
+                f"({state}, fmax {b.fmax:.3f} eV/Å); "
+                f"spread over {which} {self.spread:.3f} eV, over sites "
                 f"{self.site_spread:.3f} eV"
             )
         lines += [f"note: {n}" for n in self.notes]
@@ -406,8 +427,9 @@ class ScreeningResult:
             "fragment_energy": self.fragment_energy,
             "records": [r.as_dict() for r in self.records],
             "notes": list(self.notes),
+            "prescreen_only": self.prescreen_only,
         }
-        if self.relaxed:
+        if self.ranked:
             out.update(
                 best=self.best.as_dict(),
                 spread_ev=self.spread,
@@ -422,14 +444,18 @@ class ScreeningResult:
         return path
 
     def figure(self):
-        """Energy of every placement: pre-screen (open) and relaxed (filled; × if unconverged)."""
+        """Left: every placement, pre-screen (open) and relaxed (filled; × if unconverged).
+        Right: the lowest energy of each site kind, and their spread."""
         from matplotlib.figure import Figure
 
         order = sorted(range(len(self.records)), key=lambda k: self.records[k].prescreen_relative)
         recs = [self.records[k] for k in order]
         x = np.arange(len(recs))
-        fig = Figure(figsize=(max(6.0, 0.35 * len(recs) + 2.0), 4.5), layout="constrained")
-        ax = fig.add_subplot()
+        sites = sorted(self.by_site().items(), key=lambda kv: kv[1])
+        fig = Figure(figsize=(max(6.0, 0.35 * len(recs) + 2.0) + 2.5, 5.0), layout="constrained")
+        ax, ax_site = fig.subplots(
+            1, 2, sharey=True, gridspec_kw={"width_ratios": [max(len(recs), 3), 3]}
+        )
         ax.plot(
             x,
             [r.prescreen_relative for r in recs],
@@ -449,19 +475,37 @@ class ScreeningResult:
                 color="C0" if r.converged else "C3",
                 ms=8,
             )
-        ax.plot([], [], "o", color="C0", label=f"relaxed, fmax ≤ {self.fmax:g} eV/Å")
+        if any(r.stage == "relaxed" and r.converged for r in recs):
+            ax.plot([], [], "o", color="C0", label=f"relaxed, fmax ≤ {self.fmax:g} eV/Å")
         if any(r.stage == "relaxed" and not r.converged for r in recs):
             ax.plot([], [], "x", color="C3", label="relaxed, NOT converged")
-        if self.relaxed:
+        kind = "pre-screen only" if self.prescreen_only else "relaxed"
+        if self.ranked:
             b = self.best
-            ax.axhline(b.relative_energy, color="C0", lw=0.8, ls="--")
-            ax.set_title(
-                f"lowest {b.relative_energy:+.3f} eV ({b.label}); spread {self.spread:.3f} eV",
+            colour = "0.4" if self.prescreen_only else "C0"
+            for a in (ax, ax_site):
+                a.axhline(b.relative_energy, color=colour, lw=0.8, ls="--")
+            fig.suptitle(
+                f"lowest {b.relative_energy:+.3f} eV: {b.label} ({kind}"
+                f"{'' if self.prescreen_only or b.converged else ', NOT converged'})\n"
+                f"spread over {kind} placements {self.spread:.3f} eV, over sites "
+                f"{self.site_spread:.3f} eV",
                 fontsize=9,
             )
         ax.set_xticks(x, [r.label for r in recs], rotation=75, fontsize=7)
-        ax.set_ylabel("E(complex) − E(reference) − E(fragments) / eV")
+        ax.set_ylabel("E_rel = E(complex) − E(slab ref.) − E(fragment) / eV", fontsize=8)
         ax.legend(fontsize=8)
+        xs = np.arange(len(sites))
+        ax_site.plot(
+            xs,
+            [e for _, e in sites],
+            "s",
+            color="0.4" if self.prescreen_only else "C0",
+            mfc="none" if self.prescreen_only else None,
+        )
+        ax_site.set_xticks(xs, [k for k, _ in sites], rotation=75, fontsize=8)
+        ax_site.set_xlim(-0.5, max(len(sites), 1) - 0.5)
+        ax_site.set_title(f"lowest per site ({kind})", fontsize=8)
         return fig
 
     def plot(self, path: str | Path) -> Path:
@@ -501,18 +545,22 @@ def screen_placements(
     reference_mode: str = "same-region",
     fragment_energy: float = 0.0,
     logdir: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ScreeningResult:
     """Pre-screen every placement, relax the ``n_relax`` lowest, reference each consistently.
 
     See the module docstring for the protocol. ``placements`` and ``reference``
     must share one cell, the reference being the bare slab with its atoms where
     the placements' first atoms are. Returns a :class:`ScreeningResult` with
-    one :class:`PlacementRecord` per placement (in input order).
+    one :class:`PlacementRecord` per placement (in input order). ``n_relax=0``
+    stops after the pre-screen. ``progress`` (e.g. ``print``) gets one line per
+    evaluation stage as the screening goes.
     """
     if not placements:
         raise AtomisticsError("no placements to screen.")
-    if n_relax < 1 or prescreen_steps < 0:
-        raise AtomisticsError("n_relax must be ≥ 1 and prescreen_steps ≥ 0.")
+    if n_relax < 0 or prescreen_steps < 0:
+        raise AtomisticsError("n_relax must be ≥ 0 (0: pre-screen only) and prescreen_steps ≥ 0.")
+    say = progress if progress is not None else (lambda line: None)
     if reference_mode not in ("same-region", "prerelaxed"):
         raise AtomisticsError(
             f"reference_mode {reference_mode!r} unknown: use 'same-region' or 'prerelaxed'."
@@ -528,6 +576,7 @@ def screen_placements(
         return inside(logdir / f"{name}.log", logdir) if logdir is not None else None
 
     notes: list[str] = []
+    say("reference: bare slab, framework frozen (single point)")
     frozen_ref = relax_free_region(reference, calculator, np.zeros(len(reference), bool), fmax=fmax)
     records: list[PlacementRecord] = []
     for k, atoms in enumerate(placements):
@@ -543,6 +592,7 @@ def screen_placements(
             counter_ion_rank=info.get("counter_ion_rank"),
         )
         ads = np.asarray(atoms.arrays["adsorbate"], bool)
+        say(f"pre-screen {k + 1}/{len(placements)}: {base['label']}")
         try:
             pre = relax_free_region(
                 atoms,
@@ -570,6 +620,7 @@ def screen_placements(
             )
             continue
         rel = pre.energy - frozen_ref.energy - fragment_energy
+        say(f"  E_rel {rel:+.3f} eV")
         records.append(
             PlacementRecord(
                 **base,
@@ -610,6 +661,7 @@ def screen_placements(
             if reference_mode == "same-region":
                 key = ref_mask.tobytes()
                 if key not in ref_cache:
+                    say(f"reference: bare slab, relaxing the free region of {rec.label}")
                     ref_cache[key] = relax_free_region(
                         reference,
                         calculator,
@@ -629,6 +681,7 @@ def screen_placements(
                         "the slab first or use reference_mode='same-region'."
                     )
                 ref = RelaxOutcome(frozen_ref.energy, worst, True, 0, reference)
+            say(f"relax: {rec.label} ({int(mask.sum())} free atoms, ≤ {max_steps} steps)")
             out = relax_free_region(
                 start,
                 calculator,
@@ -645,6 +698,10 @@ def screen_placements(
             rec.stage = "relaxed"
             continue
         rec.stage = "relaxed"
+        say(
+            f"  E_rel {out.energy - ref.energy - fragment_energy:+.3f} eV, fmax {out.fmax:.3f} "
+            f"eV/Å after {out.n_steps} steps ({'converged' if out.converged else 'NOT converged'})"
+        )
         rec.energy = out.energy
         rec.relative_energy = out.energy - ref.energy - fragment_energy
         rec.fmax = out.fmax

@@ -1,0 +1,205 @@
+"""`atomistics screen` end to end (xtb on a 2×1 LiMMT slab), and `start_from:` in a study.
+
+One real screen (module fixture, ~30–45 s on a busy 2-core machine): FSI⁻ + its
+Li⁺ counter-ion on the 2×1 slab, the Li site with the counter-ion at its two
+best cavities (2 placements), pre-screen only, the relaxed Li⁺–FSI⁻ pair in the
+same cell as the fragment. Then the study is built from its best.extxyz
+(`start_from:`), and mismatched files are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import ase.io
+import numpy as np
+import pytest
+from cli_helpers import atomistics
+
+from atomistics.errors import StudySpecError
+from atomistics.study import build_study_structures, load_study
+
+pytest.importorskip("tblite")
+
+STUDY = """\
+name: screen_mini
+engine: xtb
+systems:
+  slab: {kind: limmt-slab, supercell: [2, 1], vacuum: 12.0}
+  lifsi_on_slab:
+    kind: adsorbate
+    slab: slab
+    adsorbate: FSI-
+    counter_ion: Li+
+    vacuum: 12.0
+%s
+  slab_ref: {kind: in-cell, system: slab, cell_of: lifsi_on_slab}
+  pair: {kind: ion-pair, cation: Li+, anion: FSI-}
+reactions:
+  exchange: {reactants: [slab_ref, pair], products: [lifsi_on_slab]}
+"""
+
+SCREEN = (
+    "--system", "lifsi_on_slab", "--sites", "li", "--azimuths", "0",
+    "--counter-ion-positions", "2", "--prescreen-only",
+)  # fmt: skip
+
+
+def _study(folder: Path, start_from: str | None = None, name: str = "study.yaml") -> Path:
+    extra = f"    start_from: {start_from}" if start_from else ""
+    path = folder / name
+    path.write_text(STUDY % extra)
+    return path
+
+
+@pytest.fixture(scope="module")
+def screened(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("screen")
+    study = _study(folder)
+    rc, out, err = atomistics("screen", str(study), *SCREEN, "-o", "scr", cwd=folder, timeout=600)
+    assert rc == 0, err
+    return folder, out, err
+
+
+def test_screen_writes_table_json_plot_and_best(screened):
+    folder, out, err = screened
+    scr = folder / "scr"
+    # progress while it ran (stderr), the table on stdout
+    assert "2 symmetry-distinct placements" in err and "pre-screen 2/2" in err
+    assert "fragment: F2LiNO4S2" in err
+    rows = [line for line in out.splitlines() if line.startswith("li[0] ")]
+    assert len(rows) == 2 and all("pre-screen only" in r for r in rows)
+    assert "lowest: li[0]" in out and "NOT relaxed" in out
+
+    data = json.loads((scr / "screening.json").read_text())
+    records = data["records"]
+    assert len(records) == 2 and data["prescreen_only"] is True
+    assert {r["counter_ion_rank"] for r in records} == {0, 1}
+    assert all(r["error"] is None and not r["converged"] for r in records)
+    # the best record is the lowest, and the spread is max - min
+    energies = [r["relative_energy"] for r in records]
+    assert data["best"]["relative_energy"] == min(energies)
+    assert data["best"]["label"] == records[int(np.argmin(energies))]["label"]
+    assert data["spread_ev"] == pytest.approx(max(energies) - min(energies))
+    assert data["spread_ev"] > 0  # the two counter-ion cavities are not equivalent
+    # E_rel = E(complex) - E(slab) - E(pair): one fragment and one slab energy for all
+    frag = data["fragment"]
+    assert frag["converged"] and frag["formula"] == "F2LiNO4S2" and frag["charge"] == 0
+    assert data["fragment_energy"] == frag["energy_ev"]
+    offsets = [r["energy"] - r["relative_energy"] for r in records]
+    assert offsets[0] == pytest.approx(offsets[1], abs=1e-9)
+    e_slab = offsets[0] - frag["energy_ev"]
+    assert e_slab < -6000  # GFN2-xTB total energy of the 81-atom slab, eV
+    # the exchange energy is O(eV), not a total energy
+    assert all(abs(e) < 10 for e in energies)
+
+    assert (scr / "screening.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (scr / "logs" / "fragment.log").is_file()
+    best = ase.io.read(scr / "best.extxyz")
+    assert best.info["label"] == data["best"]["label"]
+    assert int(best.info["charge"]) == 0 and len(best) == 91
+    assert best.info["relative_energy_ev"] == pytest.approx(data["best"]["relative_energy"])
+
+
+def test_screen_refuses_to_overwrite_without_force(screened):
+    folder, _, _ = screened
+    rc, out, err = atomistics("screen", "study.yaml", *SCREEN, "-o", "scr", cwd=folder)
+    assert rc == 2 and "already holds" in err and "--force" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_start_from_reproduces_the_screened_geometry(screened):
+    folder, _, _ = screened
+    best = ase.io.read(folder / "scr" / "best.extxyz")
+    sub = folder / "studies"
+    sub.mkdir(exist_ok=True)
+    # relative to the study file, not to the working folder
+    study = load_study(_study(sub, "../scr/best.extxyz", "from_best.yaml"))
+    built = build_study_structures(study)
+    atoms = built["lifsi_on_slab"]
+    assert np.array_equal(atoms.numbers, best.numbers)
+    assert np.allclose(atoms.cell.array, best.cell.array, atol=1e-6)
+    shift = atoms.positions - best.positions
+    assert np.allclose(shift, shift[0], atol=1e-5)  # the same geometry, at most a rigid shift
+    assert atoms.info["start_from_placement"] == best.info["label"]
+    assert (
+        atoms.info["site"] == "li"
+        and atoms.info["counter_ion_rank"] == best.info["counter_ion_rank"]
+    )
+    assert atoms.arrays["adsorbate"].sum() == 10 and atoms.arrays["counter_ion"][-1]
+    # the study's own placement (al-oh site) is a different geometry
+    plain = build_study_structures(load_study(_study(sub, None, "plain.yaml")))["lifsi_on_slab"]
+    ads = atoms.arrays["adsorbate"]
+    assert np.abs(plain.positions[ads] - atoms.positions[ads]).max() > 1.0
+    # the in-cell slab reference follows the screened complex's cell
+    assert np.allclose(built["slab_ref"].cell.array, atoms.cell.array)
+
+
+def _variant(best, how: str):
+    bad = best.copy()
+    bad.info = dict(best.info)
+    if how == "composition":
+        del bad[-1]
+    elif how == "charge":
+        bad.info["charge"] = -1
+    elif how == "no charge":
+        del bad.info["charge"]
+    elif how == "cell":
+        cell = bad.cell.array.copy()
+        cell[0] *= 1.05
+        bad.set_cell(cell, scale_atoms=False)
+    elif how == "framework":
+        si = np.flatnonzero(bad.numbers == 14)[0]
+        bad.positions[si] += [0.5, 0.0, 0.0]
+    return bad
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("composition", "another order or composition"),
+        ("charge", "has charge -1, the study's system +0"),
+        ("no charge", "has no charge in its header"),
+        ("cell", "another in-plane cell"),
+        ("framework", "does not superpose on the study's slab"),
+        ("missing", "not found: run `atomistics screen"),
+    ],
+)
+def test_start_from_refuses_a_mismatched_file(screened, tmp_path, how, message):
+    folder, _, _ = screened
+    best = ase.io.read(folder / "scr" / "best.extxyz")
+    if how != "missing":
+        ase.io.write(tmp_path / "bad.extxyz", _variant(best, how), format="extxyz")
+    with pytest.raises(StudySpecError, match=re.escape(message)):
+        load_study(_study(tmp_path, "bad.extxyz"))
+
+
+def test_build_refuses_a_mismatched_start_from_in_one_line(screened, run_cli, tmp_path):
+    folder, _, _ = screened
+    best = ase.io.read(folder / "scr" / "best.extxyz")
+    ase.io.write(tmp_path / "bad.extxyz", _variant(best, "composition"), format="extxyz")
+    _study(tmp_path, "bad.extxyz")
+    rc, out, err = run_cli("build", "study.yaml", "-o", "out")
+    assert rc == 2 and "systems.lifsi_on_slab: start_from" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--system", "slab"), "a limmt-slab system, not an adsorbate"),
+        (("--system", "nope"), "has no system 'nope'"),
+        (("--system", "lifsi_on_slab", "--engine", "cp2k"), "screen with --engine xtb"),
+        (("--system", "lifsi_on_slab", "--sites", "bridge"), "unknown site kind"),
+        (("--system", "lifsi_on_slab", "--heights", "9"), "outside 0.5–6 Å"),
+        (("--system", "lifsi_on_slab", "--n-relax", "-1"), "--n-relax must be ≥ 0"),
+    ],
+)
+def test_screen_bad_input_is_one_line_exit_2(run_cli, tmp_path, args, message):
+    _study(tmp_path)
+    rc, out, err = run_cli("screen", "study.yaml", *args, "-o", "scr")
+    assert rc == 2, err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "scr" / "screening.json").exists()
