@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -43,6 +44,8 @@ from atomistics.paths import check_output_folder, inside
 from atomistics.structures.adsorption import DEFAULT_HEIGHT, SITE_KINDS
 
 OUTPUT_FILES = ("screening.json", "screening.png", "best.extxyz")
+#: optimizer steps for the fragment (a ~10-atom ion pair: cheap), independent of --max-steps
+FRAGMENT_MAX_STEPS = 500
 
 
 def register(subparsers) -> None:
@@ -179,6 +182,9 @@ def _check_args(args: argparse.Namespace) -> None:
     bad = [s for s in args.sites if s not in SITE_KINDS]
     if bad:
         raise AtomisticsError(f"unknown site kind(s) {bad}: use {', '.join(SITE_KINDS)}.")
+    for a in args.azimuths:
+        if not math.isfinite(a):
+            raise AtomisticsError(f"--azimuths: {a} is not a finite angle in degrees.")
     for h in args.heights:
         if not 0.5 <= h <= 6.0:
             raise AtomisticsError(f"--heights: {h} Å is outside 0.5–6 Å above the surface.")
@@ -239,7 +245,7 @@ def _fragment(args, spec, cell_of, calculator, out: Path, say) -> dict | None:
         calculator,
         np.ones(len(frag), bool),
         fmax=args.fmax,
-        max_steps=args.max_steps,
+        max_steps=FRAGMENT_MAX_STEPS,
         logfile=inside(out / "logs" / "fragment.log", out),
     )
     say(
@@ -249,8 +255,8 @@ def _fragment(args, spec, cell_of, calculator, out: Path, say) -> dict | None:
     if not res.converged:
         raise AtomisticsError(
             f"the fragment {mol.get_chemical_formula()} did not reach fmax {args.fmax} eV/Å in "
-            f"{args.max_steps} steps (fmax {res.fmax:.3f}): raise --max-steps, or use "
-            "--fragment none."
+            f"{FRAGMENT_MAX_STEPS} steps (fmax {res.fmax:.3f} eV/Å, logs/fragment.log): use "
+            "--fragment none, or a looser --fmax."
         )
     return {
         "formula": mol.get_chemical_formula(),
@@ -286,7 +292,6 @@ def cmd_screen(args: argparse.Namespace) -> int:
                 "folder or pass --force to overwrite them."
             )
 
-    inside(out / "logs", out).mkdir(parents=True, exist_ok=True)
     slab = build_system(study, spec.slab)
     adsorbate = molecules.build_molecule(spec.adsorbate, spec.conformer)
     vacuum = spec.vacuum if spec.vacuum is not None else float(slab.info.get("vacuum", 15.0))
@@ -324,6 +329,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
             else f"relax the best {n_relax} to fmax {args.fmax} eV/Å"
         )
     )
+    inside(out / "logs", out).mkdir(parents=True, exist_ok=True)
     fragment = _fragment(args, spec, placements[0], calculator, out, say)
     result = screen_placements(
         placements,
@@ -368,7 +374,8 @@ def cmd_screen(args: argparse.Namespace) -> int:
             "radius": args.radius,
             "vacuum": vacuum,
         },
-        "relative_energy": "E(complex) - E(bare slab, same cell, same free region relaxed)"
+        "relative_energy": "E(complex) - E(bare slab, same cell; framework frozen for pre-screen rows, "
+        "the same free region relaxed for relaxed rows)"
         + ("" if fragment is None else f" - E({fragment['formula']}, same cell, relaxed)"),
         "fragment": fragment,
         **result.as_dict(),
