@@ -16,6 +16,8 @@ from pathlib import Path
 import ase.io
 import numpy as np
 import pytest
+from ase.calculators.calculator import Calculator, all_changes
+from ase.neighborlist import neighbor_list
 from cli_helpers import atomistics
 
 from atomistics.errors import StudySpecError
@@ -203,3 +205,101 @@ def test_screen_bad_input_is_one_line_exit_2(run_cli, tmp_path, args, message):
     assert rc == 2, err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "scr" / "screening.json").exists()
+
+
+class _SoftSpheres(Calculator):
+    """Analytic stand-in for the engine: soft-sphere contacts plus a spring on the adsorbate.
+
+    E = Σ_{pairs, d < R} ½ k (R − d)² + ½ g Σ_{adsorbate} (z − z_top − R)², z_top the
+    highest slab atom. Cheap, so the CLI's relaxation path (reference and complex relaxed
+    in one free region) runs in seconds.
+    """
+
+    implemented_properties = ("energy", "forces")
+    R, K, G = 1.5, 5.0, 0.2
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        a = self.atoms
+        i, j, d, vec = neighbor_list("ijdD", a, self.R)
+        keep = i < j
+        i, j, d, vec = i[keep], j[keep], d[keep], vec[keep]
+        energy = 0.5 * self.K * np.sum((self.R - d) ** 2)
+        forces = np.zeros((len(a), 3))
+        # dE/dr_j = -k (R - d) vec/d; vec = r_j - r_i (+ image shift)
+        f = (self.K * (self.R - d) / d)[:, None] * vec
+        np.add.at(forces, j, f)
+        np.add.at(forces, i, -f)
+        ads = np.asarray(a.arrays.get("adsorbate", np.zeros(len(a), bool)), bool)
+        if ads.any():
+            dz = a.positions[ads, 2] - a.positions[~ads, 2].max() - self.R
+            energy += 0.5 * self.G * float(np.sum(dz**2))
+            forces[ads, 2] -= self.G * dz
+        self.results = {"energy": float(energy), "forces": forces}
+
+
+def test_screen_relaxes_the_best_and_reports_it(tmp_path, monkeypatch, capsys):
+    """The relaxation path of the command, in-process, with an analytic calculator."""
+    import atomistics.cli.screen as screen
+    from atomistics.cli import main
+    from atomistics.engines import ASECalculatorEngine
+
+    engine = ASECalculatorEngine("soft", lambda atoms, s: _SoftSpheres(), version="test")
+    monkeypatch.setattr(screen, "engine_for_study", lambda study, name=None: engine)
+    study = _study(tmp_path)
+    rc = main(
+        ["screen", str(study), *SCREEN[:-1], "--n-relax", "1", "--max-steps", "40",
+         "--fmax", "0.1", "--fragment", "none", "-o", str(tmp_path / "scr")]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "relax: li[0]" in err and "reference: bare slab, relaxing the free region" in err
+    data = json.loads((tmp_path / "scr" / "screening.json").read_text())
+    relaxed = [r for r in data["records"] if r["stage"] == "relaxed"]
+    assert len(relaxed) == 1 and data["prescreen_only"] is False
+    (r,) = relaxed
+    pre_best = min(data["records"], key=lambda x: x["prescreen_relative"])
+    assert r["label"] == pre_best["label"]  # the pre-screen winner was relaxed
+    assert r["n_steps"] > 0 and r["n_free"] > 10  # surface atoms freed besides the 10 ions
+    assert r["reference_n_steps"] > 0 and r["reference_energy"] is not None
+    assert r["relative_energy"] == pytest.approx(r["energy"] - r["reference_energy"])
+    assert r["relative_energy"] < r["prescreen_relative"]
+    assert data["best"]["label"] == r["label"] and data["best"]["stage"] == "relaxed"
+    status = "converged" if r["converged"] else "NOT CONVERGED"
+    assert any(line.startswith(r["label"]) and status in line for line in out.splitlines())
+    best = ase.io.read(tmp_path / "scr" / "best.extxyz")
+    assert best.info["stage"] == "relaxed" and bool(best.info["converged"]) == r["converged"]
+
+
+class _ConstantPull(_SoftSpheres):
+    """A constant force on the adsorbate: BFGS's curvature update divides by zero (NaN)."""
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        Calculator.calculate(self, atoms, properties, system_changes)
+        a = self.atoms
+        ads = np.asarray(a.arrays.get("adsorbate", np.zeros(len(a), bool)), bool)
+        forces = np.zeros((len(a), 3))
+        forces[ads, 2] = -self.G
+        self.results = {"energy": self.G * float(a.positions[ads, 2].sum()), "forces": forces}
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_a_diverged_relaxation_is_a_failed_record_not_a_file(tmp_path, monkeypatch, capsys):
+    import atomistics.cli.screen as screen
+    from atomistics.cli import main
+    from atomistics.engines import ASECalculatorEngine
+
+    engine = ASECalculatorEngine("pull", lambda atoms, s: _ConstantPull(), version="test")
+    monkeypatch.setattr(screen, "engine_for_study", lambda study, name=None: engine)
+    study = _study(tmp_path)
+    rc = main(
+        ["screen", str(study), *SCREEN[:-1], "--n-relax", "1", "--max-steps", "5",
+         "--fragment", "none", "-o", str(tmp_path / "scr")]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert rc == 2
+    assert "FAILED: FloatingPointError: the optimiser diverged" in out  # the table, first
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "was relaxed successfully" in errors[0]
+    assert err.strip().splitlines()[-1] == errors[0] and "Traceback" not in err
+    assert not (tmp_path / "scr" / "best.extxyz").exists()

@@ -348,8 +348,10 @@ def cmd_screen(args: argparse.Namespace) -> int:
     if not result.ranked:
         errors = [r.error for r in result.records if r.error]
         raise AtomisticsError(
-            f"no placement of {args.system} could be evaluated (first failure: {errors[0]}); "
-            "see the table: a larger in-plane supercell or other sites/heights may help."
+            f"no placement of {args.system} was "
+            f"{'evaluated' if result.prescreen_only else 'relaxed'} successfully (first "
+            f"failure: {errors[0]}); see the table: a larger in-plane supercell or other "
+            "sites/heights may help."
         )
     best = result.best
 

@@ -219,6 +219,9 @@ def relax_free_region(
         n_steps = int(opt.nsteps)
     energy = float(work.get_potential_energy())
     forces = work.get_forces(apply_constraint=False)
+    if not (np.isfinite(energy) and np.isfinite(work.positions).all()):
+        # a diverged optimiser: recorded as this placement's error, never written out
+        raise FloatingPointError("the optimiser diverged (non-finite energy or positions)")
     f_free = float(np.linalg.norm(forces[free], axis=1).max()) if free.any() else 0.0
     final = work.copy()
     final.calc = None
