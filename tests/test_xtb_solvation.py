@@ -8,6 +8,7 @@ is the closest parametrised solvent, and CPCM takes ε = 7.2 directly.
 import pytest
 from ase import Atoms
 from ase.build import bulk, surface
+from xtb_helpers import engine_energy
 
 from atomistics.engines.xtb import DME_PERMITTIVITY, XtbEngine, parse_solvation
 from atomistics.errors import AtomisticsError
@@ -21,13 +22,7 @@ def _one_thread(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
 
 
-def _energy(engine, atoms, tmp_path, tag):
-    d = tmp_path / tag
-    d.mkdir()
-    settings = engine.settings(atoms, "single_point")
-    engine.write_inputs(d, atoms, "single_point", settings)
-    engine.execute(d)
-    return engine.read_result(d).energy_ev
+_energy = engine_energy
 
 
 def _li_ion():

@@ -11,6 +11,7 @@ cell height) and is refused for periodic cells.
 import numpy as np
 import pytest
 from ase.build import bulk, surface
+from xtb_helpers import engine_energy
 
 from atomistics.engines import xtb as xtbmod
 from atomistics.engines.xtb import XtbEngine
@@ -29,14 +30,7 @@ def _one_thread(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
 
 
-def _energy(engine, atoms, tmp_path, tag):
-    """One single point through the engine's own write/execute/read cycle."""
-    d = tmp_path / tag
-    d.mkdir()
-    settings = engine.settings(atoms, "single_point")
-    engine.write_inputs(d, atoms, "single_point", settings)
-    engine.execute(d)
-    return engine.read_result(d).energy_ev
+_energy = engine_energy
 
 
 def _with_height(atoms, c):
