@@ -40,6 +40,7 @@ from ase.optimize import BFGS, FIRE, LBFGS
 
 from atomistics.engines.base import EngineResult
 from atomistics.errors import AtomisticsError
+from atomistics.structures.checks import bond_changes
 
 OPTIMIZERS = {"BFGS": BFGS, "LBFGS": LBFGS, "FIRE": FIRE}
 INPUT_FILE = "ase_input.json"
@@ -65,6 +66,20 @@ def free_atoms(atoms: Atoms, region: str) -> np.ndarray:
     if region == "none":
         return np.array([], dtype=int)
     raise AtomisticsError(f"relax region {region!r} unknown: use 'all', 'adsorbate' or 'none'.")
+
+
+#: Alkali cations bind ionically: their coordination may change in a relaxation
+#: without the species changing, so they are left out of the bond check.
+_IONIC = {"Li", "Na", "K", "Rb", "Cs"}
+
+
+def _covalent_indices(atoms: Atoms) -> np.ndarray:
+    """The atoms whose covalent bonds must survive a relaxation: the adsorbate (or, for a
+    molecule, every atom), without alkali cations."""
+    mask = atoms.arrays.get("adsorbate")
+    pick = np.ones(len(atoms), dtype=bool) if mask is None or not any(atoms.pbc) else mask
+    ionic = np.array([s in _IONIC for s in atoms.get_chemical_symbols()])
+    return np.flatnonzero(pick & ~ionic)
 
 
 def _memo_key(atoms: Atoms, calculator_settings: dict[str, Any]) -> str:
@@ -219,6 +234,7 @@ class ASECalculatorEngine:
                 warnings.append("relax region has no free atoms: relaxation skipped")
                 geo_converged = True
             else:
+                start_atoms = atoms.copy()
                 loose = settings.get("relax_calculator") or {}
                 if loose:
                     atoms.calc.set(**loose)
@@ -235,6 +251,13 @@ class ASECalculatorEngine:
                     warnings.append(
                         f"relaxation stopped at max_steps={settings['max_steps']} before "
                         f"fmax={settings['fmax']} eV/Å"
+                    )
+                changed = bond_changes(start_atoms, atoms, _covalent_indices(atoms))
+                if changed:
+                    warnings.append(
+                        "bonding of the molecule/adsorbate changed during the relaxation ("
+                        + "; ".join(changed)
+                        + "): the energy is not that of the intact species"
                     )
         key = _memo_key(atoms, settings["calculator"])
         if stage != "relax" and key in self._memo:

@@ -279,3 +279,37 @@ __all__ = [
     "minimum_distance",
     "electron_count",
 ]
+
+
+def bond_changes(
+    before: Atoms, after: Atoms, indices: np.ndarray | None = None, *, scale: float = 1.2
+) -> list[str]:
+    """Bonds among ``indices`` that exist in one geometry and not in the other.
+
+    Two atoms are bonded when closer than ``scale`` × the sum of their covalent
+    radii (ASE's ``natural_cutoffs``, Cordero et al., Dalton Trans. 2008, 2832),
+    with the minimum-image convention. A relaxation that breaks or forms a bond
+    inside the adsorbate has changed the species, so its energy is no longer an
+    adsorption energy of the intact molecule: the engine reports that as a warning.
+    """
+    from ase.neighborlist import natural_cutoffs
+
+    idx = np.arange(len(before)) if indices is None else np.asarray(indices, dtype=int)
+    if len(idx) < 2:
+        return []
+    radii = np.asarray(natural_cutoffs(before, mult=scale))[idx]
+    limit = radii[:, None] + radii[None, :]
+
+    def bonded(atoms: Atoms) -> tuple[np.ndarray, np.ndarray]:
+        dist = np.array([atoms.get_distances(i, idx, mic=any(atoms.pbc)) for i in idx])
+        return dist < limit, dist
+
+    b0, d0 = bonded(before)
+    b1, d1 = bonded(after)
+    sym = before.get_chemical_symbols()
+    out = []
+    for a, b in zip(*np.nonzero(np.triu(b0 != b1, k=1)), strict=True):
+        i, j = int(idx[a]), int(idx[b])
+        what = "broken" if b0[a, b] else "formed"
+        out.append(f"{sym[i]}{i}–{sym[j]}{j} {d0[a, b]:.2f} → {d1[a, b]:.2f} Å ({what})")
+    return out
