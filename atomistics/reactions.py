@@ -279,6 +279,16 @@ def compute(
 def _why_unconverged(r: CalcResult) -> str | None:
     if not r.scf_converged:
         return f"{r.name}:{r.stage} (SCF not converged)"
+    if r.geo_converged is False and (
+        r.fmax_ev_a is not None
+        and r.fmax_target_ev_a is not None
+        and r.fmax_ev_a <= r.fmax_target_ev_a
+    ):
+        # fmax was reached, yet the engine rejected the geometry: the relaxation broke or
+        # formed a covalent bond (atomistics.structures.checks.bond_changes)
+        return (
+            f"{r.name}:{r.stage} (geometry rejected: the relaxation changed the species' bonding)"
+        )
     if r.geo_converged is False:
         fmax = "" if r.fmax_ev_a is None else f", fmax {r.fmax_ev_a:.3g} eV/Å"
         target = "" if r.fmax_target_ev_a is None else f" > {r.fmax_target_ev_a:g}"

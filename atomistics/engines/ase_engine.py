@@ -254,6 +254,9 @@ class ASECalculatorEngine:
                     )
                 changed = bond_changes(start_atoms, atoms, _covalent_indices(atoms))
                 if changed:
+                    # Not the intended species any more: its energy must not pass as a
+                    # converged one into a reaction (flagged, and refused by the bridge).
+                    geo_converged = False
                     warnings.append(
                         "bonding of the molecule/adsorbate changed during the relaxation ("
                         + "; ".join(changed)
