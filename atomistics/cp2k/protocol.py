@@ -249,6 +249,35 @@ def _split_overrides(overrides: dict | None, stage: str) -> tuple[dict, dict]:
     return flat, raw
 
 
+#: DME (1,2-dimethoxyethane), the study's solvent: static permittivity at 25 °C
+#: (CRC Handbook of Chemistry and Physics, "Permittivity of liquids": 7.20).
+DME_DIELECTRIC_CONSTANT = 7.2
+
+
+def sccs_overrides(dielectric_constant: float = DME_DIELECTRIC_CONSTANT) -> dict:
+    """The ``overrides`` that put a calculation in CP2K's implicit solvent (SCCS).
+
+    SCCS: the self-consistent continuum solvation of Andreussi, Dabo & Marzari,
+    J. Chem. Phys. 136, 064102 (2012) (CP2K's default ANDREUSSI dielectric function of the
+    density), here with the solvent's static permittivity. Use it for Γ-point single points:
+    CP2K's SCCS is not validated with k-points, so :func:`resolve_settings` refuses the
+    combination. ΔG_solv of a species = E(SCCS) − E(vacuum) at the same geometry and
+    settings (tests/test_cp2k_sccs.py checks sign, magnitude and ε-ordering on F⁻).
+    """
+    eps = float(dielectric_constant)
+    if not np.isfinite(eps) or eps < 1.0:
+        raise AtomisticsError(
+            f"dielectric constant {dielectric_constant!r} must be a finite number ≥ 1 "
+            f"(DME: {DME_DIELECTRIC_CONSTANT})."
+        )
+    return {"cp2k": {"FORCE_EVAL": {"DFT": {"SCCS": {"DIELECTRIC_CONSTANT": eps}}}}}
+
+
+def _has_sccs(raw: dict) -> bool:
+    dft = ((raw or {}).get("FORCE_EVAL") or {}).get("DFT") or {}
+    return any(str(k).upper() == "SCCS" for k in dft)
+
+
 def machine_overrides(overrides: dict | None) -> dict:
     """The machine keys (:data:`MACHINE_KEYS`) of ``overrides``: ``node_memory``, ``mpi_ranks``."""
     if not isinstance(overrides, dict):
@@ -616,6 +645,11 @@ def resolve_settings(
     valence = {el: b.valence for el, b in resolved.items()}
     spin = _charge_and_spin(atoms, s, valence, name)
     kpoints = _kpoints(s["kpoints"], stype, s.get("slab_kpoints"))
+    if kpoints is not None and _has_sccs(raw):
+        raise AtomisticsError(
+            f"{name}: implicit solvent (SCCS) with k-points {kpoints} is not validated in "
+            "CP2K; run the solvated single point at the Γ point (overrides: kpoints: gamma)."
+        )
     n_basis = sum(resolved[el].n_functions for el in atoms.get_chemical_symbols())
     scf = _scf(s, kpoints, spin, n_basis, name)
     if stype == "molecule":
