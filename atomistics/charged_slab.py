@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,17 +59,21 @@ from ase import Atoms
 from ase.units import Bohr, Hartree
 
 from atomistics.errors import AtomisticsError
+from atomistics.execution import CalcResult, Calculation, plan_calculation, stage_input
+from atomistics.execution.hashing import round_positions
 from atomistics.structures.exchange import (
     clear_vacuum,
     molecule_in_cell,
     slab_in_cell,
     with_clear_vacuum,
 )
+from atomistics.study import VACUUM_SERIES_MIN_HEIGHT
 
 #: e²/(4πε₀) in eV·Å (CODATA via ASE: Hartree × Bohr)
 COULOMB_EV_ANGSTROM = Hartree * Bohr
-#: Å, smallest clear vacuum accepted in a series (electron density must decay)
-MIN_SERIES_VACUUM = 5.0
+#: Å, smallest clear vacuum accepted in a series (electron density must decay); the
+#: study file's ``vacuum_series`` is checked against the same value when it is loaded
+MIN_SERIES_VACUUM = VACUUM_SERIES_MIN_HEIGHT
 #: Å, below this a warning: xTB/DFT densities decay over a few Å
 RECOMMENDED_SERIES_VACUUM = 10.0
 #: below this chi² p-value the residuals contradict energy_sigma (warning)
@@ -288,13 +292,31 @@ def build_vacuum_series(
         structures = {complex_name: cx}
         for name, ref in references.items():
             is_slab = len(ref) == n_slab and np.array_equal(ref.numbers, complex_.numbers[:n_slab])
-            structures[name] = slab_in_cell(ref, cx) if is_slab else molecule_in_cell(ref, cx)
+            structures[name] = _slab_reference(ref, cx) if is_slab else molecule_in_cell(ref, cx)
         points.append(
             VacuumSeriesPoint(
                 vacuum=clear_vacuum(cx), cell_height=float(cx.cell[2, 2]), structures=structures
             )
         )
     return points
+
+
+def _slab_reference(slab: Atoms, cx: Atoms) -> Atoms:
+    """The bare slab in the complex's cell: its atoms where the complex's slab atoms are, or,
+    when those have relaxed away from the bare slab's, the bare slab shifted rigidly so that
+    the mean heights of the two agree (the cell is the same either way)."""
+    try:
+        return slab_in_cell(slab, cx)
+    except AtomisticsError:
+        n = len(slab)
+        out = slab.copy()
+        out.positions[:, 2] += float(cx.positions[:n, 2].mean() - slab.positions[:, 2].mean())
+        out.set_cell(cx.cell.array.copy(), scale_atoms=False)
+        out.pbc = cx.pbc.copy()
+        out.info = dict(slab.info)
+        out.info["vacuum"] = clear_vacuum(out)
+        out.info["cell_of"] = str(cx.info.get("name", "complex"))
+        return out
 
 
 def fit_reaction_vacuum_series(
@@ -326,13 +348,233 @@ def fit_reaction_vacuum_series(
     return fit_vacuum_series([p.cell_height for p in points], values, energy_sigma=sigma)
 
 
+# ----------------------------------------------------------------- a study's vacuum series
+
+#: how the extrapolated energy is labelled in tables, JSON and database rows
+VACUUM_SERIES_LABEL = "vacuum-extrapolated (a + bL + c/L)"
+#: eV, assumed numerical precision of each single energy of a series (SCF threshold,
+#: grid changes with the cell height); propagated through the fit into the uncertainty
+SERIES_ENERGY_SIGMA_EV = 1e-3
+#: a design whose extrapolated value moves by more than this many times a per-energy
+#: error (:func:`noise_amplification`) is ill-conditioned: no value is reported
+MAX_NOISE_AMPLIFICATION = 500.0
+
+
+def noise_amplification(cell_heights: Sequence[float]) -> float:
+    """σ(a) / σ(E) for E(L) = a + bL + c/L at these heights (unweighted least squares).
+
+    The standard error of ``a`` for a unit error on every energy: sqrt([(XᵀX)⁻¹]₀₀)
+    with design rows (1, L, 1/L). Heights close together make L and 1/L nearly
+    collinear over the range and this factor large (e.g. ≈ 90 for L = 25, 30, 35 Å;
+    ≈ 6000 for 25, 25.5, 26 Å).
+    """
+    return float(_unit_errors(cell_heights)[0])
+
+
+def _unit_errors(cell_heights: Sequence[float]) -> np.ndarray:
+    """Standard errors of (a, b, c) for a unit error on every energy: sqrt(diag (XᵀX)⁻¹)."""
+    L = np.asarray(cell_heights, float)
+    X = np.column_stack([np.ones_like(L), L, 1.0 / L])
+    scale = np.abs(X).max(axis=0)
+    xtx_inv = np.linalg.inv((X / scale).T @ (X / scale)) / np.outer(scale, scale)
+    return np.sqrt(np.diag(xtx_inv))
+
+
+def series_name(system: str, vacuum: float) -> str:
+    """Calculation name of ``system`` at clear vacuum ``vacuum`` Å: ``<system>@vac<vacuum>``."""
+    return f"{system}@vac{vacuum:g}"
+
+
+def plan_vacuum_series(
+    study: str,
+    reaction: str,
+    spec,
+    structures: Mapping[str, Atoms],
+    finals: Mapping[str, CalcResult],
+    engine,
+) -> list[tuple[float, VacuumSeriesPoint, dict[str, Calculation]]]:
+    """Per requested clear vacuum: the single points of the complex and of each fragment.
+
+    ``spec``: a binding reaction (:class:`atomistics.study.ReactionSpec`) with
+    ``vacuum_series``; ``finals``: each system's final single point. Every system is
+    taken at its final (relaxed) geometry, which is not relaxed again: only the cell
+    height changes. The complex gets exactly the requested clear vacuum above its
+    topmost atom (:func:`with_clear_vacuum`); the bare slab and the ions go into that
+    same cell (:func:`build_vacuum_series`). Each height is its own calculation
+    (``<system>@vac<h>``, own content hash), carrying the convergence of the
+    relaxation its geometry comes from.
+    """
+    if spec.binding is None or not spec.vacuum_series:
+        raise AtomisticsError(f"reaction {reaction!r}: no vacuum series to plan.")
+    cname, fragments = spec.binding
+    cx = stage_input(structures[cname], finals[cname])
+    cx.info.setdefault("name", cname)
+    refs = {f: stage_input(structures[f], finals[f]) for f in dict.fromkeys(fragments)}
+    points = build_vacuum_series(cx, refs, spec.vacuum_series, complex_name=cname)
+    out = []
+    for requested, point in zip(sorted(spec.vacuum_series), points, strict=True):
+        calcs = {}
+        for system, atoms in point.structures.items():
+            atoms = round_positions(atoms.copy())
+            meta = {
+                "reaction": reaction,
+                "series_of": system,
+                "vacuum_series_angstrom": float(requested),
+                "cell_height_angstrom": float(point.cell_height),
+            }
+            calcs[system] = plan_calculation(
+                study,
+                series_name(system, requested),
+                "single_point",
+                atoms,
+                engine,
+                meta,
+                previous=finals[system],
+            )
+        out.append((float(requested), point, calcs))
+    return out
+
+
+def assemble_vacuum_series(
+    reaction: str,
+    spec,
+    planned: Sequence[tuple[float, VacuumSeriesPoint, Mapping[str, Calculation]]],
+    results: Sequence[Mapping[str, CalcResult]],
+) -> dict:
+    """The extrapolated reaction energy from the series' single points (a JSON-able record).
+
+    ΔE(L) = Σ ν E(L) at each cell height L is fitted with :func:`fit_vacuum_series`; the
+    reported value is ``a``. Its uncertainty is the larger of (i) the assumed per-energy
+    precision :data:`SERIES_ENERGY_SIGMA_EV` propagated through the fit and (ii), with
+    ≥ 4 heights, the fit's own residual scatter. When :func:`noise_amplification`
+    exceeds :data:`MAX_NOISE_AMPLIFICATION` the fit is ill-conditioned and no value is
+    reported (``value_ev`` None, ``status`` says why).
+    """
+    from atomistics.reactions import _why_unconverged
+
+    points = [p for _, p, _ in planned]
+    energies = [{s: float(r.energy_ev) for s, r in res.items()} for res in results]
+    coefficients = spec.coefficients
+    fit = fit_reaction_vacuum_series(points, energies, coefficients)
+    heights = fit.cell_heights
+    amplification = noise_amplification(heights)
+    sigma = SERIES_ENERGY_SIGMA_EV * math.sqrt(sum(nu**2 for nu in coefficients.values()))
+    propagated = amplification * sigma
+    uncertainty, source = (
+        propagated,
+        (f"assumed {SERIES_ENERGY_SIGMA_EV * 1e3:g} meV per energy, propagated through the fit"),
+    )
+    b_uncertainty = float(_unit_errors(heights)[1] * sigma)
+    if fit.dof > 0 and fit.uncertainty > propagated:
+        uncertainty, source = fit.uncertainty, f"fit residuals ({fit.dof} degree(s) of freedom)"
+        b_uncertainty = max(b_uncertainty, fit.b_uncertainty)
+    notes = [n for n in fit.notes if "no uncertainty" not in n]
+    if amplification > MAX_NOISE_AMPLIFICATION:
+        value = None
+        status = (
+            f"NOT REPORTED: the fit is ill-conditioned (cell heights {_list(heights)} Å too close "
+            f"together: an error of 1 meV per energy moves the extrapolated value by "
+            f"{amplification:.0f} meV); spread the heights, e.g. [15, 25, 35]."
+        )
+    else:
+        value, status = fit.a, "ok"
+    all_results = [r for res in results for r in res.values()]
+    unconverged = list(dict.fromkeys(w for r in all_results if (w := _why_unconverged(r))))
+    return {
+        "label": VACUUM_SERIES_LABEL,
+        "reaction": reaction,
+        "status": status,
+        "value_ev": value,
+        "uncertainty_ev": None if value is None else float(uncertainty),
+        "uncertainty_source": source,
+        "noise_amplification": amplification,
+        "vacuum_angstrom": [v for v, _, _ in planned],
+        "clear_vacuum_angstrom": [float(p.vacuum) for p in points],
+        "cell_heights_angstrom": heights.tolist(),
+        "energies_ev": fit.energies.tolist(),
+        "system_energies_ev": energies,
+        "a_ev": fit.a,
+        "b_ev_per_angstrom": fit.b,
+        "b_uncertainty": b_uncertainty,
+        "c_ev_angstrom": fit.c,
+        "residuals_ev": fit.residuals.tolist(),
+        "dof": fit.dof,
+        "model": "dE(L) = a + b*L + c/L, L = cell height; reported a (Freysoldt & Neugebauer, "
+        "PRB 97, 205425 (2018))",
+        "converged": not unconverged,
+        "unconverged": unconverged,
+        "calc_hashes": [r.calc_hash for r in all_results],
+        "notes": notes,
+    }
+
+
+def run_vacuum_series(
+    study: str,
+    reaction: str,
+    spec,
+    structures: Mapping[str, Atoms],
+    finals: Mapping[str, CalcResult],
+    engine,
+    run_one: Callable[[Calculation], CalcResult],
+) -> dict:
+    """Plan, run (``run_one``: cached or computed and stored) and fit one vacuum series.
+
+    The one function ``atomistics run`` and the FireWorks reaction task call
+    (:func:`plan_vacuum_series` → ``run_one`` per calculation →
+    :func:`assemble_vacuum_series`).
+    """
+    planned = plan_vacuum_series(study, reaction, spec, structures, finals, engine)
+    results = [{s: run_one(c) for s, c in calcs.items()} for _, _, calcs in planned]
+    return assemble_vacuum_series(reaction, spec, planned, results)
+
+
+def n_series_calculations(spec) -> int:
+    """How many single points the vacuum series of ``spec`` takes (0 without one)."""
+    if not getattr(spec, "vacuum_series", None) or spec.binding is None:
+        return 0
+    return len(spec.vacuum_series) * (1 + len(set(spec.binding[1])))
+
+
+def format_vacuum_series(name: str, record: Mapping, single_cell_ev: float | None = None) -> str:
+    """One line for the reaction table: the extrapolated value, or why there is none."""
+    vac = "/".join(f"{v:g}" for v in record["vacuum_angstrom"])
+    single = "" if single_cell_ev is None else f"; single cell {single_cell_ev:+.3f} eV"
+    if record.get("value_ev") is None:
+        text = f"{name}: {record['label']}: {record['status']}"
+    else:
+        text = (
+            f"{name}: {record['label']} = {record['value_ev']:+.3f} ± "
+            f"{record['uncertainty_ev']:.3f} eV (ΔE at the largest L "
+            f"{record['energies_ev'][-1]:+.3f} eV{single})\n"
+            f"  fit over clear vacuum {vac} Å (L = {_list(record['cell_heights_angstrom'])} Å): "
+            f"b = {record['b_ev_per_angstrom']:+.4f} ± {record['b_uncertainty']:.4f} eV/Å, "
+            f"c = {record['c_ev_angstrom']:+.2f} eV·Å; uncertainty: {record['uncertainty_source']}"
+        )
+    if not record.get("converged", True):
+        text += f"\n  NOT CONVERGED inputs of the series: {'; '.join(record['unconverged'])}"
+    return text
+
+
+def _list(values) -> str:
+    return "/".join(f"{float(v):.1f}" for v in values)
+
+
 __all__ = [
     "COULOMB_EV_ANGSTROM",
+    "MAX_NOISE_AMPLIFICATION",
     "MIN_SERIES_VACUUM",
+    "SERIES_ENERGY_SIGMA_EV",
+    "VACUUM_SERIES_LABEL",
     "VacuumSeriesFit",
     "VacuumSeriesPoint",
+    "assemble_vacuum_series",
     "background_sheet_energy",
     "build_vacuum_series",
     "fit_reaction_vacuum_series",
     "fit_vacuum_series",
+    "format_vacuum_series",
+    "noise_amplification",
+    "plan_vacuum_series",
+    "run_vacuum_series",
+    "series_name",
 ]

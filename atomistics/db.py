@@ -99,6 +99,14 @@ KEY_DESCRIPTIONS: dict[str, tuple[str, str, str]] = {
     "converged": ("Converged", "Every input of the reaction converged (SCF and geometry)", ""),
     "reaction": ("Reaction", "Reaction equation (system names)", ""),
     "label": ("Definition", "neutral, or the paper's charged-fragment definition", ""),
+    "e_vacuum_extrapolated_ev": (
+        "ΔE(L→∞)",
+        "Vacuum-extrapolated (a + bL + c/L) reaction energy of a charged slab",
+        "eV",
+    ),
+    "e_vacuum_uncertainty_ev": ("σ ΔE(L→∞)", "Uncertainty of the vacuum extrapolation", "eV"),
+    "vacuum_series_status": ("Series", "ok, or why no extrapolated value is reported", ""),
+    "vacuum_series_converged": ("Series conv.", "Every input of the vacuum series converged", ""),
 }
 
 
@@ -423,6 +431,13 @@ def _reaction_kvp(study: str, entry: ReactionEnergy) -> dict[str, Any]:
         kvp["bsse_ev"] = float(entry.bsse_ev)
     if entry.paper_value_ev is not None:
         kvp["paper_value_ev"] = float(entry.paper_value_ev)
+    series = entry.vacuum_series
+    if series:  # the vacuum-extrapolated value (atomistics.charged_slab), next to e_reaction_ev
+        kvp["vacuum_series_status"] = str(series["status"])
+        kvp["vacuum_series_converged"] = bool(series["converged"])
+        if series.get("value_ev") is not None:
+            kvp["e_vacuum_extrapolated_ev"] = float(series["value_ev"])
+            kvp["e_vacuum_uncertainty_ev"] = float(series["uncertainty_ev"])
     return kvp
 
 

@@ -153,6 +153,10 @@ class ReactionEnergy:
     energies_ev: dict[str, float] = field(default_factory=dict)
     calc_hashes: list[str] = field(default_factory=list)
     input_hash: str = ""
+    #: a charged slab's vacuum series and its extrapolated value, when the study asks for
+    #: one (:func:`atomistics.charged_slab.assemble_vacuum_series`); ``energy_ev`` stays
+    #: the single-cell value
+    vacuum_series: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -212,6 +216,7 @@ class ReactionEnergy:
             "energies_ev": dict(self.energies_ev),
             "calc_hashes": list(self.calc_hashes),
             "input_hash": self.input_hash,
+            "vacuum_series": self.vacuum_series,
         }
 
     @classmethod

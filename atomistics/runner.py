@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from atomistics import db as dbmod
 from atomistics import reactions as rx
+from atomistics.charged_slab import n_series_calculations, run_vacuum_series
 from atomistics.engines.base import STAGES, Engine
 from atomistics.errors import AtomisticsError
 from atomistics.execution import (
@@ -186,6 +187,7 @@ def run_study(
     # Fail before any job runs if the engine cannot do what the study asks.
     rx.check_engine_can_run(study, structures, engine, wanted)
     n_cp = sum(2 * len(s.binding[1]) for s in specs.values() if s.counterpoise)
+    n_cp += sum(n_series_calculations(s) for s in specs.values())
     run = StudyRun(study.name, engine.name, str(getattr(engine, "protocol", engine.name)))
     with study_lock(workdir, db_url):
         db = dbmod.connect(db_url)
@@ -226,7 +228,12 @@ def run_study(
                             study.name, rname, spec, structures, complex_result, engine
                         )
                         cp = [(one(own), one(ghost)) for own, ghost in plans]
-                    run.reactions.append(rx.assemble(rname, spec, finals, cp))
+                    entry = rx.assemble(rname, spec, finals, cp)
+                    if spec.vacuum_series:  # a charged slab's series, fitted (charged_slab)
+                        entry.vacuum_series = run_vacuum_series(
+                            study.name, rname, spec, structures, finals, engine, one
+                        )
+                    run.reactions.append(entry)
         if systems is None:
             dbmod.write_reactions(db, study.name, engine.name, run.protocol, run.reactions)
     run.wall_time_s = time.perf_counter() - start

@@ -148,13 +148,42 @@ SystemSpec = Annotated[
 ]
 
 
+#: Å, smallest clear vacuum of a vacuum series (the density must decay in the vacuum)
+VACUUM_SERIES_MIN_HEIGHT = 5.0
+
+
+def _vacuum_series(v: list[float] | None) -> list[float] | None:
+    """≥ 3 distinct clear-vacuum heights (Å), each ≥ VACUUM_SERIES_MIN_HEIGHT, sorted."""
+    if v is None:
+        return None
+    bad = [h for h in v if not h >= VACUUM_SERIES_MIN_HEIGHT or h > clay.MAX_VACUUM]
+    if bad:
+        raise ValueError(
+            f"heights {bad} Å: each clear vacuum must lie between {VACUUM_SERIES_MIN_HEIGHT:g} "
+            f"and {clay.MAX_VACUUM:g} Å, e.g. [15, 20, 25]"
+        )
+    if len({round(h, 6) for h in v}) < 3:
+        raise ValueError(
+            f"{v}: the fit a + bL + c/L needs at least 3 different heights (Å), e.g. [15, 20, 25]"
+        )
+    return sorted(v)
+
+
 class BindingEnergySpec(_Strict):
-    """E_bind = E(complex) − Σ E(fragments); negative means bound."""
+    """E_bind = E(complex) − Σ E(fragments); negative means bound.
+
+    ``vacuum_series``: clear vacua (Å) above the complex's topmost atom; for a charged
+    slab complex the binding energy is also extrapolated from single points at each
+    height, E(L) = a + bL + c/L (:mod:`atomistics.charged_slab`).
+    """
 
     complex: str
     fragments: list[str] = Field(min_length=2)
     paper_value_ev: float | None = None
     counterpoise: bool = False
+    vacuum_series: list[float] | None = None
+
+    check_vacuum_series = field_validator("vacuum_series")(_vacuum_series)
 
 
 class ReactionSpec(_Strict):
@@ -171,6 +200,10 @@ class ReactionSpec(_Strict):
     paper_value_ev: float | None = None
     counterpoise: bool = False
     description: str = ""
+    #: Å of clear vacuum above the complex (binding reactions of a charged slab only)
+    vacuum_series: list[float] | None = None
+
+    check_vacuum_series = field_validator("vacuum_series")(_vacuum_series)
 
     @field_validator("reactants", "products", mode="before")
     @classmethod
@@ -290,6 +323,7 @@ class Study(_Strict):
                 products=[b.complex],
                 paper_value_ev=b.paper_value_ev,
                 counterpoise=b.counterpoise,
+                vacuum_series=b.vacuum_series,
             )
             for name, b in self.binding_energies.items()
         }
@@ -382,7 +416,37 @@ class Study(_Strict):
                 raise ValueError(
                     f"reactions.{name}: {both} on both sides; a system cannot react into itself"
                 )
+        self._check_vacuum_series()
         return self
+
+    def _check_vacuum_series(self) -> None:
+        """A vacuum series needs a binding reaction whose complex is an adsorbate on a slab."""
+        for name, spec in self.all_reactions.items():
+            if spec.vacuum_series is None:
+                continue
+            where = f"{'binding_energies' if name in self.binding_energies else 'reactions'}.{name}"
+            if spec.binding is None:
+                raise ValueError(
+                    f"{where}.vacuum_series needs a binding reaction (fragments -> one complex "
+                    "with coefficient 1): the series varies the complex's cell"
+                )
+            if spec.counterpoise:
+                raise ValueError(
+                    f"{where}: vacuum_series and counterpoise together are not supported; "
+                    "drop one of them"
+                )
+            cname, fragments = spec.binding
+            if not isinstance(self.systems[cname], AdsorbateSystem):
+                raise ValueError(
+                    f"{where}.vacuum_series: the complex {cname!r} is not a slab system (kind: "
+                    "adsorbate); a vacuum series is for a charged slab, drop vacuum_series"
+                )
+            for f in fragments:
+                if isinstance(self.systems[f], AdsorbateSystem):
+                    raise ValueError(
+                        f"{where}.vacuum_series: fragment {f!r} is an adsorbate system; each "
+                        "fragment goes alone into the complex's cell: use the bare slab and the ion"
+                    )
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -507,6 +571,14 @@ def check_reactions(study: Study, structures: dict[str, Atoms] | None = None) ->
                 f"{section}.{name} does not balance charge: reactants {q_left:+g} e, products "
                 f"{q_right:+g} e; fix the systems or coefficients."
             )
+        if spec.vacuum_series is not None and spec.binding is not None:
+            charge = int(systems[spec.binding[0]].info.get("charge", 0))
+            if charge == 0:
+                raise StudySpecError(
+                    f"{section}.{name}.vacuum_series: the complex {spec.binding[0]!r} has charge 0, "
+                    "so its cell has no neutralising background and no series is needed: remove "
+                    "vacuum_series."
+                )
 
 
 def load_study(path: str | Path) -> Study:

@@ -76,11 +76,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     run = run_study(study, engine, args.db, args.workdir, progress=not args.no_progress)
     if run.reactions:
         print(rx.format_table(run.reactions, engine=engine.name))
+        _print_vacuum_series(run.reactions)
         _print_bridge(study, run.reactions, engine.name, args.allow_unconverged)
     if args.plot:
         rx.plot(run.reactions, args.plot, title=f"{study.name} ({engine.name})")
         print(f"plot written to {args.plot}")
     return 0
+
+
+def _print_vacuum_series(reactions) -> None:
+    """The vacuum-extrapolated value of every reaction with a vacuum series (charged slabs)."""
+    from atomistics.charged_slab import format_vacuum_series
+
+    for e in reactions:
+        if e.vacuum_series:
+            print(format_vacuum_series(e.name, e.vacuum_series, e.energy_ev))
 
 
 def _print_bridge(study, reactions, engine_name: str, allow_unconverged: bool = False) -> None:
@@ -184,6 +194,7 @@ def cmd_results(args: argparse.Namespace) -> int:
         print()
         reactions = [e for _, e in entries]
         print(rx.format_table(reactions) if reactions else "no reaction energies stored")
+        _print_vacuum_series(reactions)
     if args.plot:
         rx.plot([e for _, e in entries], args.plot)
         print(f"plot written to {redact(args.plot)}", file=sys.stderr)

@@ -342,7 +342,21 @@ class ComputeReactions(_Base):
                     )
                     for o, g in plans
                 ]
-            entries.append(rx.assemble(name, spec, finals, cp))
+            entry = rx.assemble(name, spec, finals, cp)
+            if spec.vacuum_series:  # a charged slab's series: the function `atomistics run` calls
+                from atomistics.charged_slab import run_vacuum_series
+
+                workdir = self.workdir(fw_spec)
+                entry.vacuum_series = run_vacuum_series(
+                    self["study"],
+                    name,
+                    spec,
+                    structures,
+                    finals,
+                    engine,
+                    lambda c, w=workdir: run_calculation(c, w, engine, db),
+                )
+            entries.append(entry)
         protocol = str(getattr(engine, "protocol", engine.name))
         dbmod.write_reactions(db, self["study"], engine.name, protocol, entries)
         embedded.flush()

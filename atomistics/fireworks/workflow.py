@@ -186,7 +186,7 @@ class _Builder:
         systems = {s for spec in specs.values() for s in (*spec.reactants, *spec.products)}
         if self.db is None or any(s not in self.known for s in systems):
             return False
-        if any(spec.counterpoise for spec in specs.values()):
+        if any(spec.counterpoise or spec.vacuum_series for spec in specs.values()):
             return False  # their inputs are planned on the worker: recompute (cached) there
         protocol = str(getattr(self.engine, "protocol", self.engine.name))
         rows = dbmod.reaction_rows(self.db, self.study.name, self.engine.name, protocol)
@@ -212,8 +212,11 @@ class _Builder:
         systems = list(
             dict.fromkeys(s for sp in specs.values() for s in (*sp.reactants, *sp.products))
         )
-        cp_systems = {
-            s for sp in specs.values() if sp.counterpoise for s in (sp.binding[0], *sp.binding[1])
+        cp_systems = {  # built structures the worker needs (counterpoise, vacuum series)
+            s
+            for sp in specs.values()
+            if sp.counterpoise or sp.vacuum_series
+            for s in (sp.binding[0], *sp.binding[1])
         }
         c = self.common
         task = ComputeReactions(
