@@ -102,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_calculation_failure(exc: BaseException) -> bool:
+    if "atomistics.engines.base" not in sys.modules:  # no engine ran: cannot be one
+        return False
+    from atomistics.engines.base import CalculationFailed
+
+    return isinstance(exc, CalculationFailed)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Modules may offer shorthands (e.g. `build STUDY.yaml` for `build study STUDY.yaml`).
@@ -120,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        if _is_calculation_failure(exc):
+            # A calculation that ran and failed (SCF, crashed code): not bad input and not a
+            # bug. One line; its folder is kept and a rerun retries only what did not finish.
+            print(f"error: calculation failed: {redact(str(exc))}", file=sys.stderr)
+            return 1
         message = database_error(exc)
         if message is None:  # a read-only/full disk, a file where a folder goes, a bad SQLite file
             from atomistics.paths import describe_os_error, describe_sqlite_error

@@ -38,6 +38,7 @@ from ase.constraints import FixAtoms
 from ase.io.jsonio import decode, encode
 from ase.optimize import BFGS, FIRE, LBFGS
 
+from atomistics.engines.base import CalculationFailed as EngineCalculationFailed
 from atomistics.engines.base import EngineResult
 from atomistics.errors import AtomisticsError
 from atomistics.structures.checks import bond_changes
@@ -211,14 +212,24 @@ class ASECalculatorEngine:
         atoms: Atoms = decode(json.dumps(spec["atoms"]))
         settings, stage = spec["settings"], spec["stage"]
         try:
-            self._execute(directory, atoms, settings, stage)
-        except CalculationFailed:
-            if not self._last_reused:
-                raise
-            # A wavefunction carried over from another geometry can mislead the SCF:
-            # retry once from scratch before giving up.
+            try:
+                self._execute(directory, atoms, settings, stage)
+            except CalculationFailed:
+                if not self._last_reused:
+                    raise
+                # A wavefunction carried over from another geometry can mislead the SCF:
+                # retry once from scratch before giving up.
+                self._live = None
+                self._execute(directory, decode(json.dumps(spec["atoms"])), settings, stage)
+        except CalculationFailed as exc:
+            # ASE's exception (e.g. tblite's "SCF not converged") becomes the engine's own,
+            # naming the folder, so that `atomistics run` reports one line, not a traceback.
             self._live = None
-            self._execute(directory, decode(json.dumps(spec["atoms"])), settings, stage)
+            raise EngineCalculationFailed(
+                f"{directory}: {self.name} {stage} failed ({str(exc).strip() or type(exc).__name__}); "
+                "the folder is kept. Check the structure (atoms too close?), or raise "
+                "max_iterations / electronic_temperature in calculation.xtb."
+            ) from exc
 
     def _execute(self, directory: Path, atoms: Atoms, settings: dict[str, Any], stage: str) -> None:
         atoms.calc, reused = self._calculator(atoms, settings["calculator"])
