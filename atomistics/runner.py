@@ -39,6 +39,7 @@ from atomistics.execution import (
     prepare,
     stage_input,
 )
+from atomistics.execution import solvation as solv
 from atomistics.execution.record import DONE_FILE
 from atomistics.redact import redact
 from atomistics.study import Study, build_study_structures
@@ -141,6 +142,8 @@ class StudyRun:
     n_cached: int = 0
     n_recovered: int = 0  # finished folders with no DB row, stored again without running
     wall_time_s: float = 0.0
+    #: ΔΔG_solv of the bridge's exchange reaction (``bridge.solvation``), when asked for
+    solvation: solv.SolvationCorrection | None = None
 
     @property
     def binding_energies(self) -> list[rx.ReactionEnergy]:
@@ -165,6 +168,48 @@ def system_results(
     return out
 
 
+def check_study_solvation(study: Study, structures, engine: Engine) -> dict | None:
+    """``bridge.solvation`` checked against the engine before any job (None: not asked for)."""
+    section = (study.bridge or {}).get("solvation")
+    if section is None:
+        return None
+    spec = study.all_reactions[study.bridge["exchange"]]
+    solv.check_solvation(section, engine, structures, [*spec.reactants, *spec.products])
+    return section
+
+
+def study_solvation(
+    study: Study,
+    structures,
+    finals: dict[str, CalcResult],
+    engine: Engine,
+    run_one: Callable[[Calculation, Engine], CalcResult],
+    bar=None,
+) -> solv.SolvationCorrection:
+    """ΔΔG_solv of the bridge's exchange reaction (:func:`atomistics.execution.solvation.
+    compute_solvation`) at the final geometries ``finals``; ``bar``: a progress bar to extend."""
+    name = study.bridge["exchange"]
+    spec = study.all_reactions[name]
+
+    def planned(n: int) -> None:
+        if bar is not None and bar.total is not None:
+            bar.total += n
+            bar.refresh()
+
+    return solv.compute_solvation(
+        study.name,
+        name,
+        spec.reactants,
+        spec.products,
+        structures,
+        finals,
+        engine,
+        study.bridge["solvation"],
+        run_one,
+        planned,
+    )
+
+
 def run_study(
     study: Study,
     engine: Engine,
@@ -186,6 +231,7 @@ def run_study(
     specs = study.all_reactions
     # Fail before any job runs if the engine cannot do what the study asks.
     rx.check_engine_can_run(study, structures, engine, wanted)
+    solvation = check_study_solvation(study, structures, engine) if systems is None else None
     n_cp = sum(2 * len(s.binding[1]) for s in specs.values() if s.counterpoise)
     n_cp += sum(n_series_calculations(s) for s in specs.values())
     run = StudyRun(study.name, engine.name, str(getattr(engine, "protocol", engine.name)))
@@ -199,9 +245,9 @@ def run_study(
             file=sys.stderr,
         )
 
-        def one(calc: Calculation) -> CalcResult:
+        def one(calc: Calculation, eng: Engine = engine) -> CalcResult:
             bar.set_postfix_str(f"{calc.name}:{calc.stage}")
-            result = run_calculation(calc, workdir, engine, db)
+            result = run_calculation(calc, workdir, eng, db)
             run.results[(calc.name, calc.stage)] = result
             if result.cached:
                 run.n_cached += 1
@@ -236,6 +282,16 @@ def run_study(
                     run.reactions.append(entry)
         if systems is None:
             dbmod.write_reactions(db, study.name, engine.name, run.protocol, run.reactions)
+        if solvation is not None:  # bridge.solvation, after the reactions are stored
+            bar = tqdm(  # `one` reports to this bar from now on
+                total=0,
+                desc=f"{study.name} [{engine.name}] solvation",
+                unit="calc",
+                disable=not progress,
+                file=sys.stderr,
+            )
+            with bar:
+                run.solvation = study_solvation(study, structures, finals, engine, one, bar)
     run.wall_time_s = time.perf_counter() - start
     recovered = (
         f", {run.n_recovered} recovered from finished calculation folders (their database rows "

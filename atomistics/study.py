@@ -296,6 +296,67 @@ def _leaves(value: Any, path: tuple):
         yield path, value
 
 
+class BridgeSolvationSpec(_Strict):
+    """``bridge.solvation``: compute ΔΔG_solv of the bridge's exchange reaction.
+
+    ``model``: ``alpb:<solvent>``, ``gbsa:<solvent>``, ``cpcm:<ε or solvent>``,
+    ``cosmo:<ε or solvent>`` (xtb) or ``sccs:<ε>`` (cp2k); ``approximation``:
+    ``cluster`` (xtb on periodic cells) or ``none``; ``error``: how its 1σ is computed,
+    any of ``edge`` and ``model``; ``alternative``: the second model of ``model``.
+    Checked against the engine and run by :mod:`atomistics.execution.solvation`.
+    """
+
+    model: str
+    approximation: Literal["cluster", "none"] = "none"
+    error: list[Literal["edge", "model"]] | None = None
+    alternative: str | None = None
+
+    @field_validator("error", mode="before")
+    @classmethod
+    def _one_or_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("model", "alternative")
+    @classmethod
+    def _model(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        kind, _, value = v.strip().partition(":")
+        if kind.lower() not in ("alpb", "gbsa", "cpcm", "cosmo", "sccs") or not value.strip():
+            raise ValueError(
+                f"{v!r} is not MODEL:SOLVENT; use cpcm:7.2, alpb:thf, gbsa:thf, cosmo:7.2 (xtb) "
+                "or sccs:7.2 (cp2k)"
+            )
+        return v.strip().lower()
+
+
+def check_bridge_solvation(bridge: dict[str, Any]) -> BridgeSolvationSpec:
+    """``bridge.solvation`` checked (one-line ``ValueError`` naming the key and the fix)."""
+    value = bridge.get("solvation")
+    if not isinstance(value, dict):
+        raise ValueError(
+            "bridge.solvation must be a mapping, e.g. {model: cpcm:7.2, approximation: cluster}"
+        )
+    try:
+        spec = BridgeSolvationSpec.model_validate(value)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(map(str, err["loc"]))
+        raise ValueError(
+            f"bridge.solvation.{key}: {err['msg'].removeprefix('Value error, ')}"
+        ) from None
+    if bridge.get("solvation_correction") is not None:
+        raise ValueError(
+            "bridge.solvation and bridge.solvation_correction both given: keep the computed one "
+            "(solvation) or the number (solvation_correction), not both"
+        )
+    if bridge.get("exchange") is None:
+        raise ValueError(
+            "bridge.solvation corrects the exchange reaction: name it in bridge.exchange"
+        )
+    return spec
+
+
 class Study(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
@@ -387,6 +448,8 @@ class Study(_Strict):
                         f"bridge.{role} = {ref!r} is not one of the study's binding_energies "
                         f"or reactions ({names})"
                     )
+            if self.bridge.get("solvation") is not None:
+                check_bridge_solvation(self.bridge)
         clash = sorted(set(self.binding_energies) & set(self.reactions))
         if clash:
             raise ValueError(

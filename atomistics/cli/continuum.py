@@ -168,6 +168,11 @@ def _free_energy(args: argparse.Namespace):
         "allow_unconverged": args.allow_unconverged,
         "solvation_correction_ev": solv,
         "solvation_model": args.solvation_model,
+        "solvation_sigma_ev": (
+            parse_quantity(args.solvation_uncertainty, "energy", "--solvation-uncertainty")
+            if args.solvation_uncertainty
+            else None
+        ),
         "surface": args.surface,
         "spread_ev": spread,
     }
@@ -389,6 +394,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     b.add_argument("--solvation-correction", help="ddG_solv added to the exchange energy, eV")
     b.add_argument("--solvation-model", help="name of the implicit-solvent model used (printed)")
+    b.add_argument(
+        "--solvation-uncertainty",
+        help="1-sigma uncertainty of --solvation-correction, e.g. '0.05 eV': its own source "
+        "'solvation' in the dG spread",
+    )
     b.add_argument(
         "--allow-unconverged",
         action="store_true",

@@ -77,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if run.reactions:
         print(rx.format_table(run.reactions, engine=engine.name))
         _print_vacuum_series(run.reactions)
-        _print_bridge(study, run.reactions, engine.name, args.allow_unconverged)
+        _print_bridge(study, run.reactions, engine.name, args.allow_unconverged, run.solvation)
     if args.plot:
         rx.plot(run.reactions, args.plot, title=f"{study.name} ({engine.name})")
         print(f"plot written to {args.plot}")
@@ -93,10 +93,16 @@ def _print_vacuum_series(reactions) -> None:
             print(format_vacuum_series(e.name, e.vacuum_series, e.energy_ev))
 
 
-def _print_bridge(study, reactions, engine_name: str, allow_unconverged: bool = False) -> None:
-    """Carry this run's reaction energies through the study's bridge section, if it has one."""
+def _print_bridge(
+    study, reactions, engine_name: str, allow_unconverged: bool = False, solvation=None
+) -> None:
+    """Carry this run's reaction energies (and ΔΔG_solv, ``bridge.solvation``) through the
+    study's bridge section, if it has one."""
     if study.bridge is None:
         return
+    if solvation is not None:
+        print()
+        print("\n".join(solvation.report_lines()))
     from atomistics.cli.continuum import bridge_report_lines
     from atomistics.continuum.resultsdb import bridge_inputs
     from atomistics.continuum.study_bridge import run_study_bridge
@@ -116,7 +122,7 @@ def _print_bridge(study, reactions, engine_name: str, allow_unconverged: bool = 
         return
     try:
         result = run_study_bridge(
-            study.bridge, binding, records, allow_unconverged=allow_unconverged
+            study.bridge, binding, records, allow_unconverged=allow_unconverged, solvation=solvation
         )
     except AtomisticsError as exc:
         # The calculations are stored; a bridge that does not apply to these numbers

@@ -274,6 +274,8 @@ def free_energy_from_exchange(
     spread_ev: dict[str, float] | None = None,
     name: str | None = None,
     engine: str | None = None,
+    solvation_sigma_ev: float | None = None,
+    solvation_converged: bool | None = None,
 ) -> FreeEnergy:
     """``dG_ads = dE_exch + ddG_solv`` from the neutral exchange reaction.
 
@@ -282,7 +284,9 @@ def free_energy_from_exchange(
     ``converged`` may say whether its calculations converged). An unconverged energy
     is refused unless ``allow_unconverged``. ``solvation_correction_ev`` is the
     implicit-solvent difference (or ``None``: the gas-phase energy is used and
-    labelled as such).
+    labelled as such); ``solvation_sigma_ev`` its 1-sigma uncertainty, which enters the
+    spread as its own source ``"solvation"``; ``solvation_converged=False`` (its single
+    points did not converge) is refused like an unconverged energy.
     """
     if isinstance(reaction, int | float):
         energy, conv = float(reaction), converged
@@ -312,6 +316,27 @@ def free_energy_from_exchange(
         solv = solvation_model or "none: gas-phase energy, labelled (no implicit solvent)"
         dg = energy
     spread = default_spread("exchange") if spread_ev is None else dict(spread_ev)
+    if solvation_sigma_ev is not None:
+        if solvation_correction_ev is None:
+            raise AtomisticsError("a solvation uncertainty needs the solvation correction itself")
+        if not (math.isfinite(solvation_sigma_ev) and solvation_sigma_ev >= 0):
+            raise AtomisticsError(
+                f"solvation uncertainty must be a finite number >= 0 eV, got {solvation_sigma_ev!r}"
+            )
+        if "solvation" in spread:
+            raise AtomisticsError(
+                "the dG spread already names a 'solvation' source and the solvation correction "
+                "carries its own uncertainty: remove one of the two"
+            )
+        spread["solvation"] = float(solvation_sigma_ev)
+    if solvation_converged is False:
+        if not allow_unconverged:
+            raise AtomisticsError(
+                f"the solvation correction of {name or 'the exchange reaction'} comes from "
+                "unconverged calculations; rerun them, or pass --allow-unconverged "
+                "(allow_unconverged=True) to use it anyway"
+            )
+        solv += "; UNCONVERGED solvation single points used on request"
     if conv is False:
         solv += "; UNCONVERGED energy used on request"
     return FreeEnergy(

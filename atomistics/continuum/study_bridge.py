@@ -9,6 +9,8 @@ LiMMT:PVDF 80:20 coating, 1 mA cm⁻²). Example::
     bridge:
       exchange: limmt_exchange      # neutral exchange reaction (primary source of dG)
       solvation_correction: null    # eV, from an implicit-solvent calculation, if any
+      # or computed by `atomistics run` (atomistics.execution.solvation), not both:
+      # solvation: {model: cpcm:7.2, approximation: cluster, error: [edge, model]}
       surface: basal                # surface of the adsorption energy: basal | edge
       surface_anion: limmt_fsi      # FITTED fallback: charged-fragment binding energies
       cation_anion: li_fsi          #   screened by `screening` (not a free energy)
@@ -69,6 +71,8 @@ class BridgeSpec(BaseModel):
     exchange: str | None = None
     solvation_correction: str | float | None = None
     solvation_model: str | None = None
+    #: computed ΔΔG_solv (validated by atomistics.study.check_bridge_solvation)
+    solvation: dict[str, Any] | None = None
     surface: Literal["basal", "edge"] = "basal"
     allow_unconverged: bool = False
     surface_anion: str = "limmt_fsi"
@@ -157,6 +161,11 @@ def check_bridge_section(section: dict[str, Any] | None) -> BridgeSpec:
         )
     if spec.solvation_correction is not None:
         parse_quantity(spec.solvation_correction, "energy", "bridge.solvation_correction")
+    if spec.solvation is not None and spec.solvation_correction is not None:
+        raise StudySpecError(
+            "bridge.solvation and bridge.solvation_correction both given: keep the computed one "
+            "(solvation) or the number (solvation_correction), not both"
+        )
     if spec.dg_spread is not None:
         parse_spread(spec.dg_spread, "exchange", "bridge.dg_spread")
     return spec
@@ -168,8 +177,15 @@ def study_free_energy(
     reaction_energies: Mapping[str, Any] | None,
     converged: Mapping[str, bool] | None = None,
     allow_unconverged: bool | None = None,
+    solvation=None,
 ) -> tuple[FreeEnergy, list[str]]:
-    """The free energy the section asks for, from what has been computed."""
+    """The free energy the section asks for, from what has been computed.
+
+    ``solvation``: the computed ΔΔG_solv of the exchange reaction
+    (:class:`atomistics.execution.solvation.SolvationCorrection`: ``reaction``,
+    ``ddg_ev``, ``sigma_ev``, ``description``, ``converged``, ``notes``), required when
+    the section has ``solvation:``.
+    """
     notes: list[str] = []
     reactions = dict(reaction_energies or {})
     allow = spec.allow_unconverged if allow_unconverged is None else allow_unconverged
@@ -179,17 +195,36 @@ def study_free_energy(
             if spec.solvation_correction is None
             else parse_quantity(spec.solvation_correction, "energy", "bridge.solvation_correction")
         )
+        computed: dict[str, Any] = {}
+        if spec.solvation is not None:
+            if solvation is None:
+                raise AtomisticsError(
+                    f"bridge.solvation: the solvation correction of {spec.exchange!r} has not "
+                    "been computed (`atomistics run` on the study computes it)"
+                )
+            if solvation.reaction != spec.exchange:
+                raise AtomisticsError(
+                    f"the solvation correction is for {solvation.reaction!r}, the bridge's "
+                    f"exchange reaction is {spec.exchange!r}"
+                )
+            solv = float(solvation.ddg_ev)
+            computed = {
+                "solvation_sigma_ev": float(solvation.sigma_ev),
+                "solvation_converged": bool(solvation.converged),
+            }
+            notes += [f"solvation: {n}" for n in solvation.notes]
         fe = free_energy_from_exchange(
             reactions[spec.exchange],
             converged=(converged or {}).get(spec.exchange),
             allow_unconverged=allow,
             solvation_correction_ev=solv,
-            solvation_model=spec.solvation_model,
+            solvation_model=solvation.description if computed else spec.solvation_model,
             surface=spec.surface,
             spread_ev=None
             if spec.dg_spread is None
             else parse_spread(spec.dg_spread, "exchange", "bridge.dg_spread"),
             name=spec.exchange,
+            **computed,
         )
         return fe, notes
     energies = dict(binding_energies_ev or {})
@@ -226,17 +261,19 @@ def run_study_bridge(
     *,
     converged: Mapping[str, bool] | None = None,
     allow_unconverged: bool | None = None,
+    solvation=None,
 ) -> BridgeResult:
     """Run the bridge on a study's computed energies.
 
     ``reaction_energies``: name → reaction energy (an object with ``.energy_ev``,
     ``.converged``, ``.engine``, or a float in eV with ``converged`` saying whether its
     calculations converged). ``binding_energies_ev``: name → E_bind in eV (the FITTED
-    fallback).
+    fallback). ``solvation``: the computed ΔΔG_solv when the section asks for one
+    (``bridge.solvation``; see :func:`study_free_energy`).
     """
     spec = check_bridge_section(section)
     fe, notes = study_free_energy(
-        spec, binding_energies_ev, reaction_energies, converged, allow_unconverged
+        spec, binding_energies_ev, reaction_energies, converged, allow_unconverged, solvation
     )
     result = run_bridge(
         fe,

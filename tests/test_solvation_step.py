@@ -1,0 +1,415 @@
+"""ΔΔG_solv of a reaction from solvated single points (atomistics.execution.solvation).
+
+Real tblite on tiny systems: a LiF(001) plane (8 atoms in an 8.06 × 4.03 Å cell) with HF
+adsorbed, and the three-ion mini study. Every number the module computes is checked
+against single points done by hand with tblite's own ASE calculator.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+from ase.build import bulk, molecule, surface
+from mini_study import MINI_STUDY
+
+from atomistics import db as dbmod
+from atomistics.errors import AtomisticsError
+from atomistics.execution import plan_calculation, stage_input
+from atomistics.execution import solvation as solv
+from atomistics.execution.hashing import round_positions
+
+pytest.importorskip("tblite")
+from tblite.ase import TBLite  # noqa: E402
+
+from atomistics.engines.xtb import XtbEngine  # noqa: E402
+from atomistics.runner import run_calculation, run_study  # noqa: E402
+from atomistics.study import parse_study  # noqa: E402
+
+CPCM = ("ddX", 7.2, "cpcm")
+ALPB = ("alpb", "thf")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
+def _info(atoms, name):
+    atoms.info.update(charge=0, spin_multiplicity=1, name=name)
+    return atoms
+
+
+def lif_model():
+    """slab + HF → slab·HF on one LiF(001) plane; all three in one periodic cell."""
+    lif = bulk("LiF", "rocksalt", a=4.03, cubic=True)
+    slab = surface(lif, (0, 0, 1), 1, vacuum=6.0).repeat((2, 1, 1))
+    slab = slab[slab.positions[:, 2] > slab.positions[:, 2].max() - 0.5]  # one plane, 8 atoms
+    slab.pbc = (True, True, False)
+    hf = molecule("HF")
+    hf.positions += [2.015, 2.015, slab.positions[:, 2].max() + 1.9 - hf.positions[:, 2].min()]
+    cplx = slab.copy() + hf
+    hf_cell = hf.copy()
+    hf_cell.cell, hf_cell.pbc = slab.cell, slab.pbc
+    return {
+        "slab": _info(slab, "slab"),
+        "hf": _info(hf_cell, "hf"),
+        "cplx": _info(cplx, "cplx"),
+    }
+
+
+def by_hand(atoms, solvation=None):
+    """One GFN2-xTB single point with tblite's ASE calculator, the engine's settings."""
+    a = round_positions(atoms.copy())
+    a.calc = TBLite(
+        method="GFN2-xTB",
+        accuracy=1.0,
+        electronic_temperature=300.0,
+        max_iterations=250,
+        charge=0,
+        multiplicity=1,
+        verbosity=0,
+        solvation=solvation,
+    )
+    return float(a.get_potential_energy())
+
+
+def gas_single_points(structures, engine, workdir, db, study="t"):
+    return {
+        n: run_calculation(
+            plan_calculation(study, n, "single_point", stage_input(a), engine), workdir, engine, db
+        )
+        for n, a in structures.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def lif_run(tmp_path_factory):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    tmp = tmp_path_factory.mktemp("lif")
+    structures = lif_model()
+    engine = XtbEngine()
+    db = dbmod.connect(tmp / "r.db")
+    finals = gas_single_points(structures, engine, tmp / "runs", db)
+    calls = []
+
+    def run_one(calc, eng):
+        calls.append((calc.name, eng))
+        return run_calculation(calc, tmp / "runs", eng, db)
+
+    planned = []
+    result = solv.compute_solvation(
+        "t",
+        "ads",
+        {"slab": 1, "hf": 1},
+        {"cplx": 1},
+        structures,
+        finals,
+        engine,
+        {"model": "cpcm:7.2", "approximation": "cluster", "error": ["edge", "model"]},
+        run_one,
+        planned.append,
+    )
+    return {
+        "structures": structures,
+        "finals": finals,
+        "result": result,
+        "calls": calls,
+        "planned": planned,
+        "db": db,
+        "tmp": tmp,
+        "engine": engine,
+    }
+
+
+def test_reaction_arithmetic_with_coefficients():
+    # ΔΔG = Σ ν ΔG_solv with signed coefficients: 2 A + B -> C
+    dg = {"A": -0.25, "B": -1.5, "C": -2.0}
+    assert solv.reaction_solvation({"A": -2, "B": -1, "C": 1}, dg) == pytest.approx(
+        -2.0 + 1.5 + 0.5
+    )
+    with pytest.raises(AtomisticsError, match="no solvation energy"):
+        solv.reaction_solvation({"A": -1, "D": 1}, dg)
+
+
+def test_coefficient_two_against_hand_single_points(tmp_path):
+    # 2 HF -> (HF)2, isolated molecules: ΔΔG = ΔG_solv(dimer) − 2 ΔG_solv(HF)
+    hf = _info(molecule("HF"), "hf")
+    dimer = hf.copy() + hf.copy()
+    dimer.positions[2:] += [0.0, 0.0, 2.6]
+    _info(dimer, "dimer")
+    structures = {"hf": hf, "dimer": dimer}
+    engine = XtbEngine()
+    db = dbmod.connect(tmp_path / "r.db")
+    finals = gas_single_points(structures, engine, tmp_path / "runs", db)
+    res = solv.compute_solvation(
+        "t",
+        "dim",
+        {"hf": 2},
+        {"dimer": 1},
+        structures,
+        finals,
+        engine,
+        {"model": "cpcm:7.2"},
+        lambda c, e: run_calculation(c, tmp_path / "runs", e, db),
+    )
+    dg = {n: by_hand(a, CPCM) - by_hand(a) for n, a in structures.items()}
+    assert res.ddg_ev == pytest.approx(dg["dimer"] - 2 * dg["hf"], abs=2e-4)
+    assert {s.name: s.coefficient for s in res.systems} == {"hf": -2.0, "dimer": 1.0}
+    # molecules only, xtb: the default error estimate is the model spread against ALPB(THF)
+    dg_alt = {n: by_hand(a, ALPB) - by_hand(a) for n, a in structures.items()}
+    ddg_alt = dg_alt["dimer"] - 2 * dg_alt["hf"]
+    assert res.alternative == "alpb:thf"
+    assert res.sigma_ev == pytest.approx(abs(res.ddg_ev - ddg_alt), abs=3e-4)
+    assert res.sigma_ev > 0 and "model spread" in res.sigma_method
+
+
+def test_cluster_correction_equals_hand_single_points(lif_run):
+    res, structures = lif_run["result"], lif_run["structures"]
+    hand = {n: (by_hand(a), by_hand(a, CPCM)) for n, a in structures.items()}
+    for s in res.systems:
+        gas, solvated = hand[s.name]
+        assert s.e_gas_ev == pytest.approx(gas, abs=1e-4)
+        assert s.e_solv_ev == pytest.approx(solvated, abs=1e-4)
+        assert s.periodic
+    dg = {n: e_s - e_g for n, (e_g, e_s) in hand.items()}
+    assert res.ddg_ev == pytest.approx(dg["cplx"] - dg["slab"] - dg["hf"], abs=2e-4)
+    assert res.label == "CPCM ε=7.2 (DME), xtb cluster approximation"
+    assert res.converged and not res.unconverged
+
+
+def test_uncertainty_is_the_documented_estimate(lif_run):
+    res, structures = lif_run["result"], lif_run["structures"]
+    # edge: every periodic cell doubled along its shorter in-plane axis (b, 4.03 Å), per cell
+    doubled = {}
+    for n, a in structures.items():
+        big = round_positions(a.copy()).repeat((1, 2, 1))
+        doubled[n] = (by_hand(big, CPCM) - by_hand(big)) / 2
+    ddg2 = doubled["cplx"] - doubled["slab"] - doubled["hf"]
+    factor = 2 + 2 * 4.03 / 8.06  # r1/(r1 - r2) for a patch doubled along b
+    assert solv.edge_factor(structures["slab"]) == pytest.approx(factor)
+    edge = abs(ddg2 - res.ddg_ev) * factor
+    assert res.sigma_components_ev["edge"] == pytest.approx(edge, abs=1e-3)
+    # model: the same ΔΔG with ALPB(THF)
+    alt = {n: by_hand(a, ALPB) - by_hand(a) for n, a in structures.items()}
+    model = abs(res.ddg_ev - (alt["cplx"] - alt["slab"] - alt["hf"]))
+    assert res.sigma_components_ev["model"] == pytest.approx(model, abs=3e-4)
+    assert res.sigma_ev == pytest.approx(math.hypot(edge, model), abs=1e-3)
+    assert res.sigma_ev > 0 and res.sigma_components_ev["edge"] > 0
+    assert "doubled along b" in res.sigma_method and "ALPB(THF)" in res.sigma_method
+    # 3 solvated + 3 alternative + 3 × (gas + solvated) of the doubled cells, planned first
+    assert lif_run["planned"] == [12] and len(lif_run["calls"]) == 12
+
+
+def test_own_rows_and_gas_rows_untouched(lif_run):
+    db, finals = lif_run["db"], lif_run["finals"]
+    rows = dbmod.calculation_rows(db, "t")
+    names = sorted(r.name for r in rows)
+    assert "cplx~solv-cpcm7.2" in names and "slab~x2~solv-cpcm7.2" in names
+    assert "hf~solv-alpbthf" in names and "cplx~x2~gas" in names
+    gas = {r.name: r for r in rows if r.name in finals}
+    assert len(gas) == 3 and len([r for r in rows if r.name == "slab"]) == 1
+    for n, r in gas.items():  # the gas-phase rows are the ones written first, unchanged
+        assert r.calc_hash == finals[n].calc_hash and r.energy == finals[n].energy_ev
+    assert len({r.calc_hash for r in rows}) == len(rows) == 3 + 12
+    solvated = next(r for r in rows if r.name == "cplx~solv-cpcm7.2")
+    assert solvated.data["settings"]["calculator"]["solvation"] == "cpcm:7.2"
+    assert solvated.data["settings"]["calculator"]["periodic_solvation"] == "cluster"
+    # run again: everything comes from the database
+    again = solv.compute_solvation(
+        "t",
+        "ads",
+        {"slab": 1, "hf": 1},
+        {"cplx": 1},
+        lif_run["structures"],
+        finals,
+        lif_run["engine"],
+        {"model": "cpcm:7.2", "approximation": "cluster", "error": ["edge", "model"]},
+        lambda c, e: run_calculation(c, lif_run["tmp"] / "runs", e, db),
+    )
+    assert again.ddg_ev == lif_run["result"].ddg_ev
+    assert len(dbmod.calculation_rows(db, "t")) == 15
+
+
+def test_periodic_cells_need_the_cluster_approximation(lif_run):
+    with pytest.raises(AtomisticsError, match="approximation: cluster"):
+        solv.check_solvation(
+            {"model": "cpcm:7.2"}, XtbEngine(), lif_run["structures"], ["slab", "hf", "cplx"]
+        )
+
+
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        ({"model": "sccs:7.2"}, "not a tblite model"),
+        ({"model": "alpb:7.2"}, "parametrised solvent name"),
+        ({"model": "cpcm:7.2", "error": ["edge"]}, "needs approximation: cluster"),
+        ({"model": "cpcm:7.2", "alternative": "cpcm:7.2"}, "is the model itself"),
+    ],
+)
+def test_bad_methods_for_xtb(section, message):
+    with pytest.raises(AtomisticsError, match=message):
+        solv.resolve_method(section, "xtb")
+
+
+def test_cp2k_runs_both_single_points_at_gamma_with_sccs():
+    from atomistics.engines.cp2k import Cp2kEngine
+
+    slab = lif_model()["slab"]
+    engine = Cp2kEngine(protocol="quick")
+    assert engine.settings(slab, "single_point")["kpoints"] == [3, 3, 1]
+    gas = solv.gas_engine(engine).settings(slab, "single_point")
+    wet = solv.solvated_engine(engine, "sccs:7.2", "none").settings(slab, "single_point")
+    assert gas["kpoints"] is None and wet["kpoints"] is None
+    sccs = wet["cp2k_overrides"]["FORCE_EVAL"]["DFT"]["SCCS"]
+    assert sccs["DIELECTRIC_CONSTANT"] == 7.2
+    assert [k for k in wet if wet[k] != gas[k]] == ["cp2k_overrides"]
+    method = solv.resolve_method({"model": "sccs:7.2"}, "cp2k")
+    assert method.error == () and method.label == "SCCS ε=7.2 (DME)"
+    with pytest.raises(AtomisticsError, match="SCCS solvates periodic cells"):
+        solv.resolve_method({"model": "sccs:7.2", "approximation": "cluster"}, "cp2k")
+
+
+# ----------------------------------------------------------------- the study and the bridge
+
+BRIDGE = """\
+reactions:
+  pair: {{reactants: [li, fsi], products: [li_fsi]}}
+bridge:
+  exchange: pair
+  solvation: {solvation}
+  electrolyte: {{c0: 6 mol/L, diffusivity: 3e-10 m^2/s, t_plus: 0.32, temperature: 298.15 K}}
+"""
+
+
+def _study_text(solvation="{model: cpcm:7.2}"):
+    mini = MINI_STUDY.split("binding_energies:")[0]
+    return mini + BRIDGE.format(solvation=solvation)
+
+
+def test_run_computes_it_and_the_bridge_uses_it(tmp_path, capsys):
+    from atomistics.cli import main
+    from atomistics.continuum.study_bridge import run_study_bridge
+
+    path = tmp_path / "s.yaml"
+    path.write_text(_study_text())
+    study = parse_study(path.read_text())
+    db, work = tmp_path / "r.db", tmp_path / "runs"
+    run = run_study(study, XtbEngine(), db, work, progress=False)
+    res = run.solvation
+    assert res is not None and res.reaction == "pair" and res.sigma_ev > 0
+    assert (run.n_run, run.n_cached) == (6 + 6, 0)  # 3 × (relax, sp) + 3 × (CPCM, ALPB)
+    (pair,) = run.reactions
+    bridged = run_study_bridge(study.bridge, {}, {"pair": pair}, solvation=res)
+    fe = bridged.free_energy
+    assert fe.delta_g_ev == pytest.approx(pair.energy_ev + res.ddg_ev)
+    assert fe.solvation_correction_ev == res.ddg_ev
+    assert fe.spread_ev["solvation"] == pytest.approx(res.sigma_ev)
+    assert fe.sigma_ev == pytest.approx(
+        math.sqrt(sum(v * v for v in fe.spread_ev.values())), rel=1e-12
+    )
+    assert "CPCM ε=7.2 (DME)" in fe.solvation
+    assert bridged.to_dict()["free_energy"]["spread_ev"]["solvation"] == res.sigma_ev
+    # without the computed value the section is refused, not silently gas phase
+    with pytest.raises(AtomisticsError, match="has not been computed"):
+        run_study_bridge(study.bridge, {}, {"pair": pair})
+    # the CLI: everything cached now, the bridge names the model and the source
+    capsys.readouterr()
+    assert main(["run", str(path), "--db", str(db), "--workdir", str(work), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "ddG_solv = sum nu dG_solv" in out and "Implicit solvent for 'pair'" in out
+    assert "solvation: CPCM ε=7.2 (DME); 1 sigma" in out
+    assert f"solvation {res.sigma_ev:.3g}" in out
+
+
+def test_unconverged_solvation_is_refused_by_the_bridge():
+    from atomistics.continuum.study_bridge import run_study_bridge
+
+    study = parse_study(_study_text())
+    res = solv.SolvationCorrection(
+        reaction="pair",
+        model="cpcm:7.2",
+        label="CPCM ε=7.2 (DME)",
+        ddg_ev=0.1,
+        sigma_ev=0.05,
+        sigma_components_ev={"model": 0.05},
+        sigma_method="the model spread",
+        engine="xtb",
+        approximation="none",
+        converged=False,
+        unconverged=["li_fsi~solv-cpcm7.2:single_point (SCF not converged)"],
+    )
+    with pytest.raises(
+        AtomisticsError, match="solvation correction of pair comes from unconverged"
+    ):
+        run_study_bridge(study.bridge, {}, {"pair": -0.5}, solvation=res)
+    fe = run_study_bridge(
+        study.bridge, {}, {"pair": -0.5}, solvation=res, allow_unconverged=True
+    ).free_energy
+    assert "UNCONVERGED solvation" in fe.solvation and fe.delta_g_ev == pytest.approx(-0.4)
+
+
+@pytest.mark.parametrize(
+    "solvation, message",
+    [
+        ("{model: foo:1}", "bridge.solvation.model: 'foo:1' is not MODEL:SOLVENT"),
+        ("{model: cpcm:7.2, error: [bogus]}", "bridge.solvation.error.0"),
+        ("cpcm", "bridge.solvation must be a mapping"),
+        ("{model: cpcm:7.2}\n  solvation_correction: 0.1 eV", "both given"),
+        ("{model: sccs:7.2}", "not a tblite model"),  # engine-level, before any job
+    ],
+)
+def test_bad_solvation_key_exit_2(tmp_path, capsys, solvation, message):
+    from atomistics.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(_study_text(solvation))
+    db = tmp_path / "r.db"
+    code = main(["run", str(path), "--db", str(db), "--workdir", str(tmp_path / "w")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert [line for line in err.splitlines() if "bridge.solvation" in line or message in line]
+    assert not db.exists() or not dbmod.calculation_rows(dbmod.connect(db), "mini")
+
+
+def test_doubling_keeps_masks_and_doubles_charge():
+    cplx = lif_model()["cplx"]
+    cplx.arrays["adsorbate"] = np.arange(len(cplx)) >= 8
+    cplx.info["charge"] = -1
+    big = solv.doubled(cplx)
+    assert len(big) == 20 and big.info["charge"] == -2
+    assert big.arrays["adsorbate"].sum() == 4
+    np.testing.assert_allclose(big.cell.lengths()[:2], [8.06, 8.06])
+
+
+def test_positive_electrostatic_solvation_energy_is_flagged(tmp_path):
+    # CPCM can only lower the SCF energy; a solvated single point above the gas one means the
+    # two SCFs ended in different states. Simulated here by shifting one solvated energy.
+    import dataclasses
+
+    hf = _info(molecule("HF"), "hf")
+    dimer = hf.copy() + hf.copy()
+    dimer.positions[2:] += [0.0, 0.0, 2.6]
+    structures = {"hf": hf, "dimer": _info(dimer, "dimer")}
+    engine = XtbEngine()
+    db = dbmod.connect(tmp_path / "r.db")
+    finals = gas_single_points(structures, engine, tmp_path / "runs", db)
+
+    def run_one(calc, eng):
+        r = run_calculation(calc, tmp_path / "runs", eng, db)
+        if calc.name == "dimer~solv-cpcm7.2":
+            return dataclasses.replace(r, energy_ev=finals["dimer"].energy_ev + 0.3)
+        return r
+
+    section = {"model": "cpcm:7.2", "error": []}
+    res = solv.compute_solvation(
+        "t", "dim", {"hf": 2}, {"dimer": 1}, structures, finals, engine, section, run_one
+    )
+    assert not res.converged
+    assert res.unconverged == [
+        "dimer: dG_solv +0.3 eV > 0 with the purely electrostatic CPCM ε=7.2 (DME): the gas "
+        "and solvated SCFs ended in different electronic states"
+    ]
+    assert res.sigma_ev == 0 and "no error estimate" in res.sigma_method
