@@ -210,6 +210,36 @@ def study_solvation(
     )
 
 
+def stored_solvation(
+    study_name: str, reaction: rx.ReactionEnergy, engine: Engine, section: dict, db, workdir
+) -> solv.SolvationCorrection:
+    """ΔΔG_solv of a stored reaction (the FireWorks bridge task): its gas single points are
+    read back by the reaction's input hashes, then :func:`~atomistics.execution.solvation.
+    compute_solvation` as in :func:`study_solvation` (a row's atoms carry the built
+    structure's charge, multiplicity and masks, so the planned hashes are the same)."""
+    systems = [*reaction.reactants, *reaction.products]
+    finals = {}
+    for name, calc_hash in zip(systems, reaction.calc_hashes[: len(systems)], strict=True):
+        result = dbmod.load_result(db, calc_hash)
+        if result is None:
+            raise AtomisticsError(
+                f"the single point of {name!r} ({calc_hash[:12]}) of reaction {reaction.name!r} "
+                "is not in the results database: run the study first."
+            )
+        finals[name] = result
+    return solv.compute_solvation(
+        study_name,
+        reaction.name,
+        reaction.reactants,
+        reaction.products,
+        {n: r.atoms for n, r in finals.items()},
+        finals,
+        engine,
+        section,
+        lambda calc, eng: run_calculation(calc, workdir, eng, db),
+    )
+
+
 def run_study(
     study: Study,
     engine: Engine,

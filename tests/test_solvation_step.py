@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -413,3 +414,43 @@ def test_positive_electrostatic_solvation_energy_is_flagged(tmp_path):
         "and solvated SCFs ended in different electronic states"
     ]
     assert res.sigma_ev == 0 and "no error estimate" in res.sigma_method
+
+
+def test_fireworks_bridge_computes_the_same_correction(tmp_path):
+    # `atomistics submit` + rlaunch: the bridge Firework computes ΔΔG_solv with the function
+    # `atomistics run` calls; a later `atomistics run` finds every calculation stored
+    import json
+    import subprocess
+    import sys
+
+    pytest.importorskip("fireworks")
+    (tmp_path / "s.yaml").write_text(_study_text())
+    env = {k: v for k, v in os.environ.items() if k not in ("FW_CONFIG_FILE",)}
+    env["OMP_NUM_THREADS"] = "1"
+    for cmd in (
+        [sys.executable, "-m", "atomistics", "submit", "s.yaml"],
+        [
+            str(Path(sys.executable).parent / "rlaunch"),
+            "rapidfire",
+            "--nlaunches",
+            "0",
+            "--timeout",
+            "150",
+        ],
+    ):
+        proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    record = json.loads((tmp_path / "runs" / "mini" / "bridge-xtb.json").read_text())
+    assert record["status"] == "computed", record
+    fe = record["bridge"]["free_energy"]
+    assert fe["spread_ev"]["solvation"] > 0 and "CPCM ε=7.2 (DME)" in fe["solvation"]
+    run = run_study(
+        parse_study(_study_text()),
+        XtbEngine(),
+        tmp_path / "results.db",
+        tmp_path / "runs",
+        progress=False,
+    )
+    assert run.n_run == 0 and run.solvation is not None
+    assert fe["solvation_correction_ev"] == pytest.approx(run.solvation.ddg_ev, abs=1e-12)
+    assert fe["spread_ev"]["solvation"] == pytest.approx(run.solvation.sigma_ev, abs=1e-12)

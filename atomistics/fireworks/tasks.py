@@ -408,7 +408,10 @@ class RunBridge(_Base):
                 status = "not evaluated"
             else:
                 try:
-                    bridged = run_study_bridge(self["bridge"], binding, records)
+                    solvation = self.solvation(fw_spec, db, records)
+                    bridged = run_study_bridge(
+                        self["bridge"], binding, records, solvation=solvation
+                    )
                     result, status = jsonable(bridged.to_dict()), "computed"
                 except AtomisticsError as exc:
                     result, status = {"not_evaluated": str(exc)}, "not evaluated"
@@ -425,3 +428,16 @@ class RunBridge(_Base):
         tmp.write_text(json.dumps(record, indent=1))
         tmp.replace(out)
         return FWAction(stored_data={"status": status, "file": str(out), **record})
+
+    def solvation(self, fw_spec, db, records):
+        """ΔΔG_solv of the exchange reaction when ``bridge.solvation`` asks for it: the function
+        ``atomistics run`` calls (:func:`atomistics.runner.stored_solvation`), on the stored
+        single points; its own single points run here (or are reused from the database)."""
+        section, name = self["bridge"].get("solvation"), self["bridge"].get("exchange")
+        if section is None or name not in records:
+            return None
+        from atomistics.runner import stored_solvation
+
+        return stored_solvation(
+            self["study"], records[name], self.engine(fw_spec), section, db, self.workdir(fw_spec)
+        )

@@ -263,6 +263,8 @@ class _Builder:
                     protocol=str(getattr(self.engine, "protocol", self.engine.name)),
                     db=c["db"],
                     workdir=c["workdir"],
+                    engine_options=c["engine_options"],  # bridge.solvation's single points
+                    machine=c["machine"],
                 )
             ],
             name=f"{self.study.name}:bridge",
