@@ -195,3 +195,22 @@ def test_vacuum_series_of_the_neutral_exchange_reaction(slab_and_complex):
         assert np.allclose(ref.positions, prod.positions[: len(slab)])
         assert {a.info["charge"] for a in (prod, ref, pair)} == {0}
         assert np.allclose(pair.cell.array, prod.cell.array)
+
+
+def test_model_spread_is_zero_without_a_linear_term_and_exposes_a_correlated_one():
+    """a + c/L data: both forms extrapolate to the same a. Data with a linear term that
+    a + c/L cannot describe: the spread is of the order of what b·L contributes."""
+    from atomistics.charged_slab import linear_term_model_spread
+
+    L = np.array([18.0, 23.0, 28.0, 38.0])
+    assert linear_term_model_spread(L, -3.8 + 2.0 / L) < 1e-10
+    with_b = -3.8 - 0.005 * L + 2.0 / L
+    spread = linear_term_model_spread(L, with_b)
+    fit = fit_vacuum_series(L, with_b)
+    assert fit.a == pytest.approx(-3.8, abs=1e-9)  # the full form recovers a exactly
+    # the b = 0 form absorbs −0.005 L into a and c and lands far off (independent fit)
+    from scipy.optimize import curve_fit
+
+    (a2, _c2), _ = curve_fit(lambda x, a, c: a + c / x, L, with_b)
+    assert spread == pytest.approx(abs(a2 - (-3.8)), abs=1e-6)
+    assert spread > 0.1

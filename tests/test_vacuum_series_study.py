@@ -109,7 +109,10 @@ def test_series_runs_stores_every_height_and_matches_a_hand_fit(tiny_run, capsys
     assert reaction.e_vacuum_extrapolated_ev == pytest.approx(hand.a, abs=1e-9)
     amp = cs.noise_amplification(L)
     sigma = cs.SERIES_ENERGY_SIGMA_EV * math.sqrt(3.0)  # three energies per ΔE
-    assert reaction.e_vacuum_uncertainty_ev == pytest.approx(amp * sigma, rel=1e-9)
+    # numerical part (1 meV per energy through the fit) and the model-form part, in quadrature
+    model = cs.linear_term_model_spread(L, dE)
+    total = math.hypot(amp * sigma, model)
+    assert reaction.e_vacuum_uncertainty_ev == pytest.approx(total, rel=1e-9)
     assert reaction.vacuum_series_status == "ok"
     # the single-cell value stays the reaction's ΔE
     single = db.get(kind="reaction", name="li_slab").e_reaction_ev
@@ -117,7 +120,7 @@ def test_series_runs_stores_every_height_and_matches_a_hand_fit(tiny_run, capsys
 
     # the table prints both, labelled
     line = next(x for x in out.splitlines() if cs.VACUUM_SERIES_LABEL in x)
-    assert f"{hand.a:+.3f} ± {amp * sigma:.3f} eV" in line
+    assert f"{hand.a:+.3f} ± {total:.3f} eV" in line
     assert f"single cell {single:+.3f} eV" in line
 
     # JSON (results --json) carries the whole series
@@ -298,10 +301,11 @@ def test_assemble_recovers_a_and_flags_unconverged_inputs():
     assert any("li_ads@vac15:single_point (geometry not converged" in u for u in rec["unconverged"])
     line = cs.format_vacuum_series("r", rec, -1.5)
     assert "NOT CONVERGED inputs of the series" in line
-    # exact data: the residual term is 0, so the propagated precision is the uncertainty
-    assert rec["uncertainty_ev"] == pytest.approx(
-        cs.noise_amplification([22, 32, 42, 52]) * cs.SERIES_ENERGY_SIGMA_EV * math.sqrt(3)
-    )
+    # exact data: the residual term is 0, so the propagated precision plus the model-form
+    # spread (b = 0.01 eV/Å is real here, so a + c/L extrapolates elsewhere) is the uncertainty
+    numeric = cs.noise_amplification([22, 32, 42, 52]) * cs.SERIES_ENERGY_SIGMA_EV * math.sqrt(3)
+    model = rec["model_uncertainty_ev"]
+    assert model > 0.1 and rec["uncertainty_ev"] == pytest.approx(math.hypot(numeric, model))
 
 
 def test_ill_conditioned_heights_give_no_value_and_say_why():
