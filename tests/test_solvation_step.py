@@ -454,3 +454,70 @@ def test_fireworks_bridge_computes_the_same_correction(tmp_path):
     assert run.n_run == 0 and run.solvation is not None
     assert fe["solvation_correction_ev"] == pytest.approx(run.solvation.ddg_ev, abs=1e-12)
     assert fe["spread_ev"]["solvation"] == pytest.approx(run.solvation.sigma_ev, abs=1e-12)
+
+
+def test_cp2k_plan_gamma_gas_and_sccs_and_says_so():
+    # the CP2K path's plan, without running CP2K: the slab's study single point uses k-points,
+    # so a Γ gas reference and a Γ SCCS single point are planned, and the result says so
+    import dataclasses
+
+    from atomistics.engines.cp2k import Cp2kEngine
+    from atomistics.execution.record import CalcResult
+
+    structures = lif_model()
+    engine = Cp2kEngine(protocol="quick")
+
+    def fake(calc, energy):
+        return CalcResult(
+            calc_hash=calc.calc_hash,
+            study=calc.study,
+            name=calc.name,
+            stage=calc.stage,
+            engine=calc.engine,
+            engine_version=calc.engine_version,
+            protocol=calc.protocol,
+            energy_ev=energy,
+            atoms=calc.atoms,
+            forces=None,
+            scf_converged=True,
+            geo_converged=True,
+            n_steps=0,
+            wall_time_s=None,
+            warnings=[],
+            timings={},
+            settings=calc.settings,
+            metadata={},
+        )
+
+    finals = {
+        n: fake(plan_calculation("t", n, "single_point", stage_input(a), engine), -100.0)
+        for n, a in structures.items()
+    }
+    seen = {}
+
+    def run_one(calc, eng):
+        seen[calc.name] = calc.settings
+        shift = -0.5 if "~solv" in calc.name else 0.0
+        return dataclasses.replace(fake(calc, -101.0 + shift), geo_converged=True)
+
+    res = solv.compute_solvation(
+        "t",
+        "ads",
+        {"slab": 1, "hf": 1},
+        {"cplx": 1},
+        structures,
+        finals,
+        engine,
+        {"model": "sccs:7.2"},
+        run_one,
+    )
+    assert sorted(seen) == sorted(f"{n}~{k}" for n in structures for k in ("gas", "solv-sccs7.2"))
+    for name, settings in seen.items():
+        assert settings["kpoints"] is None, name
+        assert ("SCCS" in str(settings["cp2k_overrides"])) == ("~solv" in name)
+    # ΔG_solv = −0.5 eV for every system against its own Γ gas reference (not the k-point one)
+    assert all(s.dg_solv_ev == pytest.approx(-0.5) for s in res.systems)
+    assert res.ddg_ev == pytest.approx(0.5) and res.label == "SCCS ε=7.2 (DME)"
+    assert res.sigma_ev == 0 and "no error estimate" in res.sigma_method
+    (note,) = res.notes
+    assert "at the Gamma point" in note and "use k-points" in note and "'slab'" in note
