@@ -65,18 +65,18 @@ def _mutate(study_file, old, new):
         (
             "vacuum: 15.0",
             "vacuum: -3",
-            r"line 20: systems\.limmt\.vacuum: Input should be greater than 0",
+            r"line 25: systems\.limmt\.vacuum: Input should be greater than 0",
         ),
         (
             "species: Li+",
             "species: Xe",
-            r"line 28: systems\.li\.species: unknown molecule or ion 'Xe'",
+            r"line 33: systems\.li\.species: unknown molecule or ion 'Xe'",
         ),
         ("site: al-oh", "site: bridge", r"systems\.limmt_fsi\.site: Input should be"),
         (
             "supercell: [2, 2]",
             "supercell: [0, 2]",
-            r"line 19: systems\.limmt\.supercell: supercell entries",
+            r"line 24: systems\.limmt\.supercell: supercell entries",
         ),
         (
             "kind: molecule\n    species: FSI-",
@@ -87,7 +87,7 @@ def _mutate(study_file, old, new):
         (
             "    seed: 0 ",
             "    sed: 0 ",
-            r"line 21: systems\.limmt\.sed: Extra inputs are not permitted",
+            r"line 26: systems\.limmt\.sed: Extra inputs are not permitted",
         ),
         (
             "fragments: [li, fsi]",

@@ -58,9 +58,14 @@ def test_nonpolar_slab_levels_off(tmp_path):
     assert abs(energies[2] - energies[1]) < 0.001
 
 
-def test_limmt_slab_complex_and_exchange_converge(tmp_path):
-    """LiMMT(001) 2×1 slab (82 atoms, symmetric Li⁺), Li⁺–FSI⁻ pair flat on the top face."""
-    engine = XtbEngine()
+@pytest.mark.parametrize("method", ["GFN2-xTB", "GFN1-xTB"])
+def test_limmt_slab_complex_and_exchange_converge(tmp_path, method):
+    """LiMMT(001) 2×1 slab (82 atoms, symmetric Li⁺), Li⁺–FSI⁻ pair flat on the top face.
+
+    GFN1-xTB is the method of the quick exchange study the demo runs
+    (workflows/limmt_exchange_2x1.yaml), GFN2-xTB the engine's default.
+    """
+    engine = XtbEngine(method=method)
     slab = build_limmt_slab((2, 1), vacuum=15, mg=2)
     pair = build_ion_pair()
     complex_ = place_adsorbate(slab, pair, site="al-oh", orientation="OO-down", height=2.5)
@@ -82,6 +87,8 @@ def test_limmt_slab_complex_and_exchange_converge(tmp_path):
     # The exchange is a real binding (the pair prefers the surface by ~1 eV in GFN2),
     # not a number that is zero by construction.
     assert exchange[0] < -0.3
+    # and the method asked for is the one that ran (GFN1 and GFN2 totals differ by eV)
+    assert engine.calculator_settings["method"] == method
 
 
 def test_tblite_080_refused_for_periodic_cells(monkeypatch, tmp_path):

@@ -35,6 +35,11 @@ def register(subparsers) -> None:
     p.add_argument("--cp2k-data-dir", help="CP2K basis/potential folder (cp2k engine)")
     p.add_argument("--plot", type=Path, help="also save a reaction-energy plot (.png/.svg)")
     p.add_argument(
+        "--bridge-plot",
+        type=Path,
+        help="also save the bridge's t+, J_lim and Sand's time vs dG with the 95 %% band (.png)",
+    )
+    p.add_argument(
         "--allow-unconverged",
         action="store_true",
         help="pass reaction energies built from unconverged inputs to the bridge anyway",
@@ -77,7 +82,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if run.reactions:
         print(rx.format_table(run.reactions, engine=engine.name))
         _print_vacuum_series(run.reactions)
-        _print_bridge(study, run.reactions, engine.name, args.allow_unconverged, run.solvation)
+        _print_bridge(
+            study,
+            run.reactions,
+            engine.name,
+            args.allow_unconverged,
+            run.solvation,
+            bridge_plot=args.bridge_plot,
+        )
     if args.plot:
         rx.plot(run.reactions, args.plot, title=f"{study.name} ({engine.name})")
         print(f"plot written to {args.plot}")
@@ -94,7 +106,12 @@ def _print_vacuum_series(reactions) -> None:
 
 
 def _print_bridge(
-    study, reactions, engine_name: str, allow_unconverged: bool = False, solvation=None
+    study,
+    reactions,
+    engine_name: str,
+    allow_unconverged: bool = False,
+    solvation=None,
+    bridge_plot: Path | None = None,
 ) -> None:
     """Carry this run's reaction energies (and ΔΔG_solv, ``bridge.solvation``) through the
     study's bridge section, if it has one."""
@@ -137,6 +154,13 @@ def _print_bridge(
         lines = bridge_report_lines(result, source=f"{used[0]}, {source}")
     for line in lines:
         print(f"  {line}")
+    if bridge_plot is not None:
+        from atomistics.continuum.plots import plot_bridge_bands
+
+        print(
+            f"  t+, J_lim and Sand's time vs dG with the 95 % band written to "
+            f"{plot_bridge_bands(result, bridge_plot)}"
+        )
 
 
 CALC_COLUMNS = (

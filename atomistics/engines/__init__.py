@@ -58,17 +58,15 @@ def engine_options(study, name: str | None = None) -> dict[str, Any]:
 
     CP2K reads ``calculation.protocol`` and ``calculation.overrides``; xtb reads
     ``calculation.xtb``. A CP2K setting changed from its default while the study
-    runs with xtb (or an ``xtb`` section with CP2K) is refused, naming the key.
+    runs with xtb is refused, naming the key: xtb cannot honour it. The
+    ``calculation.xtb`` section is the dry-run engine's own, so a study file can
+    carry it next to its CP2K protocol and run with either engine; CP2K does not
+    read it (the same study file serves ``--engine xtb`` and ``--engine cp2k``).
     """
     name = name or study.engine
     _check_name(name)
     calc = study.calculation
     if name == "cp2k":
-        if calc.xtb:
-            raise AtomisticsError(
-                f"calculation.xtb {sorted(calc.xtb)} are xtb settings; the cp2k engine does not "
-                "use them: remove them, or run with --engine xtb."
-            )
         return {"protocol": calc.protocol, "overrides": dict(calc.overrides)}
     unused = []
     if calc.overrides:

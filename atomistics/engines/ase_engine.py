@@ -18,6 +18,17 @@ optimizer steps only; the final energy and forces always use the base settings. 
 marked ``atoms.arrays["adsorbate"]`` move by default (``relax_region_periodic``),
 which keeps the dry run of a ~170-atom slab within minutes; a bare slab then has
 no free atoms and its "relax" is a single evaluation.
+
+Brillouin-zone sampling of the single point (``sp_supercell=(n, m)``): an engine
+such as tblite samples the Γ point only. The Γ point of the cell repeated n×m in
+plane samples the original cell's Γ-centred n×m k-mesh, k = (i/n, j/m) (Bloch's
+theorem; e.g. Martin, *Electronic Structure*, ch. 4), so the single point of a
+periodic cell runs on that supercell and reports the energy per original cell
+(charge and unpaired electrons scale with the copies). This is the dry run's
+counterpart of the CP2K protocol's 3×3×1 k-point single point: on the LiMMT 2×1
+cell at Γ only, the bare slab's energy is off by 5–6 eV per cell and the
+exchange energy by 0.7 eV (README, "What the dry run gives"). Relaxations stay
+in the original cell.
 """
 
 from __future__ import annotations
@@ -55,6 +66,32 @@ def write_json_atomic(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=1))
     os.replace(tmp, path)
+
+
+#: Largest in-plane repetition for ``sp_supercell`` (the cost grows as (n·m)³ for tblite).
+MAX_SP_SUPERCELL = 6
+
+
+def _check_supercell(value) -> tuple[int, int] | None:
+    """``None``, or (n, m) with 1 ≤ n, m ≤ MAX_SP_SUPERCELL; (1, 1) means no supercell."""
+    if value is None:
+        return None
+    try:
+        n, m = (int(v) for v in value)
+        ok = all(float(v) == int(v) for v in value)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or not (1 <= n <= MAX_SP_SUPERCELL and 1 <= m <= MAX_SP_SUPERCELL):
+        raise AtomisticsError(
+            f"sp_supercell {value!r} not understood: give two whole numbers from 1 to "
+            f"{MAX_SP_SUPERCELL}, e.g. sp_supercell: [2, 2] (the in-plane repetition of the "
+            "single point's cell)."
+        )
+    return None if (n, m) == (1, 1) else (n, m)
+
+
+def _in_plane_periodic(atoms: Atoms) -> bool:
+    return bool(atoms.pbc[0] and atoms.pbc[1])
 
 
 def free_atoms(atoms: Atoms, region: str) -> np.ndarray:
@@ -109,7 +146,9 @@ class ASECalculatorEngine:
         relax_region_periodic: str = "adsorbate",
         relax_calculator_overrides: dict[str, Any] | None = None,
         reuse_calculator: bool = True,
+        sp_supercell: tuple[int, int] | list[int] | None = None,
     ) -> None:
+        self.sp_supercell = _check_supercell(sp_supercell)
         if optimizer not in OPTIMIZERS:
             raise AtomisticsError(
                 f"optimizer {optimizer!r} unknown: use one of {list(OPTIMIZERS)}."
@@ -156,6 +195,8 @@ class ASECalculatorEngine:
             )
             if self.relax_calculator_overrides:
                 out["relax_calculator"] = self.relax_calculator_overrides
+        elif stage == "single_point" and self.sp_supercell and _in_plane_periodic(atoms):
+            out["sp_supercell"] = list(self.sp_supercell)
         elif stage in ("cp_own", "cp_ghost"):
             raise AtomisticsError(
                 f"engine {self.name!r} has no ghost atoms, so it cannot do the counterpoise "
@@ -273,6 +314,13 @@ class ASECalculatorEngine:
                         + "; ".join(changed)
                         + "): the energy is not that of the intact species"
                     )
+        if settings.get("sp_supercell"):
+            energy, forces, note = self._supercell_point(atoms, settings)
+            notes.append(note)
+            self._write_result(
+                directory, atoms, energy, forces, None, 0, None, start, warnings, notes
+            )
+            return
         key = _memo_key(atoms, settings["calculator"])
         if stage != "relax" and key in self._memo:
             energy, forces = self._memo[key]
@@ -288,7 +336,46 @@ class ASECalculatorEngine:
                 free[c.get_indices()] = False
             f = np.asarray(forces)[free]
             fmax = float(np.sqrt((f**2).sum(axis=1).max())) if len(f) else 0.0
-        wall = time.perf_counter() - start
+        self._write_result(
+            directory, atoms, energy, forces, geo_converged, n_steps, fmax, start, warnings, notes
+        )
+
+    def _supercell_point(self, atoms: Atoms, settings: dict[str, Any]) -> tuple[float, list, str]:
+        """Energy per cell and the first copy's forces from the Γ point of the n×m supercell."""
+        n, m = settings["sp_supercell"]
+        copies = n * m
+        mult = int(atoms.info.get("spin_multiplicity", 1))
+        big = atoms.repeat((n, m, 1))
+        big.pbc = atoms.pbc
+        big.set_constraint()
+        # N copies hold N times the charge and the unpaired electrons (a high-spin
+        # arrangement of open-shell cells; a closed-shell cell stays a singlet).
+        big.info.update(
+            charge=int(atoms.info.get("charge", 0)) * copies,
+            spin_multiplicity=(mult - 1) * copies + 1,
+        )
+        big.calc, _ = self._calculator(big, settings["calculator"])
+        energy = float(big.get_potential_energy()) / copies
+        forces = big.get_forces(apply_constraint=False)[: len(atoms)].tolist()
+        note = (
+            f"single point on the cell repeated {n}×{m} in plane ({len(big)} atoms): the Γ "
+            f"point of the supercell samples the cell's Γ-centred {n}×{m} k-mesh; energy per cell"
+        )
+        return energy, forces, note
+
+    def _write_result(
+        self,
+        directory: Path,
+        atoms: Atoms,
+        energy: float,
+        forces: list,
+        geo_converged: bool | None,
+        n_steps: int,
+        fmax: float | None,
+        start: float,
+        warnings: list[str],
+        notes: list[str],
+    ) -> None:
         final = atoms.copy()
         final.calc = None
         final.set_constraint()
@@ -301,7 +388,7 @@ class ASECalculatorEngine:
                 "geo_converged": geo_converged,
                 "n_steps": n_steps,
                 "fmax_ev_a": fmax,
-                "wall_time_s": wall,
+                "wall_time_s": time.perf_counter() - start,
                 "warnings": warnings,
                 "notes": notes,
                 "code_version": self._version,

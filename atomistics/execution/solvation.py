@@ -250,6 +250,14 @@ def gas_engine(engine: Engine) -> Engine:
     """The engine of the gas-phase reference: the study's own (xtb), or CP2K at Γ."""
     if engine.name == "cp2k":
         return _cp2k_variant(engine, {"single_point": {"kpoints": "gamma"}})
+    if getattr(engine, "sp_supercell", None):
+        # The solvated single point is one cell at Γ (the cluster approximation solvates
+        # one cell's atoms), so its gas-phase partner is the same cell at Γ, not the
+        # study's n×m-supercell single point: ΔG_solv then compares like with like.
+        from atomistics.engines.xtb import XTB_DEFAULTS, XtbEngine
+
+        calc = getattr(engine, "calculator_settings", {})
+        return XtbEngine(**{k: v for k, v in calc.items() if k in XTB_DEFAULTS})
     return engine
 
 
