@@ -1,5 +1,7 @@
-# Two entry points for a fresh Debian/Ubuntu machine (see README):
-#   make demo   - set up, then run the study on the embedded defaults
+# Entry points for a fresh Debian/Ubuntu machine (see README):
+#   make demo   - set up, then the quick computed chain (2x1 exchange reaction, GFN1-xTB,
+#                 implicit solvent, bridge; minutes) and the paper-preset CP2K inputs
+#   make paper-dry-run - the paper's whole 2x2 study with the dry-run engine (about an hour)
 #   make test   - set up, then run the test suite
 # Both create/update the virtual environment in .venv (the package with its test and
 # postgres extras) and install CP2K with apt when it is missing and permitted (root or
@@ -13,7 +15,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: demo test setup cp2k lint clean
+.PHONY: demo paper-dry-run test setup cp2k lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,14 +39,18 @@ cp2k:
 	fi
 
 demo: setup
-	$(BIN)/atomistics run workflows/limmt_fsi.yaml --engine xtb --db $(OUT)/results.db \
-		--workdir $(OUT)/runs --plot $(OUT)/binding_energies.png
+	$(BIN)/atomistics run workflows/limmt_exchange_2x1.yaml --engine xtb --db $(OUT)/results.db \
+		--workdir $(OUT)/runs --plot $(OUT)/exchange.png --bridge-plot $(OUT)/bridge_bands.png
 	$(BIN)/atomistics inputs workflows/limmt_fsi.yaml -o $(OUT)/cp2k_inputs
 	@echo "--- for comparison only: the bridge on the paper's published charged-fragment binding"
 	@echo "--- energies (FITTED screening path), fitted to the measured stack t+ 0.32 -> 0.63:"
 	$(BIN)/atomistics bridge --e-surface-anion "-10.39 eV" --e-cation-anion "-8.35 eV" \
 		--current-density "1 mA/cm^2" --calibrate 0.32 0.63 --calibrate-target stack \
 		--plot $(OUT)/bridge_paper_values.png
+
+paper-dry-run: setup
+	$(BIN)/atomistics run workflows/limmt_fsi.yaml --engine xtb --db $(OUT)/paper.db \
+		--workdir $(OUT)/paper_runs --plot $(OUT)/binding_energies.png
 
 test: setup
 	$(BIN)/python -m pytest
