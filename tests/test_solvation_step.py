@@ -318,8 +318,12 @@ def test_run_computes_it_and_the_bridge_uses_it(tmp_path, capsys):
         run_study_bridge(study.bridge, {}, {"pair": pair})
     # the CLI: everything cached now, the bridge names the model and the source
     capsys.readouterr()
-    assert main(["run", str(path), "--db", str(db), "--workdir", str(work), "--no-progress"]) == 0
+    png = tmp_path / "bands.png"
+    args = ["run", str(path), "--db", str(db), "--workdir", str(work), "--no-progress"]
+    assert main([*args, "--bridge-plot", str(png)]) == 0
     out = capsys.readouterr().out
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert f"95 % band written to {png}" in out
     assert "ddG_solv = sum nu dG_solv" in out and "Implicit solvent for 'pair'" in out
     assert "solvation: CPCM ε=7.2 (DME); 1 sigma" in out
     assert f"solvation {res.sigma_ev:.3g}" in out
