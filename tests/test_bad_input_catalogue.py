@@ -57,6 +57,11 @@ ALIAS_BOMB = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + "".join(
     f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
 )
 
+QUICK_STUDY = (REPO / "workflows" / "limmt_exchange_2x1.yaml").read_text()
+VACUUM_STUDY = (REPO / "workflows" / "examples" / "charged_vacuum_series.yaml").read_text()
+assert "model: cpcm:7.2" in QUICK_STUDY and "  surface: basal\n" in QUICK_STUDY
+assert "[10, 15, 20, 30]" in VACUUM_STUDY
+
 TAFEL_ARGS = ("analyze", "tafel")
 BRIDGE_OK = ("bridge", "--e-surface-anion=-10.39 eV", "--e-cation-anion=-8.35 eV")
 SAND_OK = ("--c0", "1 mol/L", "--diffusivity", "3e-10 m^2/s", "--current-density", "1 mA/cm^2")
@@ -248,6 +253,34 @@ CASES = [
     ),
     ("validate-missing", ["validate", "missing.inp"], None),
     # --- run / results -------------------------------------------------------------------
+    (
+        "run-sp-supercell-zero",
+        ["run", "s.yaml", "--workdir", "runs", "--db", "r.db", "--no-progress"],
+        _write(
+            "s.yaml",
+            GOOD_STUDY.format(name="ok") + "calculation:\n  xtb: {sp_supercell: [0, 2]}\n",
+        ),
+    ),
+    (
+        "run-solvation-permittivity-below-1",
+        ["run", "s.yaml", "--workdir", "runs", "--db", "r.db", "--no-progress"],
+        _write("s.yaml", QUICK_STUDY.replace("model: cpcm:7.2", "model: cpcm:0.5")),
+    ),
+    (
+        "run-solvation-and-given-correction",
+        ["run", "s.yaml", "--workdir", "runs", "--db", "r.db", "--no-progress"],
+        _write(
+            "s.yaml",
+            QUICK_STUDY.replace(
+                "  surface: basal\n", "  surface: basal\n  solvation_correction: -0.1 eV\n"
+            ),
+        ),
+    ),
+    (
+        "run-vacuum-series-repeated-heights",
+        ["run", "s.yaml", "--workdir", "runs", "--db", "r.db", "--no-progress"],
+        _write("s.yaml", VACUUM_STUDY.replace("[10, 15, 20, 30]", "[15, 15, 15]")),
+    ),
     (
         "run-study-name-dotdot",
         ["run", "s.yaml", "--workdir", "runs", "--db", "r.db", "--no-progress"],
