@@ -324,6 +324,14 @@ def test_run_computes_it_and_the_bridge_uses_it(tmp_path, capsys):
     out = capsys.readouterr().out
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert f"95 % band written to {png}" in out
+    # `bridge --db` reads only the gas-phase reaction energy: it says the solvated points exist
+    argv = ["bridge", "--db", str(db), "--study", study.name, "--exchange-name", "pair"]
+    assert main(argv) == 0
+    note = capsys.readouterr().out
+    assert "NOTE: the database also holds implicit-solvent single points" in note
+    assert "solvation: none: gas-phase energy" in note
+    assert main([*argv, "--solvation-correction", f"{res.ddg_ev} eV"]) == 0
+    assert "NOTE" not in capsys.readouterr().out
     assert "ddG_solv = sum nu dG_solv" in out and "Implicit solvent for 'pair'" in out
     assert "solvation: CPCM ε=7.2 (DME); 1 sigma" in out
     assert f"solvation {res.sigma_ev:.3g}" in out

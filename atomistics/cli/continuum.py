@@ -191,7 +191,11 @@ def _free_energy(args: argparse.Namespace):
         )
         return fe, "command line (dG given)", None, None
     if args.db:
-        from atomistics.continuum.resultsdb import read_binding_energy, read_reaction
+        from atomistics.continuum.resultsdb import (
+            read_binding_energy,
+            read_reaction,
+            solvated_systems,
+        )
 
         if not args.study:
             raise AtomisticsError(
@@ -203,6 +207,16 @@ def _free_energy(args: argparse.Namespace):
             source = (
                 f"results DB {redact(args.db)} (study {args.study}, reaction {args.exchange_name})"
             )
+            solvated = solvated_systems(args.db, args.study, record)
+            if solvated and not args.solvation_correction:
+                # The study computed ΔΔG_solv (bridge.solvation); this reader has only the
+                # gas-phase reaction energy and the default spread: say so, do not hide it.
+                source += (
+                    f"; NOTE: the database also holds implicit-solvent single points of "
+                    f"{', '.join(solvated)} (bridge.solvation): this is the gas-phase energy with "
+                    "the default spread; `atomistics run STUDY.yaml` (all cached, seconds) prints "
+                    "the bridge with the computed ddG_solv and the study's dg_spread"
+                )
             return fe, source, None, None
         e_sa = read_binding_energy(args.db, args.study, args.surface_anion_name, args.engine)
         e_ca = read_binding_energy(args.db, args.study, args.cation_anion_name, args.engine)

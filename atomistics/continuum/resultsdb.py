@@ -46,6 +46,22 @@ def read_reaction(
     )
 
 
+def solvated_systems(db_path: str | Path, study: str, reaction) -> list[str]:
+    """Systems of ``reaction`` with implicit-solvent single points stored (``bridge.solvation``).
+
+    Read-only. ``atomistics bridge --db`` uses the gas-phase reaction energy; when these
+    exist it says so and where the solvated value comes from.
+    """
+    from atomistics import db as dbmod
+
+    systems = {*reaction.reactants, *reaction.products}
+    names = {
+        row.get("name", "")
+        for row in dbmod.calculation_rows(dbmod.connect(db_path, readonly=True), study)
+    }
+    return sorted(s for s in systems if any(n.startswith(f"{s}~solv-") for n in names))
+
+
 def read_binding_energy(
     db_path: str | Path,
     study: str,
