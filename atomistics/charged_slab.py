@@ -305,18 +305,7 @@ def _slab_reference(slab: Atoms, cx: Atoms) -> Atoms:
     """The bare slab in the complex's cell: its atoms where the complex's slab atoms are, or,
     when those have relaxed away from the bare slab's, the bare slab shifted rigidly so that
     the mean heights of the two agree (the cell is the same either way)."""
-    try:
-        return slab_in_cell(slab, cx)
-    except AtomisticsError:
-        n = len(slab)
-        out = slab.copy()
-        out.positions[:, 2] += float(cx.positions[:n, 2].mean() - slab.positions[:, 2].mean())
-        out.set_cell(cx.cell.array.copy(), scale_atoms=False)
-        out.pbc = cx.pbc.copy()
-        out.info = dict(slab.info)
-        out.info["vacuum"] = clear_vacuum(out)
-        out.info["cell_of"] = str(cx.info.get("name", "complex"))
-        return out
+    return slab_in_cell(slab, cx, allow_relaxed=True)
 
 
 def fit_reaction_vacuum_series(

@@ -8,8 +8,7 @@ here independently of the engine.
 
 import numpy as np
 import pytest
-from ase.build import bulk, surface
-from xtb_helpers import engine_energy
+from xtb_helpers import engine_energy, nacl_bilayer
 
 from atomistics.engines import get_engine
 from atomistics.engines.xtb import XtbEngine
@@ -24,18 +23,10 @@ def _one_thread(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
 
 
-def _nacl_slab():
-    """NaCl(001) bilayer in its cubic in-plane cell (16 atoms, 5.64 × 5.64 Å)."""
-    s = surface(bulk("NaCl", "rocksalt", a=5.64, cubic=True), (0, 0, 1), 2, vacuum=5)
-    s.pbc = (True, True, False)
-    s.info.update(charge=0, spin_multiplicity=1)
-    return s
-
-
 def test_supercell_single_point_is_the_energy_per_cell_of_the_repeated_cell(tmp_path):
     from tblite.ase import TBLite
 
-    slab = _nacl_slab()
+    slab = nacl_bilayer()
     engine = XtbEngine(method="GFN2-xTB", sp_supercell=[2, 1])
     per_cell = engine_energy(engine, slab, tmp_path, "sc")
     big = slab.repeat((2, 1, 1))
@@ -54,7 +45,7 @@ def test_supercell_single_point_is_the_energy_per_cell_of_the_repeated_cell(tmp_
 
 def test_supercell_applies_to_periodic_single_points_only():
     engine = get_engine("xtb", {"method": "GFN2-xTB", "sp_supercell": [2, 2]})
-    slab = _nacl_slab()
+    slab = nacl_bilayer()
     assert engine.settings(slab, "single_point")["sp_supercell"] == [2, 2]
     assert "sp_supercell" not in engine.settings(slab, "relax")  # relaxations: the cell itself
     assert "sp_supercell" not in engine.settings(build_ion_pair(), "single_point")  # molecule

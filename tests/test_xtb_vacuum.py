@@ -10,8 +10,7 @@ cell height) and is refused for periodic cells.
 
 import numpy as np
 import pytest
-from ase.build import bulk, surface
-from xtb_helpers import engine_energy
+from xtb_helpers import engine_energy, nacl_bilayer
 
 from atomistics.engines import xtb as xtbmod
 from atomistics.engines.xtb import XtbEngine
@@ -39,18 +38,10 @@ def _with_height(atoms, c):
     return out
 
 
-def _nacl_bilayer():
-    """Non-polar NaCl(001) bilayer, 16 atoms: each layer holds both ions, no dipole."""
-    s = surface(bulk("NaCl", "rocksalt", a=5.64, cubic=True), (0, 0, 1), 2, vacuum=5)
-    s.pbc = (True, True, False)
-    s.info.update(charge=0, spin_multiplicity=1)
-    return s
-
-
 def test_nonpolar_slab_levels_off(tmp_path):
     """Fast regression check: tblite 0.8.0 gives −1064.9/−1066.6/−1068.0 eV here."""
     engine = XtbEngine()
-    slab = _nacl_bilayer()
+    slab = nacl_bilayer()
     energies = [
         _energy(engine, _with_height(slab, c), tmp_path, f"c{c:.0f}") for c in (25.0, 35.0, 45.0)
     ]
@@ -95,6 +86,6 @@ def test_tblite_080_refused_for_periodic_cells(monkeypatch, tmp_path):
     monkeypatch.setattr(xtbmod, "tblite_version", lambda: "0.8.0")
     engine = XtbEngine()
     with pytest.raises(AtomisticsError, match="tblite 0.8.0 gives wrong energies"):
-        _energy(engine, _nacl_bilayer(), tmp_path, "bad")
+        _energy(engine, nacl_bilayer(), tmp_path, "bad")
     pair = build_ion_pair()  # molecules are not affected: computed as before
     assert _energy(engine, pair, tmp_path, "mol") < 0

@@ -158,7 +158,9 @@ class XtbEngine(ASECalculatorEngine):
     (tblite's), ``relax_accuracy`` (accuracy during optimizer steps; the final
     energy and forces always use ``accuracy``), ``solvation`` (``None``,
     ``"alpb:thf"``, ``"gbsa:thf"``, ``"cpcm:7.2"``, …) and
-    ``periodic_solvation`` (``"refuse"`` or ``"cluster"``).
+    ``periodic_solvation`` (``"refuse"`` or ``"cluster"``) and ``sp_supercell``
+    (``(n, m)``: periodic single points on the n×m in-plane supercell, energy per
+    cell; :mod:`atomistics.engines.ase_engine`).
     """
 
     def __init__(

@@ -131,12 +131,17 @@ def common_cell(structures: list[Atoms], vacuum: float) -> list[Atoms]:
     return out
 
 
-def slab_in_cell(slab: Atoms, cell_of: Atoms, *, tol: float = 1e-3) -> Atoms:
+def slab_in_cell(
+    slab: Atoms, cell_of: Atoms, *, tol: float = 1e-3, allow_relaxed: bool = False
+) -> Atoms:
     """The bare slab in the cell of ``cell_of`` (a complex built on it), atoms where they are there.
 
     The complex's first ``info['n_slab_atoms']`` atoms must be this slab (same
     elements, same in-plane positions); the slab is shifted by the same rigid z
-    offset so its atoms coincide with the complex's slab atoms.
+    offset so its atoms coincide with the complex's slab atoms. With
+    ``allow_relaxed`` the complex's slab atoms may have relaxed away from the bare
+    slab's: the bare slab is then shifted rigidly by the mean z offset (the cell is
+    the same either way).
     """
     _require_slab_cell(cell_of, "slab_in_cell")
     n = int(cell_of.info.get("n_slab_atoms", len(slab)))
@@ -149,7 +154,7 @@ def slab_in_cell(slab: Atoms, cell_of: Atoms, *, tol: float = 1e-3) -> Atoms:
     lateral = cell_of.positions[:n] - slab.positions
     lateral[:, 2] = 0.0
     _, lat = find_mic(lateral, cell_of.cell, (True, True, False))
-    if np.ptp(dz) > tol or lat.max() > tol:
+    if not allow_relaxed and (np.ptp(dz) > tol or lat.max() > tol):
         raise AtomisticsError(
             "slab_in_cell: the slab atoms of the complex have moved relative to this slab "
             f"(spread {max(np.ptp(dz), lat.max()):.3g} Å); take the reference from the same "
