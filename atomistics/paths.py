@@ -105,3 +105,28 @@ __all__ = [
     "describe_sqlite_error",
     "inside",
 ]
+
+
+#: Figure formats the plotting commands write (matplotlib backends every install has).
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def plot_path(value: str) -> Path:
+    """An argparse ``type`` for ``--plot``-like options: checked before any work is done.
+
+    A format matplotlib cannot write, or a folder that does not exist, would otherwise
+    fail only after the calculations, with a traceback.
+    """
+    import argparse
+
+    path = Path(value)
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: a plot is written as {', '.join(PLOT_SUFFIXES)}; give a file name "
+            "ending in one of them"
+        )
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: the folder {str(path.parent)!r} does not exist; create it first"
+        )
+    return path

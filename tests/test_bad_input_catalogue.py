@@ -262,6 +262,30 @@ CASES = [
         ),
     ),
     (
+        "run-sp-supercell-inf",
+        ["run", "s.yaml", "--workdir", "runs", "--db", "r.db", "--no-progress"],
+        _write(
+            "s.yaml",
+            GOOD_STUDY.format(name="ok") + "calculation:\n  xtb: {sp_supercell: [.inf, 1]}\n",
+        ),
+    ),
+    (
+        "run-solvation-permittivity-inf",
+        ["run", "s.yaml", "--workdir", "runs", "--db", "r.db", "--no-progress"],
+        _write("s.yaml", QUICK_STUDY.replace("model: cpcm:7.2", "model: cpcm:inf")),
+    ),
+    (
+        "run-bridge-plot-format",
+        ["run", "s.yaml", "--workdir", "runs", "--db", "r.db", "--bridge-plot", "b.txt"],
+        _write("s.yaml", QUICK_STUDY),
+    ),
+    (
+        "run-plot-missing-folder",
+        ["run", "s.yaml", "--workdir", "runs", "--db", "r.db", "--plot", "nodir/e.png"],
+        _write("s.yaml", QUICK_STUDY),
+    ),
+    ("bridge-plot-format", [*BRIDGE_OK, "--plot", "bands.txt"], None),
+    (
         "run-solvation-permittivity-below-1",
         ["run", "s.yaml", "--workdir", "runs", "--db", "r.db", "--no-progress"],
         _write("s.yaml", QUICK_STUDY.replace("model: cpcm:7.2", "model: cpcm:0.5")),

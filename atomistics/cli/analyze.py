@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from atomistics.cli.continuum import emit
+from atomistics.paths import plot_path
 from atomistics.units import parse_quantity
 
 
@@ -160,7 +161,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     nu.add_argument(
         "--t-min", default="0 s", help="ignore points before this time (double-layer charging)"
     )
-    nu.add_argument("--plot", help="write the dimensionless fit (PNG)")
+    nu.add_argument("--plot", type=plot_path, help="write the dimensionless fit (PNG)")
     nu.add_argument("--json", action="store_true")
     nu.set_defaults(func=cmd_nucleation)
 

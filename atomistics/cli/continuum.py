@@ -14,6 +14,7 @@ from typing import Any
 
 from atomistics.errors import AtomisticsError
 from atomistics.jsonable import jsonable
+from atomistics.paths import plot_path
 from atomistics.redact import redact
 from atomistics.units import parse_quantity
 
@@ -387,7 +388,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--rtol", type=float, default=1e-7, help="solver local error tolerance relative to c0"
     )
-    p.add_argument("--plot", help="write concentration profiles (PNG) from the solver")
+    p.add_argument(
+        "--plot", type=plot_path, help="write concentration profiles (PNG) from the solver"
+    )
     p.add_argument("--json", action="store_true", help="print results as JSON in SI units")
     p.set_defaults(func=cmd_sand)
 
@@ -512,6 +515,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="what the coated t+ describes: the whole stack (default, what Bruce-Vincent "
         "measures) or the coating layer",
     )
-    b.add_argument("--plot", help="write t+, J_lim and Sand's time vs dG with the band (PNG)")
+    b.add_argument(
+        "--plot", type=plot_path, help="write t+, J_lim and Sand's time vs dG with the band (PNG)"
+    )
     b.add_argument("--json", action="store_true", help="print results as JSON in SI units")
     b.set_defaults(func=cmd_bridge)

@@ -12,6 +12,7 @@ from atomistics import reactions as rx
 from atomistics.cli.study_check import load_checked_study
 from atomistics.engines import ENGINE_NAMES, engine_for_study
 from atomistics.errors import AtomisticsError
+from atomistics.paths import plot_path
 from atomistics.redact import redact
 from atomistics.runner import DEFAULT_WORKDIR, run_study
 
@@ -33,10 +34,10 @@ def register(subparsers) -> None:
         "--cp2k-command", help="CP2K launch line (cp2k engine), e.g. 'mpirun -np 2 cp2k.psmp'"
     )
     p.add_argument("--cp2k-data-dir", help="CP2K basis/potential folder (cp2k engine)")
-    p.add_argument("--plot", type=Path, help="also save a reaction-energy plot (.png/.svg)")
+    p.add_argument("--plot", type=plot_path, help="also save a reaction-energy plot (.png/.svg)")
     p.add_argument(
         "--bridge-plot",
-        type=Path,
+        type=plot_path,
         help="also save the bridge's t+, J_lim and Sand's time vs dG with the 95 %% band (.png)",
     )
     p.add_argument(
@@ -60,7 +61,7 @@ def register(subparsers) -> None:
     fmt = r.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON on stdout")
     fmt.add_argument("--csv", action="store_true", help="CSV on stdout")
-    r.add_argument("--plot", type=Path, help="save a reaction-energy plot (.png/.svg)")
+    r.add_argument("--plot", type=plot_path, help="save a reaction-energy plot (.png/.svg)")
     r.set_defaults(func=cmd_results)
 
 

@@ -79,7 +79,7 @@ def _check_supercell(value) -> tuple[int, int] | None:
     try:
         n, m = (int(v) for v in value)
         ok = all(float(v) == int(v) for v in value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         ok = False
     if not ok or not (1 <= n <= MAX_SP_SUPERCELL and 1 <= m <= MAX_SP_SUPERCELL):
         raise AtomisticsError(

@@ -30,6 +30,7 @@ isolated cluster, so by default they are refused for periodic cells
 
 from __future__ import annotations
 
+import math
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from typing import Any
@@ -102,8 +103,11 @@ def parse_solvation(spec: str | None) -> tuple | None:
                 f"({spec!r}): use 'alpb:thf' (closest to DME) or 'cpcm:{value}'."
             )
         return (model, value.lower())
-    if eps is not None and not eps > 1.0:
-        raise AtomisticsError(f"relative permittivity must be > 1, got {value} in {spec!r}.")
+    if eps is not None and not (math.isfinite(eps) and eps > 1.0):
+        raise AtomisticsError(
+            f"relative permittivity must be a finite number > 1, got {value} in {spec!r} "
+            f"(DME: {DME_PERMITTIVITY})."
+        )
     return ("ddX", eps if eps is not None else value.lower(), model)
 
 
