@@ -105,7 +105,7 @@ def parse_solvation(spec: str | None) -> tuple | None:
         return (model, value.lower())
     if eps is not None and not (math.isfinite(eps) and eps > 1.0):
         raise AtomisticsError(
-            f"relative permittivity must be a finite number > 1, got {value} in {spec!r} "
+            f"relative permittivity must be > 1 and finite, got {value} in {spec!r} "
             f"(DME: {DME_PERMITTIVITY})."
         )
     return ("ddX", eps if eps is not None else value.lower(), model)
