@@ -20,10 +20,11 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from catalogue_setup import both as _both
+from catalogue_setup import write as _write
 
 from atomistics.cli import build_parser, main
 
@@ -65,26 +66,6 @@ assert "[10, 15, 20, 30]" in VACUUM_STUDY
 TAFEL_ARGS = ("analyze", "tafel")
 BRIDGE_OK = ("bridge", "--e-surface-anion=-10.39 eV", "--e-cation-anion=-8.35 eV")
 SAND_OK = ("--c0", "1 mol/L", "--diffusivity", "3e-10 m^2/s", "--current-density", "1 mA/cm^2")
-
-
-def _write(name: str, content: str | bytes) -> Callable[[Path], None]:
-    def setup(cwd: Path) -> None:
-        path = cwd / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-
-    return setup
-
-
-def _both(*setups: Callable[[Path], None]) -> Callable[[Path], None]:
-    def setup(cwd: Path) -> None:
-        for s in setups:
-            s(cwd)
-
-    return setup
 
 
 def _random_bytes(n: int, seed: int) -> bytes:
@@ -412,6 +393,14 @@ CASES = [
         None,
     ),
 ]
+
+
+# issue 16's cases, kept in one file per part of the code they exercise
+from catalogue_cases_bridge import CASES as _BRIDGE_CASES  # noqa: E402
+from catalogue_cases_io import CASES as _IO_CASES  # noqa: E402
+from catalogue_cases_study import CASES as _STUDY_CASES  # noqa: E402
+
+CASES += _STUDY_CASES + _BRIDGE_CASES + _IO_CASES
 
 
 def _snapshot(root: Path, skip: Path) -> dict[str, float]:
