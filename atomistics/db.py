@@ -47,6 +47,7 @@ from ase.db.sqlite import SQLite3Database
 from atomistics import __version__
 from atomistics.errors import AtomisticsError
 from atomistics.execution import CalcResult
+from atomistics.paths import check_output_folder
 from atomistics.reactions import ReactionEnergy
 from atomistics.redact import redact
 
@@ -243,8 +244,6 @@ def connect(url: str | Path = DEFAULT_DB, *, readonly: bool = False):
                 "check --db; it is left unchanged."
             )
         return _ReadOnlySQLite(str(path))
-    if path.parent and not path.parent.exists():
-        raise AtomisticsError(f"folder {path.parent} for the results database does not exist.")
     if path.is_dir():
         raise AtomisticsError(f"{path} is a folder, not a results database file.")
     if path.is_file() and path.stat().st_size > 0:
@@ -254,6 +253,8 @@ def connect(url: str | Path = DEFAULT_DB, *, readonly: bool = False):
                 f"{path} is an SQLite database of something else (no ASE 'systems' table): "
                 "results are not added to it; choose another --db."
             )
+    # The one rule for output paths (README, "Output paths"): missing folders are created.
+    check_output_folder(path.parent, "--db").mkdir(parents=True, exist_ok=True)
     return ase.db.connect(str(path), type="db")
 
 
@@ -285,7 +286,16 @@ def find_calculation(db, calc_hash: str):
 def load_result(db, calc_hash: str) -> CalcResult | None:
     """The stored :class:`CalcResult` with this content hash, or None."""
     row = find_calculation(db, calc_hash)
-    return None if row is None else CalcResult.from_row(row)
+    if row is None:
+        return None
+    energy = row.get("energy")  # ASE reads a stored NaN energy back as None
+    if energy is None or not np.isfinite(energy):
+        raise AtomisticsError(
+            f"the results database's row {row.id} ({row.get('name')}:{row.get('stage')}) has "
+            f"no finite energy ({energy}), written by an older version: delete that row "
+            f"(ase db <database> id={row.id} --delete) and run the study again to recompute it."
+        )
+    return CalcResult.from_row(row)
 
 
 def _scalar(value: Any) -> Any:

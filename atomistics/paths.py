@@ -114,8 +114,9 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 def plot_path(value: str) -> Path:
     """An argparse ``type`` for ``--plot``-like options: checked before any work is done.
 
-    A format matplotlib cannot write, or a folder that does not exist, would otherwise
-    fail only after the calculations, with a traceback.
+    A format matplotlib cannot write would otherwise fail only after the calculations,
+    with a traceback. A missing folder is created when the plot is written (the one rule
+    for output paths); a part of the path that is an existing file is refused here.
     """
     import argparse
 
@@ -125,8 +126,10 @@ def plot_path(value: str) -> Path:
             f"{value!r}: a plot is written as {', '.join(PLOT_SUFFIXES)}; give a file name "
             "ending in one of them"
         )
-    if not path.parent.is_dir():
-        raise argparse.ArgumentTypeError(
-            f"{value!r}: the folder {str(path.parent)!r} does not exist; create it first"
-        )
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value!r} is a folder: give a file name for the plot")
+    try:
+        check_output_folder(path.parent, "the plot's folder")
+    except AtomisticsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return path

@@ -31,6 +31,7 @@ import csv
 import io
 import itertools
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,6 +243,11 @@ def compute_reaction(
         raw = reaction_energy(coefficients, energies_ev)
     except AtomisticsError as exc:
         raise AtomisticsError(f"reaction {name!r}: {exc}") from None
+    if not math.isfinite(raw):
+        raise AtomisticsError(
+            f"reaction {name!r}: ΔE = {raw} is not a finite number: check its coefficients and "
+            f"the energies of {list(coefficients)}."
+        )
     bsse = None
     if cp_own_ev is not None and cp_ghost_ev is not None:
         bsse = counterpoise_correction(cp_own_ev, cp_ghost_ev)
@@ -405,9 +411,12 @@ def format_table(entries: Iterable, engine: str = "") -> str:
     """Text table: ours next to the paper's value, with convergence and definition."""
     entries = list(entries)
     width = max([16, *(len(b.name) for b in entries)])
+    # the protocol (xtb method or CP2K protocol): two xtb rows from GFN1 and GFN2 differ there
+    pwidth = max([8, *(len(getattr(b, "protocol", "") or "") for b in entries)])
     header = (
         f"{'reaction':<{width}} {'ΔE / eV':>10} {'BSSE / eV':>10} "
-        f"{'paper / eV':>11} {'paper |E|':>10}  {'converged':<9}  engine  definition"
+        f"{'paper / eV':>11} {'paper |E|':>10}  {'converged':<9}  engine  "
+        f"{'protocol':<{pwidth}}  definition"
     )
     lines = [header, "-" * len(header)]
     flagged = []
@@ -420,7 +429,8 @@ def format_table(entries: Iterable, engine: str = "") -> str:
         lines.append(
             f"{b.name:<{width}} {b.energy_ev:>+10.3f} {_fmt(b.bsse_ev):>10} "
             f"{_fmt(paper, '+.2f'):>11} {_fmt(abs(paper) if paper is not None else None, '.2f'):>10}"
-            f"  {'yes' if conv else 'NO':<9}  {getattr(b, 'engine', '') or engine:<6}  {label}"
+            f"  {'yes' if conv else 'NO':<9}  {getattr(b, 'engine', '') or engine:<6}  "
+            f"{getattr(b, 'protocol', '') or '—':<{pwidth}}  {label}"
         )
     lines.append("ΔE = Σ ν E(products) − Σ ν E(reactants); for a binding energy, negative = bound.")
     lines.append("'paper' columns: values quoted in the paper (PBE-D3, CP2K), for comparison only;")

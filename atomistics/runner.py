@@ -20,6 +20,7 @@ from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from ase import Atoms
 from tqdm import tqdm
@@ -27,7 +28,7 @@ from tqdm import tqdm
 from atomistics import db as dbmod
 from atomistics import reactions as rx
 from atomistics.charged_slab import n_series_calculations, run_vacuum_series
-from atomistics.engines.base import STAGES, Engine
+from atomistics.engines.base import STAGES, CalculationFailed, Engine
 from atomistics.errors import AtomisticsError
 from atomistics.execution import (
     CalcResult,
@@ -40,7 +41,8 @@ from atomistics.execution import (
     stage_input,
 )
 from atomistics.execution import solvation as solv
-from atomistics.execution.record import DONE_FILE
+from atomistics.execution.record import DONE_FILE, CorruptResult
+from atomistics.paths import check_output_folder
 from atomistics.redact import redact
 from atomistics.study import Study, build_study_structures
 
@@ -88,16 +90,26 @@ def study_lock(workdir: str | Path, db_url: str | Path):
         stack.enter_context(_flock(workdir / LOCK_NAME, str(workdir), create=True))
         target = dbmod.lock_target(db_url)
         if target is not None:
-            if not target.parent.is_dir():
-                raise AtomisticsError(
-                    f"folder {target.parent} for the results database does not exist."
-                )
+            # the one rule for output paths: missing folders are created (README)
+            check_output_folder(target.parent, "--db").mkdir(parents=True, exist_ok=True)
             stack.enter_context(_flock(target, redact(target), create=True))
             # and a lock file beside it: on NFS, flock is emulated with POSIX locks, which
             # SQLite's own closing of the file would release
             sibling = target.with_name(target.name + ".run-lock")
             stack.enter_context(_flock(sibling, redact(target), create=True))
         yield
+
+
+def _why(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, CorruptResult) else repr(exc)
+
+
+def _failed(directory: Path, exc: CorruptResult) -> NoReturn:
+    """A calculation that just ran gave no usable result (a NaN energy): it failed, not stored."""
+    raise CalculationFailed(
+        f"{directory}: the calculation ran but its result is not a result ({exc}); nothing "
+        "was stored: check the engine's output in that folder."
+    ) from None
 
 
 def run_calculation(calc: Calculation, workdir: str | Path, engine: Engine, db) -> CalcResult:
@@ -117,15 +129,21 @@ def run_calculation(calc: Calculation, workdir: str | Path, engine: Engine, db) 
     except (ValueError, KeyError) as exc:
         if isinstance(exc, AtomisticsError):
             raise
-        # An empty or corrupt result file (full disk, killed mid-write) with no DB row is
-        # not a result: keep the attempt aside (prepare does) and run the calculation again.
+        if isinstance(exc, CorruptResult) and not recovered:
+            _failed(directory, exc)  # it just ran and gave NaN: running it again gives NaN
+        # An empty or corrupt result file (full disk, killed mid-write) or a NaN energy, with
+        # no DB row, is not a result: keep the attempt aside (prepare does) and run it again.
         print(
-            f"warning: {directory}: unreadable result ({exc!r}); running it again", file=sys.stderr
+            f"warning: {directory}: unreadable result ({_why(exc)}); running it again",
+            file=sys.stderr,
         )
         (directory / DONE_FILE).unlink(missing_ok=True)
         directory = prepare(calc, workdir, engine)
         execute(directory, engine)
-        result = parse(directory, engine)
+        try:
+            result = parse(directory, engine)
+        except CorruptResult as again:
+            _failed(directory, again)
     with db:
         dbmod.write_calculation(db, result)
     return result
@@ -174,7 +192,13 @@ def check_study_solvation(study: Study, structures, engine: Engine) -> dict | No
     if section is None:
         return None
     spec = study.all_reactions[study.bridge["exchange"]]
-    solv.check_solvation(section, engine, structures, [*spec.reactants, *spec.products])
+    try:
+        solv.check_solvation(section, engine, structures, [*spec.reactants, *spec.products])
+    except AtomisticsError as exc:  # e.g. a solvent tblite has no parameters for
+        where = study.location("bridge", "solvation")
+        if not where:
+            raise
+        raise AtomisticsError(f"{where}: {exc}") from None
     return section
 
 
@@ -254,7 +278,7 @@ def run_study(
     start = time.perf_counter()
     log = log or (lambda msg: print(msg, file=sys.stderr))
     structures = build_study_structures(study)
-    wanted = systems or list(structures)
+    wanted = systems or study.calculated_systems()
     unknown = [s for s in wanted if s not in structures]
     if unknown:
         raise AtomisticsError(f"unknown systems {unknown}: the study has {list(structures)}.")
@@ -262,6 +286,10 @@ def run_study(
     # Fail before any job runs if the engine cannot do what the study asks.
     rx.check_engine_can_run(study, structures, engine, wanted)
     solvation = check_study_solvation(study, structures, engine) if systems is None else None
+    for name in (n for n in structures if n not in wanted and systems is None):
+        log(
+            f"{study.name}: {name} is a building block (no reaction uses it): built, not calculated"
+        )
     n_cp = sum(2 * len(s.binding[1]) for s in specs.values() if s.counterpoise)
     n_cp += sum(n_series_calculations(s) for s in specs.values())
     run = StudyRun(study.name, engine.name, str(getattr(engine, "protocol", engine.name)))

@@ -186,11 +186,37 @@ class BindingEnergySpec(_Strict):
     check_vacuum_series = field_validator("vacuum_series")(_vacuum_series)
 
 
+#: Range of a stoichiometric coefficient ν: a formula unit's multiple or simple fraction
+#: (½, ⅓, ¼, …). Outside it ΔE is an overflow (ν E beyond a double: NaN), a rounding of
+#: 300 digits or a −0.000 from ν ≈ 1e-320: a typo, not a reaction.
+MIN_COEFFICIENT = 0.01
+MAX_COEFFICIENT = 100.0
+
+
+def _coefficient(name: str, nu: Any) -> float:
+    """One stoichiometric coefficient: a number (not a YAML yes/true) in the allowed range."""
+    fix = (
+        f"give a positive number from {MIN_COEFFICIENT:g} to {MAX_COEFFICIENT:g}, e.g. 1, 2 or 0.5"
+    )
+    if isinstance(nu, bool):
+        raise _NestedValueError(
+            (name,), f"{nu!r} is a YAML boolean (yes/no/true/false), not a coefficient: {fix}"
+        )
+    if not isinstance(nu, int | float):
+        raise _NestedValueError((name,), f"{nu!r} is not a number: {fix}")
+    if not (MIN_COEFFICIENT <= nu <= MAX_COEFFICIENT):  # NaN fails too
+        raise _NestedValueError(
+            (name,), f"stoichiometric coefficient {nu!r} is out of range: {fix}"
+        )
+    return float(nu)
+
+
 class ReactionSpec(_Strict):
     """ΔE = Σ ν_p E(product p) − Σ ν_r E(reactant r), stoichiometric coefficients ν > 0.
 
     ``reactants``/``products``: a list of system names (ν = 1 each, a name given
-    twice counts twice) or a mapping ``{system: ν}``. A binding energy
+    twice counts twice) or a mapping ``{system: ν}`` with ``MIN_COEFFICIENT`` ≤ ν ≤
+    ``MAX_COEFFICIENT``. A binding energy
     E(AB) − E(A) − E(B) is the reaction A + B → AB. Both sides must balance atoms
     and charge (checked when the study is loaded, :func:`check_reactions`).
     """
@@ -214,17 +240,9 @@ class ReactionSpec(_Strict):
                 if not isinstance(name, str):
                     raise ValueError(f"a reaction side lists system names, got {name!r}")
                 out[name] = out.get(name, 0.0) + 1.0
-            return out
-        return v
-
-    @field_validator("reactants", "products")
-    @classmethod
-    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
-        for name, nu in v.items():
-            if not (nu > 0 and np.isfinite(nu)):
-                raise ValueError(
-                    f"stoichiometric coefficient of {name!r} is {nu}: give a positive number"
-                )
+            v = out
+        if isinstance(v, dict):
+            return {name: _coefficient(str(name), nu) for name, nu in v.items()}
         return v
 
     @property
@@ -265,6 +283,9 @@ class CalculationSpec(_Strict):
     protocol: str = "paper"
     overrides: dict[str, Any] = Field(default_factory=dict)
     xtb: dict[str, Any] = Field(default_factory=dict)
+    #: relax every geometry with this engine, then the single point with the study's engine
+    #: (a composite protocol, e.g. CP2K energies on xtb geometries: engines/composite.py)
+    relax_engine: Literal["xtb", "cp2k"] | None = None
 
     @field_validator("overrides", "xtb")
     @classmethod
@@ -357,6 +378,40 @@ def check_bridge_solvation(bridge: dict[str, Any]) -> BridgeSolvationSpec:
     return spec
 
 
+#: The bridge's FITTED fallback binding energies when its section does not name them: the
+#: defaults of :class:`atomistics.continuum.study_bridge.BridgeSpec` (the continuum layer
+#: above this one; tests/test_issue16_study_inputs.py keeps the two equal).
+BRIDGE_FALLBACK_DEFAULTS = {"surface_anion": "limmt_fsi", "cation_anion": "li_fsi"}
+
+
+def _check_bridge_source(bridge: dict[str, Any], names: list[str]) -> None:
+    """The bridge needs a reaction of the study: its exchange reaction or both fallbacks.
+
+    Without one, `atomistics run` would have nothing to carry through the bridge and
+    would skip it: a bridge section that cannot run is a mistake, refused at load.
+    """
+    if bridge.get("exchange") is not None:
+        return
+    fallback = {
+        role: (bridge[role], "") if role in bridge else (default, " (default)")
+        for role, default in BRIDGE_FALLBACK_DEFAULTS.items()
+    }
+    missing = [
+        f"bridge.{role} = {ref!r}{note}"
+        for role, (ref, note) in fallback.items()
+        if ref not in names
+    ]
+    if not missing:
+        return
+    raise _NestedValueError(
+        ("bridge",),
+        "no reaction to take the adsorption free energy from: bridge.exchange is not given "
+        f"and {' and '.join(missing)} not in the study (its binding_energies and reactions: "
+        f"{names}); name the exchange reaction in bridge.exchange, or both binding energies "
+        "in bridge.surface_anion and bridge.cation_anion, or remove the bridge section",
+    )
+
+
 class Study(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
@@ -368,11 +423,39 @@ class Study(_Strict):
     bridge: dict[str, Any] | None = None
     #: folder that relative paths in the file (``start_from``) are relative to
     _base_dir: Path | None = PrivateAttr(default=None)
+    #: the file's name and the line of every key (by key path), for :meth:`location`
+    _source: str = PrivateAttr(default="<study>")
+    _lines: dict[tuple, int] = PrivateAttr(default_factory=dict)
+
+    def location(self, *path: str) -> str:
+        """``"<file> line N"`` of a study key (the nearest line known); ``""`` for a study
+        not parsed from text."""
+        line = _line_for(path, self._lines) if self._lines else None
+        return f"{self._source} line {line}" if line else ""
+
+    def where(self, *path: str) -> str:
+        """``"<file> line N: a.b.c"``: a study key as errors name it."""
+        key, location = ".".join(map(str, path)), self.location(*path)
+        return f"{location}: {key}" if location else key
 
     def resolve_path(self, path: str) -> Path:
         """A path of the study file, relative to the file's folder (else the working folder)."""
         p = Path(path).expanduser()
         return p if p.is_absolute() or self._base_dir is None else self._base_dir / p
+
+    def calculated_systems(self) -> list[str]:
+        """The systems whose energies the study needs, in the study's order.
+
+        A study with reactions or binding energies calculates the systems they use; any
+        other system is a building block (e.g. the slab an adsorbate or an in-cell
+        reference is built from): built, but not relaxed or computed. A study without
+        reactions calculates every system.
+        """
+        specs = self.all_reactions
+        if not specs:
+            return list(self.systems)
+        used = {n for spec in specs.values() for n in (*spec.reactants, *spec.products)}
+        return [n for n in self.systems if n in used]
 
     @property
     def all_reactions(self) -> dict[str, ReactionSpec]:
@@ -450,6 +533,7 @@ class Study(_Strict):
                     )
             if self.bridge.get("solvation") is not None:
                 check_bridge_solvation(self.bridge)
+            _check_bridge_source(self.bridge, names)
         clash = sorted(set(self.binding_energies) & set(self.reactions))
         if clash:
             raise ValueError(
@@ -571,17 +655,17 @@ def parse_study(text: str, source: str = "<study>", base_dir: str | Path | None 
         for err in exc.errors():
             loc = tuple(err["loc"])
             nested = (err.get("ctx") or {}).get("error")
-            key = ".".join(str(p) for p in loc if p not in _DISCRIMINATOR_TAGS) or "(top level)"
             msg = err["msg"].removeprefix("Value error, ")
             if isinstance(nested, _NestedValueError):  # the nested key and its own line
-                loc = (*loc, *nested.path)
-                key, msg = f"{key}.{'.'.join(map(str, nested.path))}", nested.detail
+                loc, msg = (*loc, *nested.path), nested.detail
+            key = ".".join(str(p) for p in loc if p not in _DISCRIMINATOR_TAGS) or "(top level)"
             line = _line_for(loc, lines)
             messages.append(f"{source} line {line or '?'}: {key}: {msg}")
         raise StudySpecError("invalid study file:\n  " + "\n  ".join(messages)) from None
     except StudySpecError:
         raise
     study._base_dir = Path(base_dir) if base_dir is not None else None
+    study._source, study._lines = source, _key_lines(text)
     check_reactions(study)
     return study
 

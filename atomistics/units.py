@@ -78,6 +78,38 @@ def check_temperature(kelvin: float, name: str = "temperature", text: object = N
     return float(kelvin)
 
 
+#: Absolute temperatures [K] at which the package's electrochemical-cell models apply: the
+#: continuum bridge (a liquid electrolyte), Tafel/Butler-Volmer and Arrhenius analyses of
+#: a cell. See :func:`check_cell_temperature`.
+CELL_TEMPERATURE_RANGE_K = (150.0, 500.0)
+
+
+def check_cell_temperature(kelvin: float, name: str = "temperature", text: object = None) -> float:
+    """Refuse a cell temperature outside :data:`CELL_TEMPERATURE_RANGE_K`; return it in K.
+
+    One rule for every model of an electrochemical cell with a liquid electrolyte (the
+    bridge's DME electrolyte, Tafel/Butler-Volmer kinetics ``alpha = 2.303 RT/(b F)``,
+    Arrhenius fits of a cell's resistances). Liquid electrolytes of Li cells are used
+    between about -100 degC (173 K, low-temperature electrolytes; DME itself freezes at
+    -58 degC) and about +150 degC (thermal-abuse tests; Li melts at 180.5 degC = 454 K),
+    so 150-500 K holds every such measurement with a margin. Outside it the models do
+    not describe a liquid cell (a frozen or boiled electrolyte, molten Li), and the
+    numbers that reach it are almost always unit slips: 25 read as K instead of degC
+    (25 K), or 298 degC for 298 K (571 K). Below a few kelvin every Boltzmann factor
+    ``exp(-dG/kT)`` also leaves floating-point range.
+    """
+    kelvin = check_temperature(kelvin, name, text)
+    lo, hi = CELL_TEMPERATURE_RANGE_K
+    if not lo <= kelvin <= hi:
+        shown = f"{str(text).strip()!r} = {kelvin:g} K" if text is not None else f"{kelvin:g} K"
+        raise AtomisticsError(
+            f"{name}: {shown} is outside {lo:g}-{hi:g} K, the range of a liquid-electrolyte "
+            "cell this model describes; give the cell's temperature with its unit, e.g. "
+            "'298.15 K' or '25 degC'."
+        )
+    return kelvin
+
+
 def _parse(text: str | float | int, kind: str, name: str) -> float:
     if kind not in DIMENSIONS:
         raise AtomisticsError(f"unknown quantity kind {kind!r}; use one of {sorted(DIMENSIONS)}")

@@ -41,14 +41,45 @@ def cp2k_command() -> list[str] | None:
 CP2K_DATA_FIXTURE = REPO / "tests" / "data" / "cp2k_data"
 
 
+def _tblite_missing() -> str | None:
+    """Why tblite's Python calculator cannot be imported, or None when it can."""
+    try:
+        from tblite.ase import TBLite  # noqa: F401
+    except Exception as exc:  # ImportError, or a broken shared library (OSError)
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def pytest_sessionstart(session):
-    """In CI (ATOMISTICS_REQUIRE_CP2K=1) a missing CP2K is an error, not a silent skip."""
+    """In CI a missing CP2K (ATOMISTICS_REQUIRE_CP2K=1) or tblite (ATOMISTICS_REQUIRE_XTB=1)
+    is an error, not a silent skip: the xtb tests use ``importorskip("tblite")``."""
     if os.environ.get("ATOMISTICS_REQUIRE_CP2K") == "1" and cp2k_command() is None:
         pytest.exit("ATOMISTICS_REQUIRE_CP2K=1 but no CP2K binary found (apt-get install cp2k)", 2)
+    if os.environ.get("ATOMISTICS_REQUIRE_XTB") == "1" and (why := _tblite_missing()):
+        pytest.exit(f"ATOMISTICS_REQUIRE_XTB=1 but tblite cannot be imported ({why})", 2)
+
+
+#: Modules whose tests run tblite on slabs or whole FireWorks/pytest processes (tens of
+#: seconds each): marked ``heavy``, left out of ``make test-fast``.
+HEAVY_MODULES = {
+    "test_ci_guards",
+    "test_cli_screen",
+    "test_composite_protocol",
+    "test_fireworks_embedded",
+    "test_solvation_step",
+    "test_sp_supercell",
+    "test_vacuum_series_study",
+    "test_xtb_solvation",
+    "test_xtb_vacuum",
+}
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``cp2k`` skip when the code's own discovery finds no CP2K."""
+    """``heavy`` on the tests of :data:`HEAVY_MODULES`; tests marked ``cp2k`` skip when the
+    code's own discovery finds no CP2K."""
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in HEAVY_MODULES:
+            item.add_marker(pytest.mark.heavy)
     if cp2k_command() is not None:
         return
     skip = pytest.mark.skip(reason="no CP2K found (cp2k.psmp/cp2k on PATH, or set CP2K_COMMAND)")

@@ -261,9 +261,14 @@ CASES = [
         _write("s.yaml", QUICK_STUDY),
     ),
     (
-        "run-plot-missing-folder",
-        ["run", "s.yaml", "--workdir", "runs", "--db", "r.db", "--plot", "nodir/e.png"],
-        _write("s.yaml", QUICK_STUDY),
+        "run-plot-parent-is-file",
+        ["run", "s.yaml", "--workdir", "runs", "--db", "r.db", "--plot", "afile/e.png"],
+        _both(_write("s.yaml", QUICK_STUDY), _write("afile", "x")),
+    ),
+    (
+        "run-db-parent-is-file",
+        ["run", "s.yaml", "--workdir", "runs", "--db", "afile/r.db", "--no-progress"],
+        _both(_write("s.yaml", GOOD_STUDY.format(name="ok")), _write("afile", "x")),
     ),
     ("bridge-plot-format", [*BRIDGE_OK, "--plot", "bands.txt"], None),
     (

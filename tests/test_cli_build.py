@@ -45,6 +45,7 @@ def test_build_study(run_cli, tmp_path, study_file):
 
     assert list(charges) == list(load_study(study_file).systems)  # every system, in file order
     paper = {"limmt": 0, "fsi": -1, "li": 1, "li_fsi": 0, "limmt_fsi": -1, "fsi_slabcell": -1}
+    paper["limmt_fsiref"] = 0
     assert {k: charges[k] for k in paper} == paper
     for name in charges:
         assert (tmp_path / "out" / f"{name}.extxyz").is_file()

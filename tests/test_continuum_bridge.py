@@ -29,6 +29,26 @@ def test_trap_concentration_from_loading():
     assert COAT.implied_solid_fraction > 1.0  # 0.57 mg/cm^2 cannot fit in 2 um of solid
 
 
+def _closed_cell_limiting_current() -> float:
+    """J_lim of the neutral coating + separator stack, derived by hand (A/m^2).
+
+    Steady state of a binary electrolyte in series porous layers (Newman & Thomas-Alyea,
+    Electrochemical Systems, 3rd ed., sec. 11.7; Bruggeman D_eff = D eps^1.5): the salt
+    gradient in layer i is J (1 - t+) / (F D eps_i^1.5), and a closed cell keeps its salt
+    inventory, sum eps_i int c dx = c0 sum eps_i L_i. With c(0) = c_s = c0 - J M / W:
+    J_lim = c0 W / M.
+    """
+    faraday = 96485.33212
+    layers = [(COAT.thickness, COAT.porosity), (SEP.thickness, SEP.porosity)]
+    rise = moment = inventory = 0.0  # c(x) - c_s per unit J at a layer's start, and sums
+    for length, eps in layers:
+        slope = (1 - ELY.t_plus) / (faraday * ELY.diffusivity * eps**1.5)
+        moment += eps * (rise * length + slope * length**2 / 2)
+        inventory += eps * length
+        rise += slope * length
+    return ELY.c0 * inventory / moment
+
+
 def test_x_zero_limit_equals_todays_layered_results():
     """Empty traps (dG >> kT) give the neutral coating, which is today's layered model."""
     j = 10.0
@@ -40,7 +60,7 @@ def test_x_zero_limit_equals_todays_layered_results():
     assert neutral.limiting_current == pytest.approx(
         limiting_current([coat_layer, sep_layer], ELY.c0), rel=1e-12
     )
-    assert neutral.limiting_current == pytest.approx(5598.7, rel=1e-4)  # the issue's number
+    assert neutral.limiting_current == pytest.approx(_closed_cell_limiting_current(), rel=1e-4)
     bulk, tau = br._sand_domain(ELY, SEP, j)
     long_sep = Layer(bulk, ELY.diffusivity, ELY.t_plus, SEP.porosity, SEP.tortuosity)
     today = simulate([coat_layer, long_sep], ELY.c0, j, t_end=20 * tau, cells_per_layer=(40, 120))
@@ -118,13 +138,36 @@ def test_calibration_fits_a_reachable_stack_target():
     assert cal.screening == pytest.approx(cal.delta_g_ev / -2.04)
 
 
-def test_bands_contain_the_central_value_and_widen_with_spread():
+def _assert_band_matches_the_interval_ends(res, dg: float, sigma: float) -> None:
+    """Each band against the outputs recomputed at the ends of dG's own 95 % interval.
+
+    Every output is monotonic in dG (more negative: more anions trapped), so its band is
+    spanned by dG +- z sigma, with z = Phi^-1(0.975) taken from scipy, not from the bridge.
+    """
+    from scipy.stats import norm
+
+    z = norm.ppf(0.975)
+    ends = (dg - z * sigma, dg + z * sigma)
+    t_stack = [br.coating_transport(g, ELY, SEP, COAT).t_plus_stack for g in ends]
+    band = res.bands["t_plus_stack"]
+    assert band.low == pytest.approx(min(t_stack), rel=1e-9)
+    assert band.high == pytest.approx(max(t_stack), rel=1e-9)
+    cells = [br.cell_numbers(g, ELY, SEP, COAT, 10.0, cells=80) for g in ends]
+    # Sand's time comes from a time-stepped solve whose event time carries noise of up to
+    # 2e-3 relative (measured; the open issue on Sand's-time numerics), so interior samples
+    # can stick out of the ends by that much: it is held to 2e-3, J_lim to 1e-6
+    for key, rel in (("limiting_current", 1e-6), ("sand_time_layered", 2e-3)):
+        values = [getattr(c, key) for c in cells]
+        assert res.bands[key].low == pytest.approx(min(values), rel=rel), key
+        assert res.bands[key].high == pytest.approx(max(values), rel=rel), key
+
+
+def test_bands_match_independent_ends_and_widen_with_spread():
     widths = []
     for sigma in (0.02, 0.08, 0.2):
         fe = br.given_free_energy(-0.05, spread_ev={"total": sigma})
         res = br.run_bridge(fe, cells=80)
-        for iv in res.bands.values():
-            assert iv.low <= iv.central <= iv.high
+        _assert_band_matches_the_interval_ends(res, -0.05, sigma)
         assert res.delta_g_interval.high - res.delta_g_interval.low == pytest.approx(
             2 * br.Z95 * sigma
         )
@@ -152,7 +195,11 @@ def test_paper_energies_at_the_defaults_say_which_way():
     same = br.run_bridge(br.given_free_energy(-0.28, surface="edge", spread_ev={}), cells=80)
     assert not any("not the same sites" in w for w in same.warnings)
     d = res.to_dict()
-    assert d["bands"]["sand_time_layered"]["low"] <= d["bands"]["sand_time_layered"]["central"]
+    assert d["bands"]["sand_time_layered"] == {
+        "central": res.bands["sand_time_layered"].central,
+        "low": res.bands["sand_time_layered"].low,
+        "high": res.bands["sand_time_layered"].high,
+    }
 
 
 def test_exchange_free_energy_provenance_and_convergence():

@@ -145,7 +145,11 @@ def test_cli_inputs_estimate_refusal_and_overwrite(run_cli, tmp_path, study_file
         "inputs", str(study_file), "-o", "out", "--system", "li", "--node-memory", "24GB"
     )
     assert rc == 0, err
-    assert re.search(r"relax: estimated ~[\d.]+ GB \(1 rank, [\d.]+ GB each\), ~", out)
+    assert re.search(
+        r"relax: estimated ~[\d.]+ GB, at most [\d.]+ GB \(± 10%; 1 rank, [\d.]+ GB each\), ~.*"
+        r"\(within ×3\)",
+        out,
+    )
     record = json.loads((tmp_path / "out" / "li" / "calculation.json").read_text())
     res = record["stages"]["single_point"]["resources"]
     assert res["node_memory_gb"] == 24.0 and res["grids"][0] == [135, 135, 135]

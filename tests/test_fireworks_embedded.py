@@ -200,15 +200,17 @@ def test_fizzled_firework_carries_the_error_log(study_dir):
     """A failing calculation fizzles with its error details in the launch data."""
     # the database is left to each worker (a >>results_db<< placeholder) ...
     assert run("atomistics", "submit", "mini.yaml", "--db", ">>results_db<<", cwd=study_dir)[0] == 0
-    # ... and this worker's is unusable: its folder does not exist
+    # ... and this worker's is unusable: a file stands where its folder should be
+    (study_dir / "notafolder").write_text("a file")
     (study_dir / "my_fworker.yaml").write_text(
-        "name: broken\ncategory: ''\nquery: '{}'\nenv:\n  results_db: /nonexistent/folder/results.db\n"
+        "name: broken\ncategory: ''\nquery: '{}'\nenv:\n"
+        f"  results_db: {study_dir / 'notafolder' / 'results.db'}\n"
     )
     rc, out, err = run("rlaunch", "-w", "my_fworker.yaml", "singleshot", cwd=study_dir)
     assert rc == 0
     assert "FIZZLED" in fw_states(study_dir).values()
     rc, out, err = run("lpad", "get_fws", "-s", "FIZZLED", "-d", "all", cwd=study_dir)
-    assert "/nonexistent/folder" in out and "_exception" in out
+    assert "notafolder" in out and "_exception" in out
 
 
 def test_bridge_firework_runs_after_the_binding_energies(tmp_path):

@@ -381,6 +381,7 @@ def test_run_does_not_pass_an_unconverged_reaction_to_the_bridge(capsys):
         "li_fsi": _result("li_fsi", -45.3, geo=False),
     }
     entry = rx.assemble("ex", spec, results)
+    entry.charged = False  # stands for a neutral exchange reaction (a charged one is refused)
     assert not entry.converged
     _print_bridge(study, [entry], "xtb")
     out = capsys.readouterr().out

@@ -275,9 +275,12 @@ def test_cp2k_runs_both_single_points_at_gamma_with_sccs():
 
 # ----------------------------------------------------------------- the study and the bridge
 
+# a neutral reaction (the bridge refuses a charged one as its exchange): the ion pair's
+# trans -> cis conformer change, cheap like the exchange reaction's stand-in should be
 BRIDGE = """\
+  li_fsi_c1: {{kind: ion-pair, cation: Li+, anion: FSI-, conformer: C1}}
 reactions:
-  pair: {{reactants: [li, fsi], products: [li_fsi]}}
+  pair: {{reactants: [li_fsi], products: [li_fsi_c1]}}
 bridge:
   exchange: pair
   solvation: {solvation}
@@ -301,7 +304,7 @@ def test_run_computes_it_and_the_bridge_uses_it(tmp_path, capsys):
     run = run_study(study, XtbEngine(), db, work, progress=False)
     res = run.solvation
     assert res is not None and res.reaction == "pair" and res.sigma_ev > 0
-    assert (run.n_run, run.n_cached) == (6 + 6, 0)  # 3 × (relax, sp) + 3 × (CPCM, ALPB)
+    assert (run.n_run, run.n_cached) == (4 + 4, 0)  # 2 × (relax, sp) + 2 × (CPCM, ALPB)
     (pair,) = run.reactions
     bridged = run_study_bridge(study.bridge, {}, {"pair": pair}, solvation=res)
     fe = bridged.free_energy

@@ -11,10 +11,19 @@ def test_paper_study_builds_all_five_systems(study_file):
     study = load_study(study_file)
     assert study.name == "limmt_fsi"
     structures = build_study_structures(study)
-    # the paper's five systems, plus FSI⁻ alone in the slab's cell (same-cell reference)
-    assert list(structures)[:6] == ["limmt", "fsi", "li", "li_fsi", "limmt_fsi", "fsi_slabcell"]
+    # the paper's five systems, plus FSI⁻ and the bare slab alone in the adsorbate's cell
+    # (same-cell references)
+    assert list(structures)[:7] == [
+        "limmt",
+        "fsi",
+        "li",
+        "li_fsi",
+        "limmt_fsi",
+        "fsi_slabcell",
+        "limmt_fsiref",
+    ]
     # ... and the neutral exchange reaction's product and its references in the product's cell
-    assert list(structures)[6:] == ["limmt_lifsi", "limmt_exref", "li_fsi_exref"]
+    assert list(structures)[7:] == ["limmt_lifsi", "limmt_exref", "li_fsi_exref"]
     charges = {k: check_structure(v).charge for k, v in structures.items()}
     assert charges == {
         "limmt": 0,
@@ -23,18 +32,25 @@ def test_paper_study_builds_all_five_systems(study_file):
         "li_fsi": 0,
         "limmt_fsi": -1,
         "fsi_slabcell": -1,
+        "limmt_fsiref": 0,
         "limmt_lifsi": 0,
         "limmt_exref": 0,
         "li_fsi_exref": 0,
     }
-    ref = structures["fsi_slabcell"]
-    assert (ref.cell.array == structures["limmt"].cell.array).all()
+    ref, slab_ref = structures["fsi_slabcell"], structures["limmt_fsiref"]
+    assert (ref.cell.array == structures["limmt_fsi"].cell.array).all()
+    assert (slab_ref.cell.array == structures["limmt_fsi"].cell.array).all()
     assert list(ref.pbc) == [True, True, False] and len(ref) == 9
+    # 15 Å of clear vacuum above FSI⁻ on the slab, as the study asks for
+    from atomistics.structures.exchange import clear_vacuum
+
+    assert clear_vacuum(structures["limmt_fsi"]) == pytest.approx(15.0)
     assert len(structures["limmt"]) == 162 and len(structures["limmt_fsi"]) == 171
     assert study.binding_energies["li_fsi"].fragments == ["li", "fsi"]
+    assert study.binding_energies["limmt_fsi"].fragments == ["limmt_fsiref", "fsi_slabcell"]
     assert study.binding_energies["limmt_fsi"].paper_value_ev == pytest.approx(-10.39)
     # the adsorbate system is the study's own slab plus FSI-
-    slab, ads = structures["limmt"], structures["limmt_fsi"]
+    slab, ads = structures["limmt_fsiref"], structures["limmt_fsi"]
     assert abs(ads.positions[: len(slab)] - slab.positions).max() < 1e-9
 
 

@@ -10,6 +10,7 @@ from scipy.stats import linregress
 
 from atomistics.continuum.constants import GAS_CONSTANT
 from atomistics.errors import AtomisticsError
+from atomistics.units import CELL_TEMPERATURE_RANGE_K, check_cell_temperature
 
 
 @dataclass
@@ -25,7 +26,10 @@ def arrhenius_fit(temperature: ArrayLike, resistance: ArrayLike) -> ArrheniusFit
 
     ``E_a = -slope * R_gas`` (Arrhenius, Z. Phys. Chem. 4, 226 (1889)); the paper applies
     it to the interfacial/charge-transfer resistances from EIS (13.73 -> 7.32 kJ/mol).
-    Temperatures in K, resistances in ohm (any area normalisation cancels in E_a).
+    Temperatures in K, resistances in ohm (any area normalisation cancels in E_a). Each
+    temperature must lie in 150-500 K, the range of a liquid-electrolyte cell
+    (:func:`atomistics.units.check_cell_temperature`): data outside it are not such a
+    cell's, and are most often degC values labelled K (25, 35, ... K).
     """
     t = np.asarray(temperature, float)
     r = np.asarray(resistance, float)
@@ -37,6 +41,11 @@ def arrhenius_fit(temperature: ArrayLike, resistance: ArrayLike) -> ArrheniusFit
         raise AtomisticsError(
             "temperatures (K) and resistances must all be > 0; were temperatures given in degC without a unit?"
         )
+    lo, hi = CELL_TEMPERATURE_RANGE_K
+    outside = np.flatnonzero((t < lo) | (t > hi))
+    if outside.size:
+        k = int(outside[0])
+        check_cell_temperature(float(t[k]), f"temperature of data point {k + 1}")
     if np.unique(t).size < 2:
         raise AtomisticsError("need at least two different temperatures")
     fit = linregress(1.0 / t, np.log(1.0 / r))

@@ -18,7 +18,7 @@ from scipy.stats import linregress
 
 from atomistics.continuum.constants import FARADAY, GAS_CONSTANT
 from atomistics.errors import AtomisticsError
-from atomistics.units import check_temperature
+from atomistics.units import check_cell_temperature
 
 
 @dataclass
@@ -45,11 +45,16 @@ def tafel_fit(
 ) -> TafelFit:
     """Fit both Tafel branches with ``eta_window[0] <= |eta| <= eta_window[1]`` [V].
 
-    ``temperature`` is absolute (K, > 0); non-finite data points are refused.
+    ``temperature`` is the cell's absolute temperature [K], within 150-500 K
+    (:func:`atomistics.units.check_cell_temperature`, the rule every cell model here
+    shares): ``alpha = 2.303 RT/(|b| F)`` is proportional to T, so a temperature given
+    in the wrong unit (1e-3 K, 25 K for 25 degC) would give a wrong alpha silently, and
+    Butler-Volmer kinetics of a liquid-electrolyte cell have no meaning outside a liquid
+    electrolyte's range. Non-finite data points are refused.
     """
     eta = np.asarray(overpotential, float)
     i = np.asarray(current_density, float)
-    check_temperature(temperature, "Tafel temperature")
+    check_cell_temperature(temperature, "Tafel temperature")
     lo, hi = eta_window
     if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo < hi):
         raise AtomisticsError(f"Tafel window must satisfy 0 <= low < high, got {eta_window!r}")

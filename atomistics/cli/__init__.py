@@ -9,12 +9,17 @@ Credentials are never printed: every error message, argparse's usage errors,
 and the traceback of an unexpected error (a bug, exit code 1) pass through
 :func:`atomistics.redact.redact`. A results-database server that cannot be
 reached or refuses the login is a user problem (one line, exit code 2).
+
+A reader that closes the output early (``atomistics bridge | head``) ends any command
+quietly: no ``BrokenPipeError`` traceback (the Python documentation's "Note on SIGPIPE":
+stdout is pointed at ``os.devnull`` and the exit code is 1).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from atomistics import __version__
@@ -110,7 +115,39 @@ def _is_calculation_failure(exc: BaseException) -> bool:
     return isinstance(exc, CalculationFailed)
 
 
+def _stdout_to_devnull() -> None:
+    """Point file descriptor 1 at ``os.devnull`` so that Python's final flush of the
+    unwritten output cannot fail again at exit (docs.python.org, library/signal,
+    "Note on SIGPIPE")."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (captured in tests)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit code (0 ok, 1 a bug or a failed calculation, 2 a user error).
+
+    The output is flushed here, so that a reader that closed the pipe early shows as a
+    :class:`BrokenPipeError` here, for every command (argparse's ``--help`` included), and
+    ends quietly with exit code 1 instead of a traceback.
+    """
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return 1
+
+
+def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Modules may offer shorthands (e.g. `build STUDY.yaml` for `build study STUDY.yaml`).
     for module in _load_modules():
@@ -127,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away: main() ends quietly
+        raise
     except Exception as exc:
         if _is_calculation_failure(exc):
             # A calculation that ran and failed (SCF, crashed code): not bad input and not a

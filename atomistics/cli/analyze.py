@@ -9,7 +9,7 @@ import argparse
 
 from atomistics.cli.continuum import emit
 from atomistics.paths import plot_path
-from atomistics.units import parse_quantity
+from atomistics.units import CELL_TEMPERATURE_RANGE_K, check_cell_temperature, parse_quantity
 
 
 def cmd_bruce_vincent(args: argparse.Namespace) -> int:
@@ -90,6 +90,10 @@ def cmd_arrhenius(args: argparse.Namespace) -> int:
             "resistance": (("resistance", "r"), "resistance", None),
         },
     )
+    lo, hi = CELL_TEMPERATURE_RANGE_K
+    for k, kelvin in enumerate(cols["temperature"]):
+        if not lo <= kelvin <= hi:  # name the file and row (arrhenius_fit refuses it too)
+            check_cell_temperature(float(kelvin), f"{args.csv}: data row {k + 1}, temperature")
     fit = arrhenius_fit(cols["temperature"], cols["resistance"])
     lines = [
         f"activation energy E_a = {fit.activation_energy / 1000:.4g} kJ/mol "
@@ -115,12 +119,12 @@ def cmd_tafel(args: argparse.Namespace) -> int:
     )
     lo = parse_quantity(args.eta_window[0], "voltage", "--eta-window")
     hi = parse_quantity(args.eta_window[1], "voltage", "--eta-window")
-    fit = tafel_fit(
-        cols["eta"],
-        cols["current"],
-        (lo, hi),
+    temperature = check_cell_temperature(
         parse_quantity(args.temperature, "temperature", "--temperature"),
+        "--temperature",
+        args.temperature,
     )
+    fit = tafel_fit(cols["eta"], cols["current"], (lo, hi), temperature)
     lines = [
         f"{b.branch:>8}: i0 = {b.exchange_current_density / 10:.4g} mA/cm^2, slope {b.tafel_slope * 1000:.4g} "
         f"mV/dec, alpha = {b.transfer_coefficient:.3f}, {b.n_points} points, R^2 = {b.r_squared:.4f}"
@@ -166,7 +170,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     nu.set_defaults(func=cmd_nucleation)
 
     ar = sub.add_parser("arrhenius", help="activation energy from resistance vs temperature (CSV)")
-    ar.add_argument("csv", help="CSV with columns 'temperature [K or degC]' and 'resistance [ohm]'")
+    ar.add_argument(
+        "csv",
+        help="CSV with columns 'temperature [K or degC]' (150-500 K) and 'resistance [ohm]'",
+    )
     ar.add_argument("--json", action="store_true")
     ar.set_defaults(func=cmd_arrhenius)
 
@@ -179,6 +186,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar=("LOW", "HIGH"),
         help="|overpotential| range of the Tafel region (default 0.1 V 0.25 V)",
     )
-    ta.add_argument("--temperature", default="298.15 K")
+    ta.add_argument(
+        "--temperature",
+        default="298.15 K",
+        help="cell temperature, 150-500 K (default 298.15 K; e.g. '25 degC')",
+    )
     ta.add_argument("--json", action="store_true")
     ta.set_defaults(func=cmd_tafel)

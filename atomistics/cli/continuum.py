@@ -16,7 +16,7 @@ from atomistics.errors import AtomisticsError
 from atomistics.jsonable import jsonable
 from atomistics.paths import plot_path
 from atomistics.redact import redact
-from atomistics.units import parse_quantity
+from atomistics.units import check_cell_temperature, parse_quantity
 
 
 def emit(result: dict, as_json: bool, lines: list[str]) -> int:
@@ -34,26 +34,56 @@ def _fmt_time(t: float) -> str:
 
 
 def _porous(args: argparse.Namespace) -> tuple[float, float]:
-    from atomistics.continuum.sand import bruggeman_tortuosity
+    from atomistics.continuum.sand import bruggeman_tortuosity, check_sand_input
 
-    eps = args.porosity
+    eps = check_sand_input(args.porosity, "porosity", "--porosity")
     if args.bruggeman is not None and args.tortuosity is not None:
         raise AtomisticsError("give either --tortuosity or --bruggeman, not both")
     if args.bruggeman is not None:
-        return eps, float(bruggeman_tortuosity(eps, args.bruggeman))
-    return eps, 1.0 if args.tortuosity is None else args.tortuosity
+        if not (math.isfinite(args.bruggeman) and args.bruggeman >= 1):
+            raise AtomisticsError(
+                f"--bruggeman: {args.bruggeman!r} is not a Bruggeman exponent; give a number "
+                ">= 1, e.g. 1.5 (the tortuosity factor eps^(1 - b) must be >= 1)"
+            )
+        tort = float(bruggeman_tortuosity(eps, args.bruggeman))
+        return eps, check_sand_input(
+            tort, "tortuosity", "--bruggeman", f"{args.bruggeman:g} (tortuosity {tort:.3g})"
+        )
+    if args.tortuosity is None:
+        return eps, 1.0
+    return eps, check_sand_input(args.tortuosity, "tortuosity", "--tortuosity")
 
 
 def cmd_sand(args: argparse.Namespace) -> int:
     from atomistics.continuum import sand
+    from atomistics.continuum.sand import check_sand_input
     from atomistics.continuum.transport import Layer, simulate, steady_state
 
-    c0 = parse_quantity(args.c0, "concentration", "--c0")
-    d = parse_quantity(args.diffusivity, "diffusivity", "--diffusivity")
-    j = parse_quantity(args.current_density, "current_density", "--current-density")
+    c0 = check_sand_input(
+        parse_quantity(args.c0, "concentration", "--c0"), "concentration", "--c0", args.c0
+    )
+    d = check_sand_input(
+        parse_quantity(args.diffusivity, "diffusivity", "--diffusivity"),
+        "diffusivity",
+        "--diffusivity",
+        args.diffusivity,
+    )
+    j = check_sand_input(
+        parse_quantity(args.current_density, "current_density", "--current-density"),
+        "current_density",
+        "--current-density",
+        args.current_density,
+    )
+    check_sand_input(args.rtol, "rtol", "--rtol")
     tp = args.t_plus
     eps, tort = _porous(args)
-    length = parse_quantity(args.length, "length", "--length") if args.length else None
+    length = (
+        sand.check_cell_length(
+            parse_quantity(args.length, "length", "--length"), "--length", args.length
+        )
+        if args.length
+        else None
+    )
     tau_semi = float(sand.sand_time(c0, d, j, tp, eps, tort))
     result: dict[str, Any] = {
         "inputs": {
@@ -93,8 +123,18 @@ def cmd_sand(args: argparse.Namespace) -> int:
         result["sand_time"] = tau_semi
         result["method"] = "semi-infinite closed form"
     if args.numerical or args.plot:
+        ell = math.sqrt(d / tort * tau_semi)  # the depletion length at Sand's time
         if numerical_length is None:  # semi-infinite: a domain 10 diffusion lengths long
-            numerical_length = 10.0 * math.sqrt(d / tort * tau_semi)
+            numerical_length = 10.0 * ell
+        elif math.isfinite(result["sand_time"]) and numerical_length > 1e3 * ell:
+            # The depletion layer is < 1/1000 of the cell: the far electrode is not felt
+            # before Sand's time (the finite-cell series equals the semi-infinite value), and
+            # a mesh of the whole cell cannot resolve the layer; solve on 10 lengths of it.
+            numerical_length = 10.0 * ell
+            lines.append(
+                f"  the depletion layer at Sand's time ({ell * 1e6:.3g} um) is < 1/1000 of "
+                f"L: the solver's domain is {numerical_length * 1e6:.3g} um (semi-infinite)"
+            )
         layer = Layer(numerical_length, d, tp, eps, tort, "separator")
         t_ref = (
             result["sand_time"]
@@ -158,6 +198,11 @@ def _free_energy(args: argparse.Namespace):
     ]
     if len(given) > 1:
         raise AtomisticsError(f"give the adsorption energy one way only, not {' and '.join(given)}")
+    if args.protocol and not args.db:
+        raise AtomisticsError(
+            "--protocol selects the results database's energies: give it with --db "
+            "(and --study), e.g. --db results.db --study NAME --protocol GFN1-xTB"
+        )
     solv = (
         parse_quantity(args.solvation_correction, "energy", "--solvation-correction")
         if args.solvation_correction
@@ -203,7 +248,16 @@ def _free_energy(args: argparse.Namespace):
                 "--db needs --study NAME (the study whose binding energies to read)"
             )
         if args.exchange_name:
-            record = read_reaction(args.db, args.study, args.exchange_name, args.engine)
+            record = read_reaction(
+                args.db, args.study, args.exchange_name, args.engine, args.protocol
+            )
+            br.check_neutral_exchange(
+                record,
+                f"--exchange-name {args.exchange_name!r}",
+                "give a neutral exchange reaction of the study, or drop --exchange-name to read "
+                "the charged-fragment binding energies through the FITTED screening "
+                "(--surface-anion-name, --cation-anion-name)",
+            )
             fe = br.free_energy_from_exchange(record, **exchange_options)
             source = (
                 f"results DB {redact(args.db)} (study {args.study}, reaction {args.exchange_name})"
@@ -219,8 +273,12 @@ def _free_energy(args: argparse.Namespace):
                     "the bridge with the computed ddG_solv and the study's dg_spread"
                 )
             return fe, source, None, None
-        e_sa = read_binding_energy(args.db, args.study, args.surface_anion_name, args.engine)
-        e_ca = read_binding_energy(args.db, args.study, args.cation_anion_name, args.engine)
+        e_sa = read_binding_energy(
+            args.db, args.study, args.surface_anion_name, args.engine, args.protocol
+        )
+        e_ca = read_binding_energy(
+            args.db, args.study, args.cation_anion_name, args.engine, args.protocol
+        )
         source = f"results DB {redact(args.db)} (study {args.study})"
     elif args.e_surface_anion is not None and args.e_cation_anion is not None:
         e_sa = parse_quantity(args.e_surface_anion, "energy", "--e-surface-anion")
@@ -247,6 +305,8 @@ def bridge_report_lines(
     res, e_sa: float | None = None, e_ca: float | None = None, source: str = ""
 ) -> list[str]:
     """Human-readable bridge result, each number labelled COMPUTED, GIVEN or FITTED."""
+    from atomistics.continuum.bridge import format_slowing
+
     fe, tr = res.free_energy, res.transport
     ely = res.inputs["electrolyte"]
     lines = []
@@ -291,7 +351,8 @@ def bridge_report_lines(
         "",
         f"VERDICT: {res.verdict}",
         f"comparison only: Oriani trapping with occupancy slows the anion {1 / tr.oriani_factor:.7f}x; "
-        f"the low-occupancy form (former bridge) would claim {1 / tr.oriani_low_occupancy_factor:.4g}x"
+        "the low-occupancy form (former bridge) would claim "
+        + format_slowing(tr.oriani_low_occupancy_log10_slowing)
         + (" (NOT valid: traps saturated)" if tr.trap_occupancy > 0.9 else ""),
     ]
     if res.calibration is not None:
@@ -304,11 +365,11 @@ def bridge_report_lines(
 def cmd_bridge(args: argparse.Namespace) -> int:
     from atomistics.continuum import bridge as br
 
-    temperature = parse_quantity(args.temperature, "temperature", "--temperature")
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise AtomisticsError(
-            f"--temperature: {args.temperature!r} is not a positive absolute temperature; give e.g. '298.15 K'"
-        )
+    temperature = check_cell_temperature(
+        parse_quantity(args.temperature, "temperature", "--temperature"),
+        "--temperature",
+        args.temperature,
+    )
     fe, source, e_sa, e_ca = _free_energy(args)
     ely = br.Electrolyte(
         c0=parse_quantity(args.c0, "concentration", "--c0"),
@@ -373,7 +434,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--t-plus", required=True, type=float, help="cation transference number, 0 <= t+ < 1"
     )
-    p.add_argument("--length", help="electrode spacing for the finite cell, e.g. '25 um'")
+    p.add_argument(
+        "--length", help="electrode spacing for the finite cell, 1 um to 10 cm, e.g. '25 um'"
+    )
     p.add_argument(
         "--porosity",
         type=float,
@@ -438,6 +501,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     b.add_argument("--engine", help="with --db: which engine's energies (xtb or cp2k)")
     b.add_argument(
+        "--protocol",
+        help="with --db: which protocol's energies (e.g. GFN1-xTB or GFN2-xTB, paper or quick), "
+        "when the study was run with several",
+    )
+    b.add_argument(
         "--surface-anion-name",
         default="limmt_fsi",
         help="binding name of surface-anion (default limmt_fsi)",
@@ -465,7 +533,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "('site-to-site=0.1 eV,xtb-vs-DFT=0.15 eV,D3-variant=0.05 eV,charged-cell-residual=0.05 eV'); "
         "default: those ASSUMED values (no charged-cell term for the exchange reaction)",
     )
-    b.add_argument("--temperature", default="298.15 K")
+    b.add_argument(
+        "--temperature",
+        default="298.15 K",
+        help="cell temperature, 150-500 K (default 298.15 K; e.g. '25 degC')",
+    )
     b.add_argument("--c0", default="6 mol/L", help="salt concentration (default the paper's 6 M)")
     b.add_argument(
         "--diffusivity", default="3e-10 m^2/s", help="ambipolar D of the bulk (assumed default)"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 from pathlib import Path
 
 from atomistics.errors import AtomisticsError
-from atomistics.paths import inside
+from atomistics.paths import check_output_folder, inside
 
 GEOMETRY_NOTE = (
     "The single_point input is written on the stage-1 starting geometry; the run step "
@@ -16,91 +17,166 @@ GEOMETRY_NOTE = (
 )
 
 
-def _inputs(args: argparse.Namespace) -> int:
+class _Undo:
+    """What a refused ``atomistics inputs`` created or replaced, to put back on the way out.
+
+    New files and folders go; a file it replaced (``--force``) gets its old bytes back,
+    so a refusal half way (one system too big for the node, an invalid override) leaves
+    the output folder as it found it.
+    """
+
+    def __init__(self) -> None:
+        self.folders: list[Path] = []
+        self.files: dict[Path, bytes | None] = {}
+
+    def mkdir(self, folder: Path) -> None:
+        new = [p for p in (folder, *folder.parents) if not p.exists()]
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folders += reversed(new)  # outermost first
+
+    def before_writing(self, *paths: Path) -> None:
+        for path in paths:
+            self.files.setdefault(path, path.read_bytes() if path.is_file() else None)
+
+    def undo(self) -> None:
+        for path, old in self.files.items():
+            with contextlib.suppress(OSError):
+                if old is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    path.write_bytes(old)
+        for folder in reversed(self.folders):  # innermost first; only if left empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _check_ranks(ranks: int | None) -> None:
+    if ranks is not None and ranks < 1:
+        raise AtomisticsError(
+            f"--ranks {ranks}: give the number of MPI ranks per node, at least 1 (or leave "
+            "--ranks out: the -np of CP2K_COMMAND, else 1)."
+        )
+
+
+def _selected(structures: dict, wanted: list[str] | None) -> dict:
+    if not wanted:
+        return structures
+    unknown = [s for s in wanted if s not in structures]
+    if unknown:
+        raise AtomisticsError(f"unknown system(s) {unknown}: the study has {list(structures)}.")
+    return {k: v for k, v in structures.items() if k in wanted}
+
+
+def _system_folder(out: Path, name: str) -> Path:
+    folder = inside(out / name, out)
+    if folder.exists() and not folder.is_dir():
+        raise AtomisticsError(f"{folder} is an existing file: remove it or choose another -o.")
+    return folder
+
+
+def _structure_text(atoms, structure_file: Path, force: bool) -> str:
+    """The extxyz text of ``atoms``; refuse to replace a different file without --force."""
     from ase.io import write
 
-    from atomistics.cli.study_check import load_checked_study as load_study
+    buffer = io.StringIO()
+    write(buffer, atoms, format="extxyz")
+    text = buffer.getvalue()
+    if (
+        not force
+        and structure_file.is_file()
+        and structure_file.read_text(errors="replace") != text
+    ):
+        raise AtomisticsError(
+            f"{structure_file} exists and differs from the structure that would be written "
+            "(edited by hand?); move it away, choose another -o, or pass --force to overwrite."
+        )
+    return text
+
+
+def _write_system(name, atoms, study, protocol, overrides, out, args, undo: _Undo) -> dict:
+    """Write one system's folder (inputs of every stage, structure, calculation.json)."""
     from atomistics.cp2k import STAGES, write_cp2k_input
+
+    folder = _system_folder(out, name)
+    structure_file = folder / "structure.extxyz"
+    structure = _structure_text(atoms, structure_file, args.force)
+    undo.mkdir(folder)
+    undo.before_writing(
+        structure_file, folder / "calculation.json", *(folder / f"{s}.inp" for s in STAGES)
+    )
+    record = {
+        "system": name,
+        "study": study.name,
+        "protocol": protocol,
+        "overrides": overrides,
+        "structure": structure_file.name,
+        "stages": {},
+        "note": GEOMETRY_NOTE,
+    }
+    for stage in STAGES:
+        _, meta = write_cp2k_input(
+            atoms,
+            stage,
+            folder,
+            protocol,
+            overrides,
+            project=stage,
+            validate=not args.no_validate,
+            node_memory=args.node_memory,
+            ranks=args.ranks,
+            overwrite=args.force,
+        )
+        record["stages"][stage] = meta
+    structure_file.write_text(structure)
+    (folder / "calculation.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def _print_system(name: str, atoms, record: dict, folder: Path) -> None:
+    from atomistics.cp2k import STAGES
     from atomistics.cp2k.resources import ResourceEstimate
+
+    sp = record["stages"]["single_point"]["settings"]
+    basis = ", ".join(f"{el}:{b}" for el, b in sp["basis_per_element"].items())
+    kp = "x".join(map(str, sp["kpoints"])) if sp["kpoints"] else "Γ"
+    print(
+        f"{name}: {len(atoms)} atoms, charge {sp['charge']:+d}, multiplicity "
+        f"{sp['multiplicity']}, UKS {sp['uks']}, {sp['system_type']} ({sp['poisson_solver']}), "
+        f"single point k-points {kp}; {basis} -> {folder}/"
+    )
+    for stage in STAGES:
+        resources = record["stages"][stage]["resources"]
+        res = ResourceEstimate(**{k: v for k, v in resources.items() if k != "node_memory_gb"})
+        print(f"  {stage}: estimated {res.summary()}")
+
+
+def _inputs(args: argparse.Namespace) -> int:
+    from atomistics.cli.study_check import load_checked_study as load_study
+    from atomistics.cp2k import STAGES
     from atomistics.study import build_study_structures
 
-    study = load_study(args.study)
-    protocol = args.protocol or study.calculation.protocol
-    overrides = dict(study.calculation.overrides)
-    structures = build_study_structures(study)
-    if args.system:
-        unknown = [s for s in args.system if s not in structures]
-        if unknown:
-            raise AtomisticsError(f"unknown system(s) {unknown}: the study has {list(structures)}.")
-        structures = {k: v for k, v in structures.items() if k in args.system}
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise AtomisticsError(
-            f"output folder {out} is an existing file: give a folder path with -o (it is created)."
-        )
+    _check_ranks(args.ranks)
     if args.node_memory is not None:
         from atomistics.cp2k.resources import parse_memory
 
         parse_memory(args.node_memory, "--node-memory")  # a bad amount fails before any work
+    out = check_output_folder(args.output)
+    study = load_study(args.study)
+    protocol = args.protocol or study.calculation.protocol
+    overrides = dict(study.calculation.overrides)
+    structures = _selected(build_study_structures(study), args.system)
+    for name in structures:
+        _system_folder(out, name)  # every folder name checked before the first is made
+    undo = _Undo()
+    records = {}
+    try:
+        for name, atoms in structures.items():
+            records[name] = _write_system(name, atoms, study, protocol, overrides, out, args, undo)
+    except BaseException:
+        undo.undo()  # refused half way: leave the output folder as it was
+        raise
     for name, atoms in structures.items():
-        folder = inside(out / name, out)
-        if folder.exists() and not folder.is_dir():
-            raise AtomisticsError(f"{folder} is an existing file: remove it or choose another -o.")
-        folder.mkdir(parents=True, exist_ok=True)
-        structure_file = folder / "structure.extxyz"
-        buffer = io.StringIO()
-        write(buffer, atoms, format="extxyz")
-        if (
-            not args.force
-            and structure_file.is_file()
-            and structure_file.read_text(errors="replace") != buffer.getvalue()
-        ):
-            raise AtomisticsError(
-                f"{structure_file} exists and differs from the structure that would be written "
-                "(edited by hand?); move it away, choose another -o, or pass --force to overwrite."
-            )
-        record = {
-            "system": name,
-            "study": study.name,
-            "protocol": protocol,
-            "overrides": overrides,
-            "structure": structure_file.name,
-            "stages": {},
-            "note": GEOMETRY_NOTE,
-        }
-        for stage in STAGES:
-            _, meta = write_cp2k_input(
-                atoms,
-                stage,
-                folder,
-                protocol,
-                overrides,
-                project=stage,
-                validate=not args.no_validate,
-                node_memory=args.node_memory,
-                ranks=args.ranks,
-                overwrite=args.force,
-            )
-            record["stages"][stage] = meta
-        structure_file.write_text(buffer.getvalue())
-        (folder / "calculation.json").write_text(json.dumps(record, indent=2) + "\n")
-        sp = record["stages"]["single_point"]["settings"]
-        basis = ", ".join(f"{el}:{b}" for el, b in sp["basis_per_element"].items())
-        kp = "x".join(map(str, sp["kpoints"])) if sp["kpoints"] else "Γ"
-        print(
-            f"{name}: {len(atoms)} atoms, charge {sp['charge']:+d}, multiplicity "
-            f"{sp['multiplicity']}, UKS {sp['uks']}, {sp['system_type']} ({sp['poisson_solver']}), "
-            f"single point k-points {kp}; {basis} -> {folder}/"
-        )
-        for stage in STAGES:
-            res = ResourceEstimate(
-                **{
-                    k: v
-                    for k, v in record["stages"][stage]["resources"].items()
-                    if k != "node_memory_gb"
-                }
-            )
-            print(f"  {stage}: estimated {res.summary()}")
+        _print_system(name, atoms, records[name], out / name)
     checked = "validated" if not args.no_validate else "NOT validated (--no-validate)"
     print(
         f"wrote {len(structures)} calculations x {len(STAGES)} stages ({protocol} protocol), {checked}"

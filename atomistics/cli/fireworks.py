@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from atomistics.errors import AtomisticsError
+from atomistics.paths import check_output_folder
 from atomistics.redact import redact, strip_password
 
 PASSWORD_NOTE = (
@@ -95,6 +96,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
     from atomistics import db as dbmod
     from atomistics.cli.study_check import load_checked_study
     from atomistics.fireworks import launchpad as lpmod
+
+    lpmod.check_fireworks_config(Path.cwd())  # importing FireWorks (workflow) reads it
     from atomistics.fireworks.workflow import build_workflow, refuse_if_live
 
     study = load_checked_study(args.study)
@@ -106,10 +109,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
         db = dbmod.connect(args.db)
     elif db_path.exists():
         db = dbmod.connect(db_path)
-    elif not db_path.resolve().parent.is_dir():
-        raise AtomisticsError(
-            f"folder {db_path.resolve().parent} for the results database does not exist."
-        )
+    else:  # the one rule for output paths: missing folders are created (README)
+        check_output_folder(db_path.resolve().parent, "--db").mkdir(parents=True, exist_ok=True)
     # The Fireworks carry the database URL to the workers: never its password (the spec is
     # stored in the LaunchPad and copied into every launcher folder's FW.json).
     stored_db = strip_password(str(args.db))
@@ -124,10 +125,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
     lp_file = args.launchpad
     if lp_file is None:
         lp_file, written = lpmod.ensure_embedded(folder)
+    for path in written:  # also when refused below: a deleted FW_config.yaml is rewritten
+        print(f"wrote {path.name} (embedded LaunchPad)")
     opened = lpmod.open_launchpad(lp_file, folder)
     refuse_if_live(opened.launchpad.fireworks, study.name, engine_name)
-    for path in written:
-        print(f"wrote {path.name} (embedded LaunchPad)")
     _print_plan(plan)
     if plan.workflow is None:
         print(f"nothing to submit: every result of {study.name!r} is in {redact(args.db)}.")

@@ -12,6 +12,7 @@ from atomistics import reactions as rx
 from atomistics.cli.study_check import load_checked_study
 from atomistics.engines import ENGINE_NAMES, engine_for_study
 from atomistics.errors import AtomisticsError
+from atomistics.jsonable import jsonable
 from atomistics.paths import plot_path
 from atomistics.redact import redact
 from atomistics.runner import DEFAULT_WORKDIR, run_study
@@ -28,6 +29,13 @@ def register(subparsers) -> None:
     )
     p.add_argument("study", type=Path, help="study file, e.g. workflows/limmt_fsi.yaml")
     p.add_argument("--engine", choices=ENGINE_NAMES, help="default: the study's 'engine' key")
+    p.add_argument(
+        "--relax-engine",
+        choices=ENGINE_NAMES,
+        help="relax the geometries with this engine, then the single points with --engine "
+        "(a composite protocol, e.g. --engine cp2k --relax-engine xtb: PBE-D3 // GFN1-xTB); "
+        "default: the study's calculation.relax_engine, else --engine relaxes",
+    )
     p.add_argument("--db", default=dbmod.DEFAULT_DB, help="results database (default: %(default)s)")
     p.add_argument("--workdir", default=DEFAULT_WORKDIR, help="work folder (default: %(default)s)")
     p.add_argument(
@@ -43,7 +51,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--allow-unconverged",
         action="store_true",
-        help="pass reaction energies built from unconverged inputs to the bridge anyway",
+        help="pass reaction energies built from unconverged inputs to the bridge anyway "
+        "(as the study's bridge.allow_unconverged: true does)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
@@ -78,10 +87,11 @@ def _machine(args: argparse.Namespace) -> dict:
 
 def cmd_run(args: argparse.Namespace) -> int:
     study = load_checked_study(args.study)  # a bad bridge value fails now, not after the runs
-    engine = engine_for_study(study, args.engine, _machine(args))
+    engine = engine_for_study(study, args.engine, _machine(args), args.relax_engine)
     run = run_study(study, engine, args.db, args.workdir, progress=not args.no_progress)
     if run.reactions:
         print(rx.format_table(run.reactions, engine=engine.name))
+        _print_surface_energy_note(run)
         _print_vacuum_series(run.reactions)
         _print_bridge(
             study,
@@ -95,6 +105,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         rx.plot(run.reactions, args.plot, title=f"{study.name} ({engine.name})")
         print(f"plot written to {args.plot}")
     return 0
+
+
+def _print_surface_energy_note(run) -> None:
+    """Say plainly that the dry-run engine has no converged surface energy.
+
+    Printed for every xtb reaction with a participant periodic in-plane (a slab), with the
+    measured spread of its Coulomb-tail convention
+    (:data:`atomistics.engines.xtb.SURFACE_TAIL_CONVENTION_SPREAD_EV`).
+    """
+    from atomistics.engines.xtb import SURFACE_TAIL_CONVENTION_SPREAD_EV as spread
+
+    if run.engine != "xtb":
+        return
+    slabs = {
+        name
+        for (name, _stage), result in run.results.items()
+        if result.atoms is not None and result.atoms.pbc[0] and result.atoms.pbc[1]
+    }
+    for e in run.reactions:
+        if slabs & {*e.reactants, *e.products}:
+            print(
+                f"NOTE {e.name}: xtb (tblite) gives NO converged surface energy for a slab: the "
+                f"convention for its periodic Coulomb tail moves this reaction energy by about "
+                f"{spread:.1f} eV (tblite -3.2 vs CP2K GFN1-xTB -9.0 eV extrapolated on the LiMMT "
+                "2x1 exchange; docs/dry_run_engine.md). Use it as a workflow check; the energy "
+                "for the science is CP2K's (--engine cp2k, or --relax-engine xtb for PBE-D3 on "
+                "these geometries)."
+            )
 
 
 def _print_vacuum_series(reactions) -> None:
@@ -115,7 +153,11 @@ def _print_bridge(
     bridge_plot: Path | None = None,
 ) -> None:
     """Carry this run's reaction energies (and ΔΔG_solv, ``bridge.solvation``) through the
-    study's bridge section, if it has one."""
+    study's bridge section, if it has one.
+
+    Unconverged inputs are used when ``--allow-unconverged`` is given or the section says
+    ``allow_unconverged: true`` (either opts in); the report then says UNCONVERGED.
+    """
     if study.bridge is None:
         return
     if solvation is not None:
@@ -123,8 +165,9 @@ def _print_bridge(
         print("\n".join(solvation.report_lines()))
     from atomistics.cli.continuum import bridge_report_lines
     from atomistics.continuum.resultsdb import bridge_inputs
-    from atomistics.continuum.study_bridge import run_study_bridge
+    from atomistics.continuum.study_bridge import parse_bridge_spec, run_study_bridge
 
+    allow_unconverged = allow_unconverged or parse_bridge_spec(study.bridge).allow_unconverged
     inputs = bridge_inputs(study.bridge, reactions)
     if inputs is None:
         return
@@ -135,7 +178,8 @@ def _print_bridge(
     if bad and not allow_unconverged:
         print(
             f"  not evaluated: {', '.join(bad)} built from unconverged calculations "
-            "(see the table); rerun with --allow-unconverged to use them anyway."
+            "(see the table); rerun with --allow-unconverged (or set bridge.allow_unconverged: "
+            "true) to use them anyway."
         )
         return
     try:
@@ -215,7 +259,8 @@ def cmd_results(args: argparse.Namespace) -> int:
     if args.json:
         binding = [r for r in records if "e_bind_ev" in r]
         out = {"calculations": calcs, "reactions": records, "binding_energies": binding}
-        print(json.dumps(out, indent=1, default=str))
+        # strict JSON: a NaN or infinite number (a row written by an older version) is null
+        print(json.dumps(jsonable(out), indent=1, default=str, allow_nan=False))
     elif args.csv:
         out = [{"kind": "calculation", **c} for c in calcs]
         out += [{"kind": "reaction", **b} for b in records]
@@ -234,8 +279,8 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 def _calc_table(calcs: list[dict]) -> str:
     head = (
-        f"{'id':>4} {'study':<12} {'name':<18} {'stage':<13} {'engine':<6} {'E / eV':>16} "
-        f"{'q':>3} {'SCF':>4} {'geo':>4} {'steps':>5} {'fmax':>7} {'wall/s':>8}"
+        f"{'id':>4} {'study':<12} {'name':<18} {'stage':<13} {'engine':<6} {'protocol':<10} "
+        f"{'E / eV':>16} {'q':>3} {'SCF':>4} {'geo':>4} {'steps':>5} {'fmax':>7} {'wall/s':>8}"
     )
     lines = [head, "-" * len(head)]
 
@@ -249,7 +294,8 @@ def _calc_table(calcs: list[dict]) -> str:
         steps = c["n_steps"] if c["stage"] == "relax" else c.get("geo_steps")
         lines.append(
             f"{c['id']:>4} {c['study']:<12} {c['name']:<18} {c['stage']:<13} {c['engine']:<6} "
-            f"{c['energy']:>16.6f} {num(c.get('total_charge'), '+d'):>3} "
+            f"{c.get('protocol') or '—':<10} {num(c['energy'], '.6f'):>16} "
+            f"{num(c.get('total_charge'), '+d'):>3} "
             f"{yn(c['scf_converged']):>4} {yn(c['geo_converged']):>4} {num(steps, 'd'):>5} "
             f"{num(c.get('relax_fmax'), '.3f'):>7} {num(c['wall_time_s'], '.1f'):>8}"
         )

@@ -61,11 +61,11 @@ from atomistics.continuum.fixedcharge import (
     donnan_partition,
     equilibrium_li,
 )
-from atomistics.continuum.mesh import Layer, TrapSites
+from atomistics.continuum.mesh import Layer, TrapSites, log_equilibrium_constant
 from atomistics.continuum.sand import bruggeman_tortuosity, ion_diffusivities, sand_time
 from atomistics.continuum.transport import limiting_current, simulate
 from atomistics.errors import AtomisticsError
-from atomistics.units import parse_quantity, registry
+from atomistics.units import check_cell_temperature, parse_quantity, registry
 
 DME_DIELECTRIC_CONSTANT = 7.2  # 25 °C, CRC Handbook
 # N_L: molar concentration of DME (density 0.8683 g/cm^3, M = 90.12 g/mol), mol/m^3
@@ -87,6 +87,17 @@ DEFAULT_DG_SPREAD = {
 }
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 
+#: Largest accepted 1-sigma component of a dG spread [eV]. 10 eV is above the strongest
+#: chemical bond (CO, 11.1 eV, is the only one beyond it) and far above any estimate of
+#: an adsorption energy's error (xtb vs DFT, cell size: tenths of an eV to ~2 eV); its
+#: 95 % band (+-20 eV = +-460 kT at 500 K) already spans empty to saturated sites at
+#: every cell temperature, so a larger spread carries no information and is a unit slip.
+MAX_DG_SPREAD_EV = 10.0
+
+#: |dG| [eV] beyond which the bridge warns that the value is no adsorption free energy of
+#: a molecular anion (the same bound as the spread: the strongest chemical bonds).
+IMPLAUSIBLE_DG_EV = 10.0
+
 
 def ev_to_kj_per_mol(value_ev: float) -> float:
     """eV per particle -> kJ/mol (pint, times the Avogadro constant)."""
@@ -105,11 +116,8 @@ class Electrolyte:
     liquid_site_concentration: float = DME_SITE_CONCENTRATION  # N_L, mol/m^3
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.temperature) and self.temperature > 0):
-            raise AtomisticsError(
-                f"temperature must be a finite absolute temperature > 0 K, got {self.temperature!r} K; "
-                "give e.g. '298.15 K' or '25 degC'"
-            )
+        # the shared cell-temperature rule (atomistics.units.check_cell_temperature)
+        check_cell_temperature(self.temperature, "electrolyte temperature")
         for name in ("c0", "diffusivity", "liquid_site_concentration"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
@@ -226,6 +234,11 @@ class FreeEnergy:
     engine: str | None = None
     spread_ev: dict[str, float] = field(default_factory=dict)  # 1-sigma components
 
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.delta_g_ev):
+            raise AtomisticsError(f"dG must be a finite number in eV, got {self.delta_g_ev!r}")
+        check_spread(self.spread_ev)
+
     @property
     def sigma_ev(self) -> float:
         """Combined 1-sigma spread (components in quadrature)."""
@@ -253,6 +266,56 @@ class FreeEnergy:
                 "NOT a free energy; s is a fitted number)"
             )
         return f"GIVEN     dG = {self.delta_g_ev:+.4g} eV ({self.solvation})"
+
+
+def check_spread(spread_ev: dict[str, float], where: str = "dG spread") -> dict[str, float]:
+    """Each 1-sigma component finite and in ``[0, MAX_DG_SPREAD_EV]`` eV; returned as floats.
+
+    ``where`` names the input in the message (``bridge.dg_spread``, ``--dg-spread``); a
+    component is named ``where.key``, except a single ``total`` given as one value.
+    """
+    out = {}
+    for key, value in spread_ev.items():
+        v = float(value)
+        name = where if key == "total" and len(spread_ev) == 1 else f"{where}.{key}"
+        if not v >= 0:
+            raise AtomisticsError(f"{name}: a spread must be >= 0 eV, got {v!r}")
+        if not (math.isfinite(v) and v <= MAX_DG_SPREAD_EV):
+            raise AtomisticsError(
+                f"{name}: {v:g} eV is no 1-sigma spread of an adsorption free energy; give "
+                f"0 to {MAX_DG_SPREAD_EV:g} eV, e.g. '0.15 eV' ({MAX_DG_SPREAD_EV:g} eV already "
+                "exceeds the strongest chemical bond, and its 95 % band spans empty to "
+                "saturated sites)"
+            )
+        out[str(key)] = v
+    return out
+
+
+def check_neutral_exchange(
+    reaction: object,
+    subject: str | None = None,
+    instead: str = "use free_energy_from_screening for charged-fragment binding energies",
+) -> None:
+    """Refuse a reaction record with a charged participant as the bridge's exchange energy.
+
+    The bridge's primary dG is the NEUTRAL exchange reaction ``slab + [Li+FSI-] ->
+    slab.(FSI- + Li+)`` (module docstring, step 1). A binding energy of charged
+    fragments (Li+ + FSI- -> LiFSI, the paper's definition; ``ReactionEnergy.charged``)
+    is a gas-phase Coulomb energy of several eV, not an exchange energy: used as one it
+    would be labelled COMPUTED. ``subject`` names the input (``"bridge.exchange =
+    'be'"``; default: the record's name), ``instead`` says what to use.
+    """
+    if not getattr(reaction, "charged", False):
+        return
+    if subject is None:
+        subject = f"reaction {getattr(reaction, 'name', None) or ''}".strip()
+    equation = getattr(reaction, "equation", None)
+    what = f" ({equation})" if equation else ""
+    raise AtomisticsError(
+        f"{subject} is a binding energy of charged fragments{what}, not an exchange energy: "
+        "the bridge's exchange must be a neutral reaction, slab + [Li+FSI-] -> "
+        f"slab.(FSI- + Li+) (workflows/limmt_exchange_2x1.yaml); {instead}"
+    )
 
 
 def default_spread(origin: str) -> dict[str, float]:
@@ -291,6 +354,7 @@ def free_energy_from_exchange(
     if isinstance(reaction, int | float):
         energy, conv = float(reaction), converged
     else:
+        check_neutral_exchange(reaction)
         energy = float(reaction.energy_ev)
         conv = bool(getattr(reaction, "converged", True)) if converged is None else converged
         name = name or getattr(reaction, "name", None)
@@ -319,10 +383,7 @@ def free_energy_from_exchange(
     if solvation_sigma_ev is not None:
         if solvation_correction_ev is None:
             raise AtomisticsError("a solvation uncertainty needs the solvation correction itself")
-        if not (math.isfinite(solvation_sigma_ev) and solvation_sigma_ev >= 0):
-            raise AtomisticsError(
-                f"solvation uncertainty must be a finite number >= 0 eV, got {solvation_sigma_ev!r}"
-            )
+        check_spread({"solvation": solvation_sigma_ev}, "solvation uncertainty")
         if "solvation" in spread:
             raise AtomisticsError(
                 "the dG spread already names a 'solvation' source and the solvation correction "
@@ -427,9 +488,30 @@ def oriani_anion_factor(traps: TrapSites, c_minus: float) -> float:
 
 
 def oriani_low_occupancy_factor(traps: TrapSites) -> float:
-    """The low-occupancy limit ``1/(1 + (N_T/N_L) K)`` (valid only for theta_T << 1)."""
+    """The low-occupancy limit ``1/(1 + (N_T/N_L) K)`` (valid only for theta_T << 1).
+
+    Underflows to 0.0 for ``(N_T/N_L) K > 1e308``; its size is
+    :func:`oriani_low_occupancy_log10_slowing`.
+    """
     x = np.log(traps.site_concentration / traps.liquid_sites) + traps.log_k
     return float(np.exp(-np.logaddexp(0.0, x)))
+
+
+def oriani_low_occupancy_log10_slowing(traps: TrapSites) -> float:
+    """``log10(1 + (N_T/N_L) K)``: the low-occupancy Oriani slowing as a power of ten.
+
+    Computed as ``logaddexp(0, ln(N_T/N_L) + ln K) / ln 10``, finite for every finite dG
+    (K = exp(-dG/kT) itself overflows beyond |dG| ~ 700 kT, e.g. -18 eV at 298 K).
+    """
+    x = np.log(traps.site_concentration / traps.liquid_sites) + traps.log_k
+    return float(np.logaddexp(0.0, x) / np.log(10.0))
+
+
+def format_slowing(log10_factor: float, digits: int = 4) -> str:
+    """``"1.23x"``, or ``"10^345x"`` when the factor is beyond 1e15 (``digits`` significant)."""
+    if log10_factor < 15:
+        return f"{10.0**log10_factor:.{digits}g}x"
+    return f"10^{log10_factor:.{digits}g}x"
 
 
 @dataclass(frozen=True)
@@ -492,6 +574,8 @@ class CoatingTransport:
     t_plus_stack_neutral: float  # the same with X = 0 (geometry only)
     oriani_factor: float  # D_eff/D_L with occupancy (comparison only)
     oriani_low_occupancy_factor: float  # the former bridge's number (invalid when saturated)
+    #: log10 of that slowing, 1/factor (finite when the factor underflows to 0)
+    oriani_low_occupancy_log10_slowing: float = 0.0
 
 
 def coating_transport(
@@ -533,6 +617,7 @@ def coating_transport(
         t_plus_stack_neutral=stack_transference_number([coat0, sep]),
         oriani_factor=oriani_anion_factor(traps, c_minus),
         oriani_low_occupancy_factor=oriani_low_occupancy_factor(traps),
+        oriani_low_occupancy_log10_slowing=oriani_low_occupancy_log10_slowing(traps),
     )
 
 
@@ -545,12 +630,8 @@ def t_plus_sweep(
         float(v) for v in ion_diffusivities(electrolyte.diffusivity, electrolyte.t_plus)
     )
     c0 = electrolyte.c0
-    n_t, n_l, kt = (
-        coating.trap_concentration,
-        electrolyte.liquid_site_concentration,
-        BOLTZMANN_EV * electrolyte.temperature,
-    )
-    log_k = -dg / kt
+    n_t, n_l = coating.trap_concentration, electrolyte.liquid_site_concentration
+    log_k = log_equilibrium_constant(dg, electrolyte.temperature)
     # bisection on c- in (0, c0] for c- (c- + N_T theta_T(c-)) = c0^2, vectorised
     lo, hi = np.zeros_like(dg), np.full_like(dg, c0)
     for _ in range(80):
@@ -1079,8 +1160,17 @@ def run_bridge(
         warnings.append(
             f"traps saturated (theta_T = {tr.trap_occupancy:.6f}): at most N_T/c0 = "
             f"{tr.trapped_fraction_bound:.1%} of the anions can be trapped whatever dG is; "
-            f"the low-occupancy Oriani factor ({1 / tr.oriani_low_occupancy_factor:.3g}x slowing) does "
+            f"the low-occupancy Oriani factor "
+            f"({format_slowing(tr.oriani_low_occupancy_log10_slowing, 3)} slowing) does "
             f"not apply, with occupancy it is {1 / tr.oriani_factor:.7f}x"
+        )
+    if abs(fe.delta_g_ev) > IMPLAUSIBLE_DG_EV:
+        warnings.append(
+            f"|dG| = {abs(fe.delta_g_ev):.4g} eV is beyond any adsorption free energy of a "
+            f"molecular anion (|dG| > {IMPLAUSIBLE_DG_EV:g} eV exceeds the strongest chemical "
+            "bonds): check the reaction (coefficients, that its total energies cancel) and its "
+            f"unit; the sites are {'saturated' if fe.delta_g_ev < 0 else 'empty'} whatever its "
+            "exact value, so the outputs are that limit"
         )
     if tr.site_concentration < 0.1 * electrolyte.c0:
         warnings.append(

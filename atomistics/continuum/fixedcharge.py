@@ -562,9 +562,13 @@ def limiting_current_fixed_charge(layers: Sequence[Layer], c0: float) -> float:
                 return [dcm, cm + x_t]
 
             if cm_start == 0.0 and layer.traps is not None:
-                # the slope at c- -> 0 is rate / (2 (1 + dX/dc-(0))), dX/dc-(0) = N_T K / N_L
+                # the slope at c- -> 0 is rate / (2 (1 + dX/dc-(0))), dX/dc-(0) = N_T K / N_L;
+                # K = exp(-dG/kT) overflows beyond ln K = 709: held at e^700 (the slope is
+                # then ~1e-300 of the rate, i.e. 0, as it is for any larger K)
                 traps = layer.traps
-                beta = traps.site_concentration * np.exp(traps.log_k) / traps.liquid_sites
+                beta = (
+                    traps.site_concentration * np.exp(min(traps.log_k, 700.0)) / traps.liquid_sites
+                )
                 slope = rate / (2.0 * (1.0 + beta))
                 x0 = 1e-9 * layer.thickness
                 y0 = [slope * x0, 0.0]

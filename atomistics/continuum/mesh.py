@@ -21,6 +21,22 @@ from scipy.optimize import brentq
 from atomistics.continuum.constants import BOLTZMANN_EV, FARADAY
 from atomistics.errors import AtomisticsError
 
+#: |ln K| is held below this: beyond |ln K| ~ 800 every occupancy is exactly 0 or 1 in
+#: double precision, and -dG/kT itself overflows only for |dG| > ~1e306 eV.
+LOG_K_BOUND = 1e300
+
+
+def log_equilibrium_constant(delta_g_ev, temperature: float):
+    """``ln K = -dG/(k_B T)`` [dG in eV, T in K], scalar or array, within +-``LOG_K_BOUND``.
+
+    The Boltzmann factor ``K = exp(-dG/kT)`` of the lattice-gas occupancy (Oriani 1970)
+    is used only through its logarithm, so that any finite dG gives a finite, saturated
+    occupancy instead of an overflow.
+    """
+    with np.errstate(over="ignore"):
+        log_k = -np.asarray(delta_g_ev, float) / (BOLTZMANN_EV * temperature)
+    return np.clip(log_k, -LOG_K_BOUND, LOG_K_BOUND)
+
 
 @dataclass(frozen=True)
 class TrapSites:
@@ -57,8 +73,8 @@ class TrapSites:
 
     @property
     def log_k(self) -> float:
-        """``ln K = -dG/kT``."""
-        return -self.delta_g_ev / (BOLTZMANN_EV * self.temperature)
+        """``ln K = -dG/kT`` (:func:`log_equilibrium_constant`)."""
+        return float(log_equilibrium_constant(self.delta_g_ev, self.temperature))
 
     def occupancy(self, c_minus):
         """Trap occupancy ``theta_T`` for mobile-anion concentration(s) ``c_minus``."""

@@ -38,12 +38,29 @@ def read_reaction(
     for entry in entries:
         if entry.name == name:
             return entry
+    if not entries and (engine or protocol):
+        found = engines_and_protocols(db_path, study)
+        if found:
+            listed = ", ".join(f"{e or '?'}/{p or '?'}" for e, p in found)
+            raise AtomisticsError(
+                f"results database {redact(db_path)!r} has no reaction energies of study "
+                f"{study!r} from {engine or 'any engine'}/{protocol or 'any protocol'}; it has "
+                f"{listed} (engine/protocol): choose one with --engine and --protocol"
+            )
     have = sorted(e.name for e in entries)
     hint = f"; it has {have}" if have else "; no binding energies stored for this study"
     raise AtomisticsError(
         f"results database {redact(db_path)!r} has no binding energy {name!r} for study "
         f"{study!r}{hint} (run the study first, or give the energies as numbers)"
     )
+
+
+def engines_and_protocols(db_path: str | Path, study: str) -> list[tuple[str, str]]:
+    """The (engine, protocol) pairs of the study's stored reaction energies, sorted."""
+    from atomistics import db as dbmod
+
+    rows = dbmod.reaction_rows(dbmod.connect(db_path, readonly=True), study)
+    return sorted({(r.get("engine") or "", r.get("protocol") or "") for r in rows})
 
 
 def solvated_systems(db_path: str | Path, study: str, reaction) -> list[str]:

@@ -52,6 +52,70 @@ from atomistics.errors import AtomisticsError
 
 FloatOrArray = float | NDArray[np.float64]
 
+#: Electrode spacings L [m] the finite-cell models accept (``atomistics sand --length``):
+#: 1 um to 10 cm. Below, L is thinner than any separator or coating (a few um) and nears
+#: the Debye length of a dilute electrolyte (0.3 um at 1 uM), where electroneutrality,
+#: the model's premise, fails; the solver's time scale L^2/D also underflows (1e-300 m).
+#: Above, L exceeds the electrode spacing of any laboratory cell (H-cells, beakers: a few
+#: cm), and over the Sand's time (hours) natural convection, not diffusion, moves the salt.
+CELL_LENGTH_RANGE_M = (1e-6, 0.1)
+
+#: The range of every other input of ``atomistics sand`` (SI): (low, high, as shown, why).
+#: Values outside are no Li cell's and would only push the closed forms and the solver
+#: past floating-point range (overflowing powers, a zero domain, a solve that never ends).
+SAND_INPUT_RANGES: dict[str, tuple[float, float, str, str]] = {
+    "concentration": (
+        1e-3,
+        2e4,
+        "1 uM to 20 mol/L",
+        "from a trace electrolyte to beyond the solubility of any Li salt",
+    ),
+    "diffusivity": (
+        1e-16,
+        1e-7,
+        "1e-16 to 1e-7 m^2/s",
+        "from solid polymer electrolytes (~1e-13) to far above any liquid's (~1e-9)",
+    ),
+    "current_density": (
+        1e-6,
+        1e5,
+        "0.1 nA/cm^2 to 10 A/cm^2",
+        "from a leak current to 1000 times a fast charge of ~10 mA/cm^2",
+    ),
+    "porosity": (0.01, 1.0, "0.01 to 1", "1 is free electrolyte; below 0.01 no pore percolates"),
+    "tortuosity": (
+        1.0,
+        1000.0,
+        "1 to 1000",
+        "a tortuosity factor is >= 1 by definition; separators have ~1-20",
+    ),
+    "rtol": (1e-12, 1e-2, "1e-12 to 1e-2", "the solver's local error relative to c0"),
+}
+
+
+def check_cell_length(length: float, name: str = "length", text: object = None) -> float:
+    """Refuse an electrode spacing outside :data:`CELL_LENGTH_RANGE_M`; return it in m."""
+    lo, hi = CELL_LENGTH_RANGE_M
+    if not (np.isfinite(length) and lo <= length <= hi):
+        shown = f"{str(text).strip()!r} = {length:g} m" if text is not None else f"{length:g} m"
+        raise AtomisticsError(
+            f"{name}: {shown} is not an electrode spacing this model describes; give 1 um to "
+            "10 cm, e.g. '25 um' (thinner is below any separator and nears the Debye length; "
+            "thicker is transported by convection, not diffusion)"
+        )
+    return float(length)
+
+
+def check_sand_input(value: float, kind: str, name: str, text: object = None) -> float:
+    """Refuse ``value`` (SI) outside ``SAND_INPUT_RANGES[kind]``; return it as a float."""
+    lo, hi, shown_range, why = SAND_INPUT_RANGES[kind]
+    if not (np.isfinite(value) and lo <= value <= hi):
+        shown = f"{str(text).strip()!r}" if text is not None else f"{value:g}"
+        raise AtomisticsError(
+            f"{name}: {shown} is outside {shown_range} ({why}); give a value in it"
+        )
+    return float(value)
+
 
 def _check_positive(name: str, value: ArrayLike, allow_zero: bool = False) -> None:
     arr = np.asarray(value, dtype=float)

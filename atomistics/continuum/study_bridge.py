@@ -38,13 +38,15 @@ from atomistics.continuum.bridge import (
     Electrolyte,
     FreeEnergy,
     Separator,
+    check_neutral_exchange,
+    check_spread,
     default_spread,
     free_energy_from_exchange,
     free_energy_from_screening,
     run_bridge,
 )
 from atomistics.errors import AtomisticsError, StudySpecError
-from atomistics.units import parse_quantity
+from atomistics.units import check_cell_temperature, parse_quantity
 
 # Unit kind of every dataclass field that may be given with units.
 _KINDS = {
@@ -103,12 +105,20 @@ def _build(cls: type, values: dict[str, Any], section: str):
         )
         for k, v in values.items()
     }
+    if "temperature" in parsed:  # the shared cell-temperature rule, naming the key
+        check_cell_temperature(
+            parsed["temperature"], f"bridge.{section}.temperature", values["temperature"]
+        )
     return cls(**parsed)
 
 
 def parse_spread(value: Any, origin: str, where: str = "dg_spread") -> dict[str, float]:
     """A dG spread: ``None`` (the ASSUMED defaults), one number/quantity, a mapping of
-    sources, or text ``"site-to-site=0.1 eV, xtb-vs-DFT=0.15 eV"``; 1 sigma, in eV."""
+    sources, or text ``"site-to-site=0.1 eV, xtb-vs-DFT=0.15 eV"``; 1 sigma, in eV.
+
+    Each component must lie in 0 to :data:`~atomistics.continuum.bridge.MAX_DG_SPREAD_EV`
+    (10 eV; :func:`~atomistics.continuum.bridge.check_spread` says why); ``where`` names
+    the input in the messages."""
     if value is None:
         return default_spread(origin)
     if isinstance(value, str) and "=" in value:
@@ -126,10 +136,7 @@ def parse_spread(value: Any, origin: str, where: str = "dg_spread") -> dict[str,
         out = {str(k): parse_quantity(v, "energy", f"{where}.{k}") for k, v in value.items()}
     else:
         out = {"total": parse_quantity(value, "energy", where)}
-    for k, v in out.items():
-        if not v >= 0:
-            raise AtomisticsError(f"{where}.{k}: a spread must be >= 0 eV, got {v!r}")
-    return out
+    return check_spread(out, where)
 
 
 def parse_bridge_spec(section: dict[str, Any] | None) -> BridgeSpec:
@@ -145,9 +152,10 @@ def check_bridge_section(section: dict[str, Any] | None) -> BridgeSpec:
     """Validate every value of a study's ``bridge:`` section without running the bridge.
 
     The spec's keys and types (:func:`parse_bridge_spec`) and every quantity the bridge
-    would read: electrolyte, separator and coating (units, finite, physical ranges: an
-    absolute temperature above 0 K, a porosity in (0, 1), ...), current density, solvation
-    correction and dG spread. Commands that load a study call it first, so a bad value
+    would read: electrolyte, separator and coating (units, finite, physical ranges: a cell
+    temperature of 150-500 K (:func:`atomistics.units.check_cell_temperature`), a porosity
+    in (0, 1), ...), current density, solvation correction and dG spread (each source 0 to
+    10 eV, :func:`atomistics.continuum.bridge.check_spread`). Commands that load a study call it first, so a bad value
     fails before any calculation, not at the bridge step after all of them.
     """
     spec = parse_bridge_spec(section)
@@ -190,6 +198,13 @@ def study_free_energy(
     reactions = dict(reaction_energies or {})
     allow = spec.allow_unconverged if allow_unconverged is None else allow_unconverged
     if spec.exchange is not None and spec.exchange in reactions:
+        check_neutral_exchange(
+            reactions[spec.exchange],
+            f"bridge.exchange = {spec.exchange!r}",
+            "name such a reaction under reactions: and in bridge.exchange, or drop "
+            "bridge.exchange to use the charged-fragment binding energies through the FITTED "
+            "screening (bridge.surface_anion, bridge.cation_anion)",
+        )
         solv = (
             None
             if spec.solvation_correction is None

@@ -157,6 +157,23 @@ def _basis_functions(path: Path, mtime: int) -> dict[tuple[str, str], int]:
 
 
 @functools.lru_cache(maxsize=32)
+def _smallest_exponents(path: Path, mtime: int) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    for b in _read_entries(path, mtime, "basis"):
+        alpha = min(min(float(e) for e in exps) for exps in b.exponents)
+        for name in (b.name, *b.alias_names):
+            out.setdefault((b.element.symbol, name), alpha)
+    return out
+
+
+def smallest_exponents(data_dir: Path, basis_file: str) -> dict[tuple[str, str], float]:
+    """(element, basis name) -> the most diffuse Gaussian exponent (bohr⁻²) of that basis:
+    what sets how far its functions reach (:func:`atomistics.cp2k.resources.basis_pairs`)."""
+    path = _data_file(Path(data_dir), basis_file)
+    return _smallest_exponents(path, int(path.stat().st_mtime))
+
+
+@functools.lru_cache(maxsize=32)
 def _basis_names(path: Path, mtime: int) -> dict[str, tuple[str, ...]]:
     """element -> all basis names (header lines) in a basis file."""
     names: dict[str, list[str]] = {}

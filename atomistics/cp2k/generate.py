@@ -172,7 +172,30 @@ def build_input_tree(atoms: Atoms, settings: Cp2kSettings, project: str = "cp2k"
                 "+restart": {"backup_copies": 1, "+each": {"geo_opt": 1}},
             },
         }
+        fixed = fixed_atoms(atoms)
+        if fixed:
+            tree["+motion"]["+constraint"] = {"+fixed_atoms": {"list": _index_list(fixed)}}
     return tree
+
+
+def fixed_atoms(atoms: Atoms) -> list[int]:
+    """0-based indices a slab relaxation holds fixed: all but :func:`surface_region`.
+
+    The same region as the xtb engine's relaxation (``relax_region_periodic: surface``), so
+    both engines relax the same atoms of a slab; a molecule (not periodic in-plane) moves
+    every atom.
+    """
+    from atomistics.structures.relax_region import surface_region
+
+    if not (atoms.pbc[0] and atoms.pbc[1]):
+        return []
+    return sorted(set(range(len(atoms))) - set(surface_region(atoms).tolist()))
+
+
+def _index_list(indices: list[int]) -> str:
+    """CP2K's 1-based LIST: [0, 1, 2, 5] -> '1 2 3 6'. (CP2K also reads ranges, '1..3',
+    but cp2k-input-tools' parser, which validates our inputs, does not.)"""
+    return " ".join(str(i + 1) for i in indices)
 
 
 @functools.lru_cache(maxsize=4)
@@ -253,10 +276,15 @@ def write_cp2k_input(
     command = find_cp2k_command(required=False)
     machine = machine_overrides(overrides)
     node_memory = node_memory if node_memory is not None else machine.get("node_memory")
-    ranks = ranks or machine.get("mpi_ranks") or mpi_ranks(command)
+    if ranks is None:  # 0 is a value (refused below), not "unset"
+        ranks = machine.get("mpi_ranks")
+    if ranks is None:
+        ranks = mpi_ranks(command)
     if isinstance(ranks, bool) or not isinstance(ranks, int) or ranks < 1:
         raise AtomisticsError(f"mpi_ranks {ranks!r} must be a positive integer.")
-    estimate = estimate_resources(settings, atoms.get_chemical_symbols(), ranks)
+    estimate = estimate_resources(
+        settings, atoms.get_chemical_symbols(), ranks, positions=atoms.positions
+    )
     node_gb = parse_memory(node_memory) if node_memory is not None else None
     if node_gb is not None:
         check_fits(estimate, node_gb, f"{atoms.info.get('name', 'structure')} ({stage})")

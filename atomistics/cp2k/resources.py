@@ -81,12 +81,35 @@ DISTRIBUTED_FINE = 128.4
 REPLICATED_MT = 61.7
 DISTRIBUTED_MT = 0.0
 WAVELET_EXTRA = 32.1  # per fine-grid point, distributed: the free-boundary kernel and work
-DENSE_MATRICES = 20  # not calibrated (see the module docstring)
+# Matrix terms, fitted to the measured slab runs (atomistics.cp2k.calibration.fit_slab_memory,
+# refitted by tests/test_cp2k_slab_calibration.py): sparse matrices per element of one
+# (S, images included), dense matrices per N_b² with diagonalisation, complex dense
+# matrices per N_b² and irreducible k-point.
+SPARSE_MATRICES = 5.73
+DIAG_DENSE_MATRICES = 26.6
+KPOINT_MATRICES = 21.3
+#: The largest sparse-matrix size and basis of the calibration runs (LiMMT 2×1, paper preset)
+CALIBRATED_PAIRS = 1.7e7
+CALIBRATED_BASIS = 1272
+#: Largest relative error of the memory model over every calibration run (ions and the
+#: slab; tests/test_cp2k_slab_calibration.py recomputes it): printed with each estimate,
+#: and the queue request adds it plus a 10 % margin.
+MEMORY_STATED_ERROR = 0.10
 # Wall-time model: core-seconds per grid point per SCF step, and per N_b³ per SCF step.
 GRID_SECONDS = 1.1e-6
-MATRIX_SECONDS = 2e-9
-FIRST_SCF_STEPS = 25
+#: per element of one sparse matrix (S) and per 120 Ry of cutoff: the collocation and
+#: integration of the basis-function products on the grids, fitted to the slab's
+#: quick-preset Γ run (benchmarks/cp2k_slab/resources.jsonl)
+SPARSE_SECONDS = 1.07e-6
+#: per N_b³ and irreducible k-point, diagonalisation only (fitted to the slab's 3×3×1 run)
+DIAG_SECONDS = 4.9e-9
+#: SCF steps of a first SCF by method: OT converged the paper-preset slab single points in
+#: the measured runs (README), diagonalisation with Broyden mixing (α 0.2) took about 35
+#: at Γ and 25–35 with k-points; a later geometry step restarts from the previous one
+FIRST_SCF_STEPS = {"OT": 25, "DIAG": 35}
 LATER_SCF_STEPS = 10
+#: The wall-time model's stated error, a factor either way (tests/test_cp2k_slab_calibration.py)
+TIME_STATED_FACTOR = 3.0
 
 
 def fft_length(n: int) -> int:
@@ -142,13 +165,24 @@ class ResourceEstimate:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def memory_bound_gb(self) -> float:
+        """The estimate plus its stated error: every calibration run stayed below it."""
+        return self.memory_total_gb * (1.0 + MEMORY_STATED_ERROR)
+
     def summary(self) -> str:
         finest = "×".join(map(str, self.grids[0]))
         extra = f", MT grid {'×'.join(map(str, self.poisson_grid))}" if self.poisson_grid else ""
         return (
-            f"~{self.memory_total_gb:.1f} GB ({self.ranks} rank{'s' if self.ranks > 1 else ''}, "
+            f"~{self.memory_total_gb:.1f} GB, at most {self.memory_bound_gb:.1f} GB "
+            f"(± {MEMORY_STATED_ERROR:.0%}; {self.ranks} rank{'s' if self.ranks > 1 else ''}, "
             f"{self.memory_per_rank_gb:.1f} GB each), ~{_duration(self.wall_time_s)} "
-            f"[grid {finest}{extra}]"
+            f"(within ×{TIME_STATED_FACTOR:g}) [grid {finest}{extra}]"
+            + (
+                "; EXTRAPOLATED beyond the calibration"
+                if any("beyond" in n for n in self.notes)
+                else ""
+            )
         )
 
 
@@ -170,14 +204,9 @@ def _get(settings, key: str):
 
 def basis_function_count(settings, symbols: Sequence[str]) -> int:
     """Spherical basis functions of the atoms (ghost atoms included: they carry a basis)."""
-    from pathlib import Path
-
     from atomistics.cp2k.basis import basis_function_counts
-    from atomistics.cp2k.locate import find_cp2k_data_dir
 
-    # the engine's hashed settings leave the machine's data directory out: find it
-    given = settings.get("data_dir") if isinstance(settings, Mapping) else settings.data_dir
-    data_dir = Path(given) if given else find_cp2k_data_dir()
+    data_dir = _data_dir(settings)
     per_element: dict[str, int] = {}
     for el in set(symbols):
         per_element[el] = basis_function_counts(
@@ -186,8 +215,73 @@ def basis_function_count(settings, symbols: Sequence[str]) -> int:
     return sum(per_element[el] for el in symbols)
 
 
+def basis_pairs(settings, symbols: Sequence[str], positions) -> float:
+    """Elements of one sparse (DBCSR) matrix of the job: Σ n_a·n_b over atom pairs whose
+    basis functions overlap, periodic images included.
+
+    CP2K keeps an atom pair (and every periodic image of it) in its neighbour lists when
+    the distance is below R_a + R_b, R the radius of the kind's most diffuse primitive
+    exp(−α r²) at the threshold EPS_PGF_ORB = sqrt(EPS_DEFAULT) (CP2K's default; manual,
+    FORCE_EVAL/DFT/QS/EPS_PGF_ORB), i.e. R = sqrt(ln(1/EPS_PGF_ORB)/α_min). n_a is the
+    atom's number of spherical basis functions. For a slab in a small cell the images make
+    this far larger than N_b²: what the measured slab runs need beyond the grids.
+    """
+    import numpy as np
+    from ase.neighborlist import primitive_neighbor_list
+
+    from atomistics.cp2k.basis import basis_function_counts, smallest_exponents
+
+    data_dir = _data_dir(settings)
+    per_element: dict[str, tuple[int, float]] = {}
+    eps_pgf = math.sqrt(float(_get(settings, "eps_default")))
+    for el in set(symbols):
+        name = _get(settings, "basis_per_element")[el]
+        file = _get(settings, "basis_file_per_element")[el]
+        n = basis_function_counts(data_dir, file).get((el, name), 0)
+        alpha = smallest_exponents(data_dir, file).get((el, name))
+        radius = math.sqrt(math.log(1.0 / eps_pgf) / alpha) * Bohr if alpha else 0.0
+        per_element[el] = (n, radius)
+    n = np.array([per_element[el][0] for el in symbols], dtype=float)
+    cutoffs = np.array([per_element[el][1] for el in symbols])
+    periodic = str(_get(settings, "periodic")).upper() == "XYZ"
+    cell = np.array(_get(settings, "cell"), dtype=float)
+    i, j = primitive_neighbor_list(
+        "ij", [periodic] * 3, cell, np.asarray(positions, float), cutoffs, self_interaction=True
+    )
+    return float((n[i] * n[j]).sum())
+
+
+def _data_dir(settings):
+    from pathlib import Path
+
+    from atomistics.cp2k.locate import find_cp2k_data_dir
+
+    # the engine's hashed settings leave the machine's data directory out: find it
+    given = settings.get("data_dir") if isinstance(settings, Mapping) else settings.data_dir
+    return Path(given) if given else find_cp2k_data_dir()
+
+
+def grid_memory_bytes(n_fine: int, n_mt: int, ranks: int, *, wavelet: bool) -> float:
+    """Per-rank bytes of the grid part of the model (module docstring), with the base."""
+    return (
+        BASE_BYTES
+        + REPLICATED_FINE * n_fine
+        + REPLICATED_MT * n_mt
+        + (
+            DISTRIBUTED_FINE * n_fine
+            + DISTRIBUTED_MT * n_mt
+            + (WAVELET_EXTRA * n_fine if wavelet else 0.0)
+        )
+        / ranks
+    )
+
+
 def estimate_resources(
-    settings, symbols: Sequence[str], ranks: int = 1, n_basis: int | None = None
+    settings,
+    symbols: Sequence[str],
+    ranks: int = 1,
+    n_basis: int | None = None,
+    positions=None,
 ) -> ResourceEstimate:
     """Memory (per rank and in all) and a rough wall time of one CP2K job.
 
@@ -200,6 +294,7 @@ def estimate_resources(
     ranks = int(ranks)
     if ranks < 1:
         raise AtomisticsError(f"ranks = {ranks}: give at least one MPI rank.")
+    symbols = list(symbols)
     cell = _get(settings, "cell")
     cutoff = float(_get(settings, "cutoff"))
     grids = multigrid(cell, cutoff, int(_get(settings, "ngrids")))
@@ -212,23 +307,44 @@ def estimate_resources(
     kpoints = _get(settings, "kpoints")
     # Monkhorst–Pack meshes of a slab: time reversal halves the points (≥ 1)
     n_k = max(1, math.ceil(math.prod(kpoints) / 2)) if kpoints else 1
-    k_factor = 2 * n_k if kpoints else 1
     wavelet = WAVELET_EXTRA * n_fine if solver == "WAVELET" else 0.0
+    notes = []
+    if positions is not None:
+        pairs = basis_pairs(settings, symbols, positions)
+    else:  # no geometry: every pair once, no periodic images (a lower bound for a slab)
+        pairs = float(n_basis) ** 2
+        notes.append("no geometry given: sparse matrices taken as N_b² (no periodic images)")
+    diag = str(_get(settings, "scf_method")).upper() == "DIAG"
+    n_finest = _points(grids[0])
     per_rank = (
-        BASE_BYTES
-        + REPLICATED_FINE * n_fine
-        + REPLICATED_MT * n_mt
-        + (DISTRIBUTED_FINE * n_fine + DISTRIBUTED_MT * n_mt + wavelet) / ranks
-        + DENSE_MATRICES * 8.0 * n_basis**2 * k_factor / ranks
+        grid_memory_bytes(n_fine, n_mt, ranks, wavelet=wavelet > 0)
+        + (
+            SPARSE_MATRICES * 8.0 * pairs
+            + (
+                (
+                    32.0 * int(_get(settings, "mixing_nbroyden")) * n_finest
+                    + DIAG_DENSE_MATRICES * 8.0 * n_basis**2
+                )
+                if diag
+                else 0.0
+            )
+            + (KPOINT_MATRICES * 16.0 * n_basis**2 * n_k if kpoints else 0.0)
+        )
+        / ranks
     )
-    steps = FIRST_SCF_STEPS
+    steps = FIRST_SCF_STEPS["DIAG" if diag else "OT"]
     if _get(settings, "run_type") == "GEO_OPT":
         geo = min(int(_get(settings, "geo_max_iter")), 3 * len(symbols) + 10)
         steps += LATER_SCF_STEPS * geo
     # a WAVELET step measured ~3× an MT-free grid step (its kernel works on a doubled grid)
     per_step = GRID_SECONDS * (n_fine + n_mt + (2 * n_fine if wavelet else 0))
-    per_step += MATRIX_SECONDS * n_basis**3 * n_k
-    notes = []
+    per_step += SPARSE_SECONDS * pairs * cutoff / 120.0
+    if diag:
+        per_step += DIAG_SECONDS * n_basis**3 * n_k
+    if pairs > 1.5 * CALIBRATED_PAIRS or (kpoints and n_basis > 1.5 * CALIBRATED_BASIS):
+        notes.append(
+            "matrix terms beyond the slab calibration (81-atom LiMMT 2×1 cell): an extrapolation"
+        )
     if n_fine + n_mt > 3e8:
         notes.append("beyond the calibrated range (3e7 grid points): an extrapolation")
     return ResourceEstimate(

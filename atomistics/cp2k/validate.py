@@ -408,7 +408,7 @@ def parse_input(path: Path, schema: Path) -> dict:
     """Parse an input file against ``schema`` into cp2k-input-tools' canonical nested dict."""
     parser = schema_parser(str(schema))
     parser._base_inc_dir = str(path.parent)  # @INCLUDE relative to the file
-    with path.open() as fh:
+    with path.open(encoding=input_encoding(path.read_bytes())) as fh:
         return parser.parse(fh)
 
 
@@ -456,23 +456,36 @@ def cp2k_check(path: Path, command: list[str]) -> str | None:
     return "cp2k --check: " + " ".join(words)
 
 
-def _check_text(path: Path) -> None:
-    """A CP2K input is UTF-8 (or ASCII) text: refuse binary bytes with one line."""
-    data = path.read_bytes()
+#: characters a text input never holds: C0 controls but tab/LF/VT/FF/CR, DEL, C1 controls
+_BINARY = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def input_encoding(data: bytes) -> str:
+    """'utf-8', else 'latin-1': an ISO-8859-1 editor's byte in a comment (CP2K reads bytes)."""
     try:
-        text = data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError:
-        text = None
-    if text is None or "\x00" in text:
+        return "latin-1"
+    return "utf-8"
+
+
+def read_input_text(path: Path) -> str:
+    """The text of a CP2K input (UTF-8, else Latin-1); refuse binary bytes with one line."""
+    data = path.read_bytes()
+    text = data.decode(input_encoding(data))
+    bad = _BINARY.search(text)
+    if bad is not None:
         raise AtomisticsError(
-            f"{path}: not a CP2K input (binary or non-UTF-8 bytes); give the text input file "
-            "(e.g. relax.inp written by `atomistics inputs`)."
+            f"{path}: not a CP2K input (binary byte 0x{ord(bad.group()):02x} at character "
+            f"{bad.start()}); give the text input file (e.g. relax.inp written by "
+            "`atomistics inputs`)."
         )
     if not text.strip():
         raise AtomisticsError(
             f"{path}: the file is empty, which is not a valid CP2K input; write one with "
             "`atomistics inputs`."
         )
+    return text
 
 
 def validate_input(path: str | Path, cp2k_command: list[str] | str | None = None) -> list[str]:
@@ -480,7 +493,7 @@ def validate_input(path: str | Path, cp2k_command: list[str] | str | None = None
     path = Path(path)
     if not path.is_file():
         raise AtomisticsError(f"{path}: no such CP2K input file.")
-    _check_text(path)
+    text = read_input_text(path)
     if isinstance(cp2k_command, str):
         cp2k_command = shlex.split(cp2k_command)
     command = cp2k_command or find_cp2k_command(required=False)
@@ -497,9 +510,7 @@ def validate_input(path: str | Path, cp2k_command: list[str] | str | None = None
     if err:
         errors.append(f"{err} [schema: {info['schema_source']}]")
     else:
-        sem_errors, sem_warnings = semantic_checks(
-            tree, path.read_text(errors="replace"), str(path)
-        )
+        sem_errors, sem_warnings = semantic_checks(tree, text, str(path))
         errors += sem_errors
         warnings += sem_warnings
     if command:

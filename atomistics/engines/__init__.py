@@ -45,6 +45,7 @@ __all__ = [
     "engine_for_study",
     "engine_options",
     "get_engine",
+    "relax_engine_name",
 ]
 
 
@@ -53,7 +54,15 @@ def _check_name(name: str) -> None:
         raise AtomisticsError(f"unknown engine {name!r}: choose one of {', '.join(ENGINE_NAMES)}.")
 
 
-def engine_options(study, name: str | None = None) -> dict[str, Any]:
+#: Keys of an engine's options that make it a composite (engines/composite.py): the relax
+#: engine's name and its own options. They travel with the options, so the FireWorks tasks
+#: build the same engine from their spec as ``atomistics run`` does.
+RELAX_KEYS = ("relax_engine", "relax_engine_options")
+
+
+def engine_options(
+    study, name: str | None = None, relax_engine: str | None = None
+) -> dict[str, Any]:
     """The physics options of engine ``name`` (default: the study's) from the study file.
 
     CP2K reads ``calculation.protocol`` and ``calculation.overrides``; xtb reads
@@ -65,9 +74,16 @@ def engine_options(study, name: str | None = None) -> dict[str, Any]:
     """
     name = name or study.engine
     _check_name(name)
+    relax_name = relax_engine_name(study, relax_engine)
+    if relax_name is not None and relax_name != name:
+        return {
+            **_own_options(study, name),
+            "relax_engine": relax_name,
+            "relax_engine_options": _own_options(study, relax_name),
+        }
     calc = study.calculation
     if name == "cp2k":
-        return {"protocol": calc.protocol, "overrides": dict(calc.overrides)}
+        return _own_options(study, name)
     unused = []
     if calc.overrides:
         unused.append("calculation.overrides")
@@ -81,16 +97,38 @@ def engine_options(study, name: str | None = None) -> dict[str, Any]:
     return dict(calc.xtb)
 
 
+def _own_options(study, name: str) -> dict[str, Any]:
+    """Engine ``name``'s own section of the study: CP2K's protocol/overrides, or calculation.xtb."""
+    calc = study.calculation
+    if name == "cp2k":
+        return {"protocol": calc.protocol, "overrides": dict(calc.overrides)}
+    return dict(calc.xtb)
+
+
 def get_engine(
     name: str, options: dict[str, Any] | None = None, machine: dict[str, Any] | None = None
 ) -> Engine:
     """Engine ``name`` with physics ``options`` and ``machine`` settings, all used as given.
 
     A machine setting that is ``None`` is left to the engine's discovery on this
-    machine (e.g. ``CP2K_COMMAND`` or ``cp2k.psmp`` on ``PATH``).
+    machine (e.g. ``CP2K_COMMAND`` or ``cp2k.psmp`` on ``PATH``). Options holding
+    :data:`RELAX_KEYS` give a composite engine (relax with the one, energies with the
+    other); machine settings go to whichever of the two is CP2K.
     """
     _check_name(name)
     options = dict(options or {})
+    if options.get("relax_engine") is not None:
+        from atomistics.engines.composite import CompositeEngine
+
+        relax_name = options.pop("relax_engine")
+        relax_options = options.pop("relax_engine_options", {})
+        _check_name(relax_name)
+        machine = machine or {}
+        main = get_engine(name, options, machine if name == "cp2k" else None)
+        relax = get_engine(relax_name, relax_options, machine if relax_name == "cp2k" else None)
+        return CompositeEngine(main, relax)
+    options.pop("relax_engine", None)
+    options.pop("relax_engine_options", None)
     machine = {k: v for k, v in (machine or {}).items() if v is not None}
     foreign = sorted(set(machine) - set(MACHINE_OPTIONS[name]))
     if foreign:
@@ -117,8 +155,36 @@ def get_engine(
 
 
 def engine_for_study(
-    study, name: str | None = None, machine: dict[str, Any] | None = None
+    study,
+    name: str | None = None,
+    machine: dict[str, Any] | None = None,
+    relax_engine: str | None = None,
 ) -> Engine:
-    """The engine a study runs with: ``get_engine(name, engine_options(study, name), machine)``."""
+    """The engine a study runs with: ``get_engine(name, engine_options(study, name), machine)``.
+
+    With a relax engine (``relax_engine``, else ``calculation.relax_engine``) other than
+    ``name``, a :class:`~atomistics.engines.composite.CompositeEngine`: geometries from the
+    relax engine, energies from ``name``.
+
+    A bad ``calculation.xtb`` value is refused here, before any calculation, naming its
+    key and line in the study file.
+    """
+    from atomistics.engines.xtb import XtbSettingError
+
     name = name or study.engine
-    return get_engine(name, engine_options(study, name), machine)
+    try:
+        return get_engine(name, engine_options(study, name, relax_engine), machine)
+    except XtbSettingError as exc:
+        where = getattr(study, "where", None)
+        if where is None:
+            raise
+        raise AtomisticsError(f"{where('calculation', 'xtb', exc.key)}: {exc.detail}") from None
+
+
+def relax_engine_name(study, given: str | None) -> str | None:
+    """The engine that relaxes the geometries: ``given`` (``--relax-engine``), else the
+    study's ``calculation.relax_engine``, else None (the study's engine relaxes)."""
+    name = given if given is not None else getattr(study.calculation, "relax_engine", None)
+    if name is not None:
+        _check_name(name)
+    return name

@@ -14,10 +14,12 @@ relaxation and is kept for the next calculation on the same atoms (same
 elements, charge, multiplicity, periodicity and settings), so an SCF code such
 as tblite restarts from the previous wavefunction instead of from scratch.
 ``relax_calculator_overrides`` (e.g. a looser SCF threshold) apply during the
-optimizer steps only; the final energy and forces always use the base settings. For periodic systems only the atoms
-marked ``atoms.arrays["adsorbate"]`` move by default (``relax_region_periodic``),
-which keeps the dry run of a ~170-atom slab within minutes; a bare slab then has
-no free atoms and its "relax" is a single evaluation.
+optimizer steps only; the final energy and forces always use the base settings. For periodic systems the
+``surface`` region moves by default (``relax_region_periodic``, :func:`surface_region`):
+the slab's bottom half stays fixed, its top half and any adsorbate relax. A region with
+no free atoms (``none``, or ``adsorbate`` on a bare slab) is recorded as NOT relaxed
+(``geo_converged`` false, with the largest force over the surface region), never as
+converged.
 
 Brillouin-zone sampling of the single point (``sp_supercell=(n, m)``): an engine
 such as tblite samples the Γ point only. The Γ point of the cell repeated n×m in
@@ -53,6 +55,7 @@ from atomistics.engines.base import CalculationFailed as EngineCalculationFailed
 from atomistics.engines.base import EngineResult
 from atomistics.errors import AtomisticsError
 from atomistics.structures.checks import bond_changes
+from atomistics.structures.relax_region import RELAX_REGIONS, surface_region
 
 OPTIMIZERS = {"BFGS": BFGS, "LBFGS": LBFGS, "FIRE": FIRE}
 INPUT_FILE = "ase_input.json"
@@ -95,15 +98,19 @@ def _in_plane_periodic(atoms: Atoms) -> bool:
 
 
 def free_atoms(atoms: Atoms, region: str) -> np.ndarray:
-    """Indices allowed to move in a relaxation: ``all``, ``adsorbate`` or ``none``."""
+    """Indices allowed to move in a relaxation: one of :data:`RELAX_REGIONS`."""
     if region == "all":
         return np.arange(len(atoms))
+    if region == "surface":
+        return surface_region(atoms)
     if region == "adsorbate":
         mask = atoms.arrays.get("adsorbate")
         return np.flatnonzero(mask) if mask is not None else np.array([], dtype=int)
     if region == "none":
         return np.array([], dtype=int)
-    raise AtomisticsError(f"relax region {region!r} unknown: use 'all', 'adsorbate' or 'none'.")
+    raise AtomisticsError(
+        f"relax region {region!r} unknown: use one of {', '.join(RELAX_REGIONS)}."
+    )
 
 
 #: Alkali cations bind ionically: their coordination may change in a relaxation
@@ -113,9 +120,20 @@ _IONIC = {"Li", "Na", "K", "Rb", "Cs"}
 
 def _covalent_indices(atoms: Atoms) -> np.ndarray:
     """The atoms whose covalent bonds must survive a relaxation: the adsorbate (or, for a
-    molecule, every atom), without alkali cations."""
+    molecule, every atom), without alkali cations.
+
+    In a periodic cell the clay layer (``arrays["clay"]``) is left out: its cation–cation
+    distances (Al–Al 3.0 Å in the octahedral sheet) sit at the covalent-radius threshold,
+    so a relaxing framework would read as "bonds formed" where no molecule changed.
+    """
+    n = len(atoms)
     mask = atoms.arrays.get("adsorbate")
-    pick = np.ones(len(atoms), dtype=bool) if mask is None or not any(atoms.pbc) else mask
+    if not any(atoms.pbc):
+        pick = np.ones(n, dtype=bool)
+    elif mask is not None:
+        pick = np.asarray(mask, bool)
+    else:
+        pick = ~np.asarray(atoms.arrays.get("clay", np.zeros(n, bool)), bool)
     ionic = np.array([s in _IONIC for s in atoms.get_chemical_symbols()])
     return np.flatnonzero(pick & ~ionic)
 
@@ -143,7 +161,7 @@ class ASECalculatorEngine:
         fmax: float = 0.05,
         max_steps: int = 200,
         max_steps_periodic: int = 200,
-        relax_region_periodic: str = "adsorbate",
+        relax_region_periodic: str = "surface",
         relax_calculator_overrides: dict[str, Any] | None = None,
         reuse_calculator: bool = True,
         sp_supercell: tuple[int, int] | list[int] | None = None,
@@ -283,8 +301,13 @@ class ASECalculatorEngine:
         if stage == "relax":
             n_fixed = len(atoms.constraints[0].index) if atoms.constraints else 0
             if n_fixed == len(atoms):
-                warnings.append("relax region has no free atoms: relaxation skipped")
-                geo_converged = True
+                # Nothing moved, so nothing was relaxed: recorded as not relaxed (with the
+                # force over the atoms a slab relaxation moves), never as converged.
+                geo_converged = False
+                warnings.append(
+                    f"relaxation NOT done: relax region {settings['relax_region']!r} has no "
+                    "free atoms, so the geometry is the built one (stored as not relaxed)"
+                )
             else:
                 start_atoms = atoms.copy()
                 loose = settings.get("relax_calculator") or {}
@@ -334,8 +357,10 @@ class ASECalculatorEngine:
             free = np.ones(len(atoms), dtype=bool)
             for c in atoms.constraints:
                 free[c.get_indices()] = False
+            if not free.any():  # not relaxed: the force over the atoms that should move
+                free[surface_region(atoms)] = True
             f = np.asarray(forces)[free]
-            fmax = float(np.sqrt((f**2).sum(axis=1).max())) if len(f) else 0.0
+            fmax = float(np.sqrt((f**2).sum(axis=1).max()))
         self._write_result(
             directory, atoms, energy, forces, geo_converged, n_steps, fmax, start, warnings, notes
         )

@@ -31,14 +31,16 @@ isolated cluster, so by default they are refused for periodic cells
 from __future__ import annotations
 
 import math
+import re
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from typing import Any
 
 from ase import Atoms
 
-from atomistics.engines.ase_engine import ASECalculatorEngine
+from atomistics.engines.ase_engine import OPTIMIZERS, RELAX_REGIONS, ASECalculatorEngine
 from atomistics.errors import AtomisticsError
+from atomistics.limits import finite
 
 XTB_DEFAULTS: dict[str, Any] = {
     "method": "GFN2-xTB",
@@ -46,6 +48,10 @@ XTB_DEFAULTS: dict[str, Any] = {
     "electronic_temperature": 300.0,
     "max_iterations": 250,
 }
+#: tblite's methods (``tblite.interface.Calculator``), by their exact names: the name is
+#: the results' protocol and part of every content hash, so 'gfn2-xtb' is not accepted as
+#: another spelling of 'GFN2-xTB' (it would store the same physics under a second name).
+XTB_METHODS = ("GFN2-xTB", "GFN1-xTB", "IPEA1-xTB")
 XTB_FMAX = 0.05  # eV/Å
 XTB_MAX_STEPS = 200
 XTB_MAX_STEPS_PERIODIC = 200  # converge (fmax) as for molecules; flagged when not reached
@@ -69,13 +75,194 @@ SOLVATION_MODELS = {
 #: DME (1,2-dimethoxyethane), the study's solvent, is not parametrised in tblite;
 #: THF (ε = 7.43, also an ether) is the closest parametrised solvent (ε(DME) = 7.2).
 DME_PERMITTIVITY = 7.2
+
+#: How far tblite's surface (slab) reaction energies move with the convention for the
+#: short-range Coulomb tail, measured on the LiMMT 2×1 exchange reaction
+#: slab + [Li⁺–FSI⁻] → slab·(FSI⁻ + Li⁺) with GFN1-xTB at one geometry (eV): tblite 0.7,
+#: 1×1 cell at Γ −3.23 (2×1 −3.97, 2×2 −5.17: its supercells do not converge, because
+#: it adds the Klopman–Ohno correction γ − 1/r for each pair's nearest image only);
+#: CP2K 2023.1's GFN1-xTB, which cuts the same tail at COULOMB_SR_CUT, −7.42 at its
+#: default cut-off, −5.17 / −6.83 / −7.85 / −8.41 at 10 / 20 / 40 / 80 bohr, about −9.0
+#: extrapolated as 1/R. The isolated Li⁺–FSI⁻ pair agrees between the codes to 3 meV,
+#: so the disagreement is the periodic slab's. 5.8 eV = |−3.23 − (−9.0)|, the distance
+#: from the number tblite reports to the converged-tail estimate (docs/dry_run_engine.md,
+#: "No converged surface energy"). tblite 0.8 sums the tail over the 3D lattice but its
+#: slab energies then drift with the vacuum (BAD_PERIODIC_TBLITE).
+SURFACE_TAIL_CONVENTION_SPREAD_EV = 5.8
 PERIODIC_SOLVATION = ("refuse", "cluster")
 
 
-def parse_solvation(spec: str | None) -> tuple | None:
+class XtbSettingError(AtomisticsError):
+    """A bad value of one xtb setting ``calculation.xtb.<key>`` (the study names its line)."""
+
+    def __init__(self, key: str, detail: str) -> None:
+        super().__init__(f"calculation.xtb.{key}: {detail}")
+        self.key, self.detail = key, detail
+
+
+#: settings that must be finite numbers > 0: key -> (unit, example)
+_POSITIVE_SETTINGS = {
+    "accuracy": ("", "1.0"),
+    "electronic_temperature": (" K", "300"),
+    "fmax": (" eV/Å", "0.05"),
+    "relax_accuracy": ("", "1.0"),
+}
+#: whole-number settings: key -> (smallest value, example)
+_COUNT_SETTINGS = {
+    "max_iterations": (1, 250),
+    "max_steps": (0, 200),
+    "max_steps_periodic": (0, 200),
+}
+_CHOICE_SETTINGS = {
+    "optimizer": tuple(OPTIMIZERS),
+    "relax_region_periodic": RELAX_REGIONS,
+    "periodic_solvation": PERIODIC_SOLVATION,
+}
+#: every setting of calculation.xtb (XtbEngine's and ASECalculatorEngine's keywords)
+XTB_SETTINGS = tuple(
+    dict.fromkeys(
+        [
+            *XTB_DEFAULTS,
+            *_POSITIVE_SETTINGS,
+            *_COUNT_SETTINGS,
+            *_CHOICE_SETTINGS,
+            "solvation",
+            "sp_supercell",
+            "reuse_calculator",
+        ]
+    )
+)
+
+
+def _method_hint(value: Any) -> str:
+    """``" (did you mean 'GFN1-xTB'?)"`` for ``gfn1-xtb``, ``gfn1`` or ``1``; else ``""``."""
+    given = re.sub(r"[^a-z0-9]", "", str(value).lower())
+    for method in XTB_METHODS:
+        name = re.sub(r"[^a-z0-9]", "", method.lower())
+        if given and given in (name, name.removesuffix("xtb"), name[3:].removesuffix("xtb")):
+            return f" (did you mean {method!r}? names are case-sensitive)"
+    return ""
+
+
+def check_method(value: Any) -> str:
+    """One of :data:`XTB_METHODS`, spelled exactly."""
+    if value not in XTB_METHODS or not isinstance(value, str):
+        raise XtbSettingError(
+            "method",
+            f"{value!r} is not a tblite method{_method_hint(value)}: use one of "
+            f"{', '.join(XTB_METHODS)}.",
+        )
+    return value
+
+
+def _positive(key: str, value: Any) -> float:
+    unit, example = _POSITIVE_SETTINGS[key]
+    expected = f"give a finite number > 0{unit}, e.g. {key}: {example}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise XtbSettingError(key, f"{value!r} is not a number: {expected}.")
+    try:
+        number = finite(value, key)
+    except AtomisticsError:
+        raise XtbSettingError(key, f"{value!r} is not a finite number: {expected}.") from None
+    if not number > 0:
+        raise XtbSettingError(key, f"{value!r} is not > 0: {expected}.")
+    return number
+
+
+def _count(key: str, value: Any) -> int:
+    least, example = _COUNT_SETTINGS[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise XtbSettingError(
+            key, f"{value!r} is not a whole number ≥ {least}: give e.g. {key}: {example}."
+        )
+    return value
+
+
+def _check_sp_supercell(value: Any) -> None:
+    """A list of two whole numbers (the numbers themselves: ase_engine._check_supercell)."""
+    if value is None:
+        return
+    if not isinstance(value, list | tuple) or any(isinstance(v, bool | str) for v in value):
+        raise XtbSettingError(
+            "sp_supercell",
+            f"{value!r} is not a list of two whole numbers: give e.g. sp_supercell: [2, 2] "
+            "(the in-plane repetition of the single point's cell).",
+        )
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """Every value of ``calculation.xtb`` checked before the engine is built (one
+    :class:`XtbSettingError` naming the key, the value and what is expected)."""
+    for key, value in settings.items():
+        if key not in XTB_SETTINGS:
+            raise XtbSettingError(
+                key,
+                f"the xtb engine does not use the setting {key!r}: remove it (its settings: "
+                f"{', '.join(XTB_SETTINGS)}).",
+            )
+        if key == "method":
+            check_method(value)
+        elif key in _POSITIVE_SETTINGS and not (key == "relax_accuracy" and value is None):
+            _positive(key, value)
+        elif key in _COUNT_SETTINGS:
+            _count(key, value)
+        elif key in _CHOICE_SETTINGS and value not in _CHOICE_SETTINGS[key]:
+            raise XtbSettingError(
+                key, f"{value!r} unknown: use one of {', '.join(_CHOICE_SETTINGS[key])}."
+            )
+        elif key == "sp_supercell":
+            _check_sp_supercell(value)
+        elif key == "reuse_calculator" and not isinstance(value, bool):
+            raise XtbSettingError(key, f"{value!r}: give true or false.")
+    method = settings.get("method", XTB_DEFAULTS["method"])
+    try:
+        parse_solvation(settings.get("solvation"), method)
+    except AtomisticsError as exc:
+        raise XtbSettingError("solvation", str(exc)) from None
+
+
+def _tblite_knows(solvation: tuple, method: str) -> bool:
+    """Whether tblite accepts ``solvation`` (its tuple) with ``method``: the same
+    ``Calculator.add`` call its ASE calculator makes at the first calculation, made now on
+    a two-atom structure (milliseconds)."""
+    import numpy as np
+    from tblite.exceptions import TBLiteRuntimeError, TBLiteValueError
+    from tblite.interface import Calculator
+
+    calc = Calculator(method, np.array([1, 1]), np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1.4]]))
+    model, *args = solvation
+    try:
+        calc.add(f"{model}-solvation", *args)
+    except (TBLiteRuntimeError, TBLiteValueError):  # no parameters for that solvent
+        return False
+    return True
+
+
+def _check_solvent(spec: str, solvation: tuple, method: str) -> None:
+    """Refuse a solvent name tblite has no parameters for (it is otherwise an error at the
+    first solvated calculation, after the gas-phase ones)."""
+    if not isinstance(solvation[1], str) or _tblite_knows(solvation, method):
+        return  # a permittivity (checked in parse_solvation), or a solvent tblite knows
+    model, _, solvent = (part.strip().lower() for part in spec.partition(":"))
+    if model in ("alpb", "gbsa"):
+        raise AtomisticsError(
+            f"tblite has no {model.upper()} parameters for the solvent {solvent!r} with "
+            f"{method}: name a parametrised solvent, e.g. {model}:thf (closest to "
+            f"DME), {model}:water or {model}:acetonitrile, or give a permittivity with "
+            f"cpcm:{DME_PERMITTIVITY}."
+        )
+    raise AtomisticsError(
+        f"tblite's solvent database has no {solvent!r}: name one, e.g. {model}:thf "
+        f"or {model}:water, or give the relative permittivity, e.g. {model}:{DME_PERMITTIVITY} "
+        "(DME)."
+    )
+
+
+def parse_solvation(spec: str | None, method: str | None = None) -> tuple | None:
     """``"alpb:thf"``, ``"gbsa:thf"``, ``"cpcm:7.2"`` → the tuple tblite's ASE calculator takes.
 
-    ``None`` or ``""`` means gas phase.
+    ``None`` or ``""`` means gas phase. With ``method`` (one of :data:`XTB_METHODS`) a
+    solvent name is also checked against tblite's parameters for that method.
     """
     if spec is None or spec == "":
         return None
@@ -102,13 +289,17 @@ def parse_solvation(spec: str | None) -> tuple | None:
                 f"{model} in tblite takes a parametrised solvent name, not a permittivity "
                 f"({spec!r}): use 'alpb:thf' (closest to DME) or 'cpcm:{value}'."
             )
-        return (model, value.lower())
-    if eps is not None and not (math.isfinite(eps) and eps > 1.0):
+        out: tuple = (model, value.lower())
+    elif eps is not None and not (math.isfinite(eps) and eps > 1.0):
         raise AtomisticsError(
             f"relative permittivity must be > 1 and finite, got {value} in {spec!r} "
             f"(DME: {DME_PERMITTIVITY})."
         )
-    return ("ddX", eps if eps is not None else value.lower(), model)
+    else:
+        out = ("ddX", eps if eps is not None else value.lower(), model)
+    if method is not None:
+        _check_solvent(spec, out, method)
+    return out
 
 
 def _check_periodic(atoms: Atoms, settings: dict[str, Any]) -> None:
@@ -164,7 +355,8 @@ class XtbEngine(ASECalculatorEngine):
     ``"alpb:thf"``, ``"gbsa:thf"``, ``"cpcm:7.2"``, …) and
     ``periodic_solvation`` (``"refuse"`` or ``"cluster"``) and ``sp_supercell``
     (``(n, m)``: periodic single points on the n×m in-plane supercell, energy per
-    cell; :mod:`atomistics.engines.ase_engine`).
+    cell; :mod:`atomistics.engines.ase_engine`). Every setting is checked when the
+    engine is built (:func:`check_settings`), before any calculation.
     """
 
     def __init__(
@@ -175,12 +367,16 @@ class XtbEngine(ASECalculatorEngine):
         relax_accuracy: float | None = XTB_RELAX_ACCURACY,
         **overrides: Any,
     ) -> None:
-        if periodic_solvation not in PERIODIC_SOLVATION:
-            raise AtomisticsError(
-                f"periodic_solvation {periodic_solvation!r} unknown: use one of "
-                f"{list(PERIODIC_SOLVATION)}."
-            )
-        parse_solvation(solvation)  # refuse a bad spec now, not at run time
+        version = tblite_version()
+        # every value refused now, with its key, not at the first calculation
+        check_settings(
+            {
+                **overrides,
+                "solvation": solvation,
+                "periodic_solvation": periodic_solvation,
+                "relax_accuracy": relax_accuracy,
+            }
+        )
         calc = {k: overrides.pop(k) for k in list(overrides) if k in XTB_DEFAULTS}
         settings = {**XTB_DEFAULTS, **calc}
         if solvation:
@@ -193,13 +389,11 @@ class XtbEngine(ASECalculatorEngine):
         relax.update(overrides)
         relax_overrides = None
         if relax_accuracy is not None and relax_accuracy != settings["accuracy"]:
-            if not relax_accuracy > 0:
-                raise AtomisticsError(f"relax_accuracy must be > 0, got {relax_accuracy}.")
             relax_overrides = {"accuracy": float(relax_accuracy)}
         super().__init__(
             "xtb",
             _tblite_factory,
-            version=f"tblite {tblite_version()}",
+            version=f"tblite {version}",
             calculator_settings=settings,
             relax_calculator_overrides=relax_overrides,
             **relax,

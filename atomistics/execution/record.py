@@ -37,6 +37,23 @@ CALC_FILE = "calculation.json"
 DONE_FILE = "DONE"
 
 
+class CorruptResult(ValueError):
+    """A finished folder's result is not a result (a NaN energy): treated like an unreadable
+    result file (:func:`atomistics.runner.run_calculation` runs the calculation again)."""
+
+
+def _check_finite(out) -> None:
+    """The energy (and forces, if any) an engine read back are finite numbers."""
+    try:
+        finite = bool(np.isfinite(float(out.energy_ev)))
+    except (TypeError, ValueError):
+        finite = False
+    if not finite:
+        raise CorruptResult(f"its energy is {out.energy_ev!r}, not a finite number")
+    if out.forces is not None and not np.isfinite(np.asarray(out.forces, dtype=float)).all():
+        raise CorruptResult("its forces hold non-finite numbers")
+
+
 @dataclass
 class CalcResult:
     """A finished calculation (energies in eV, forces in eV/Å)."""
@@ -86,6 +103,7 @@ class CalcResult:
                 f"{directory}: the calculation has not finished (no {DONE_FILE})."
             )
         out = engine.read_result(directory)
+        _check_finite(out)
         if not out.scf_converged:
             raise CalculationFailed(
                 f"{directory}: SCF not converged, the energy is not a result and is not stored "
@@ -198,6 +216,9 @@ def geometry_meta(previous: CalcResult | None) -> dict[str, Any]:
     return {
         "geometry": {
             "calc_hash": previous.geometry_from or previous.calc_hash,
+            # which engine and method made the geometry (a composite protocol's relax engine)
+            "engine": previous.engine,
+            "protocol": previous.protocol,
             "geo_converged": previous.geo_converged,
             "n_steps": previous.geo_steps if previous.geo_steps is not None else previous.n_steps,
             "fmax_ev_a": previous.fmax_ev_a,
@@ -206,4 +227,11 @@ def geometry_meta(previous: CalcResult | None) -> dict[str, Any]:
     }
 
 
-__all__ = ["CALC_FILE", "DONE_FILE", "CalcResult", "geometry_meta", "load_calculation"]
+__all__ = [
+    "CALC_FILE",
+    "DONE_FILE",
+    "CalcResult",
+    "CorruptResult",
+    "geometry_meta",
+    "load_calculation",
+]

@@ -513,6 +513,7 @@ class ScreeningResult:
 
     def plot(self, path: str | Path) -> Path:
         path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.figure().savefig(path, dpi=150)
         return path
 

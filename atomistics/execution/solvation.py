@@ -126,42 +126,56 @@ def _tag(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9.]", "", model.lower())
 
 
-def resolve_method(section: Mapping[str, Any], engine_name: str) -> SolvationMethod:
+def _check_model(model: str, engine_name: str, key: str, method: str | None) -> None:
+    """``bridge.solvation.<key>`` (``model`` or ``alternative``) is a model of the engine;
+    with xtb and its ``method``, a solvent tblite has parameters for."""
+    where = f"bridge.solvation.{key}"
+    kind = model.partition(":")[0]
+    if engine_name == "xtb":
+        from atomistics.engines.xtb import parse_solvation
+
+        if kind not in XTB_MODELS:
+            raise AtomisticsError(
+                f"{where} = {model!r} is not a tblite model: use alpb:thf, gbsa:thf, "
+                f"cpcm:{DME_PERMITTIVITY} or cosmo:{DME_PERMITTIVITY} with --engine xtb."
+            )
+        try:
+            parse_solvation(model, method)
+        except AtomisticsError as exc:
+            raise AtomisticsError(f"{where} = {model!r}: {exc}") from None
+    elif engine_name == "cp2k":
+        if kind not in CP2K_MODELS:
+            raise AtomisticsError(
+                f"{where} = {model!r}: the cp2k engine has SCCS only; use sccs:{DME_PERMITTIVITY}."
+            )
+        _sccs_eps(model)
+    else:
+        raise AtomisticsError(
+            "bridge.solvation needs the xtb or the cp2k engine (this study runs with "
+            f"{engine_name!r})."
+        )
+
+
+def resolve_method(
+    section: Mapping[str, Any], engine_name: str, method: str | None = None
+) -> SolvationMethod:
     """Check ``bridge.solvation`` against the engine; fill in the defaults.
 
     ``section``: ``{model, approximation, error, alternative}`` (already checked for
     types by :mod:`atomistics.study`). Defaults: ``error`` is ``[edge]`` for the
     cluster approximation, ``[model]`` otherwise with xtb and ``[]`` with CP2K;
     ``alternative`` is ALPB(THF) for CPCM/COSMO and CPCM(ε = 7.2) for ALPB/GBSA.
+    ``method``: the xtb method, to check solvent names against tblite's parameters.
     """
     where = "bridge.solvation"
     model = str(section.get("model") or "").strip().lower()
     approximation = section.get("approximation") or "none"
-    kind, _, value = model.partition(":")
-    if engine_name == "xtb":
-        from atomistics.engines.xtb import parse_solvation
-
-        if kind not in XTB_MODELS:
-            raise AtomisticsError(
-                f"{where}.model = {model!r} is not a tblite model: use alpb:thf, gbsa:thf, "
-                f"cpcm:{DME_PERMITTIVITY} or cosmo:{DME_PERMITTIVITY} with --engine xtb."
-            )
-        parse_solvation(model)
-    elif engine_name == "cp2k":
-        if kind not in CP2K_MODELS:
-            raise AtomisticsError(
-                f"{where}.model = {model!r}: the cp2k engine has SCCS only; use "
-                f"sccs:{DME_PERMITTIVITY}."
-            )
-        _sccs_eps(model)
-        if approximation != "none":
-            raise AtomisticsError(
-                f"{where}.approximation = {approximation!r}: CP2K's SCCS solvates periodic "
-                "cells as they are; remove the approximation key with --engine cp2k."
-            )
-    else:
+    kind = model.partition(":")[0]
+    _check_model(model, engine_name, "model", method)
+    if engine_name == "cp2k" and approximation != "none":
         raise AtomisticsError(
-            f"{where} needs the xtb or the cp2k engine (this study runs with {engine_name!r})."
+            f"{where}.approximation = {approximation!r}: CP2K's SCCS solvates periodic "
+            "cells as they are; remove the approximation key with --engine cp2k."
         )
     if approximation not in APPROXIMATIONS:
         raise AtomisticsError(
@@ -198,9 +212,7 @@ def resolve_method(section: Mapping[str, Any], engine_name: str) -> SolvationMet
                     "(a second SCCS setting to compare with)."
                 )
             alternative = "alpb:thf" if kind in ("cpcm", "cosmo") else f"cpcm:{DME_PERMITTIVITY:g}"
-        resolve_method(
-            {"model": alternative, "approximation": approximation, "error": []}, engine_name
-        )
+        _check_model(alternative, engine_name, "alternative", method)
         if alternative == model:
             raise AtomisticsError(
                 f"{where}.alternative = {alternative!r} is the model itself: choose another one."
@@ -452,7 +464,8 @@ def compute_solvation(
     :func:`atomistics.runner.run_calculation` bound to their work folder and database); ``planned(n)`` is told how many
     calculations this will ask for (a progress bar), before the first.
     """
-    method = resolve_method(section, engine.name)
+    xtb_method = (getattr(engine, "calculator_settings", None) or {}).get("method")
+    method = resolve_method(section, engine.name, xtb_method if engine.name == "xtb" else None)
     _check_gas_engine(engine)
     coefficients = _signed(reactants, products)
     missing = [n for n in coefficients if n not in finals]
@@ -615,7 +628,8 @@ def check_solvation(
     systems: list[str],
 ) -> SolvationMethod:
     """Resolve ``bridge.solvation`` and every setting its single points need, before any job."""
-    method = resolve_method(section, engine.name)
+    xtb_method = (getattr(engine, "calculator_settings", None) or {}).get("method")
+    method = resolve_method(section, engine.name, xtb_method if engine.name == "xtb" else None)
     _check_gas_engine(engine)
     variants = [gas_engine(engine), solvated_engine(engine, method.model, method.approximation)]
     if method.alternative:

@@ -100,17 +100,23 @@ def plan_calculation(
     """
     meta = {**(meta or {}), **geometry_meta(previous)}
     settings = engine.settings(atoms, stage)
-    version = engine.version()
+    # a composite protocol (engines.composite) labels each stage with the engine that runs it
+    labels = getattr(engine, "labels", None)
+    if labels is not None:
+        engine_name, version, protocol = labels(stage)
+    else:
+        engine_name, version = engine.name, engine.version()
+        protocol = str(getattr(engine, "protocol", engine.name))
     return Calculation(
         study=study,
         name=name,
         stage=stage,
         atoms=atoms.copy(),
-        engine=engine.name,
+        engine=engine_name,
         engine_version=version,
-        protocol=str(getattr(engine, "protocol", engine.name)),
+        protocol=protocol,
         settings=settings,
-        calc_hash=calculation_hash(atoms, stage, engine.name, version, settings),
+        calc_hash=calculation_hash(atoms, stage, engine_name, version, settings),
         meta=dict(meta or {}),
     )
 

@@ -16,6 +16,7 @@ with credentials.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,24 +66,88 @@ class Opened:
 # ------------------------------------------------------------------ the files
 
 
-def _read_yaml(path: Path, what: str) -> dict:
+def _yaml_text(path: Path, what: str, fix: str) -> str:
+    """The text of ``path``: refuse binary or non-UTF-8 bytes with one line."""
     try:
-        data = yaml.safe_load(path.read_text())
+        raw = path.read_bytes()
     except OSError as exc:
         raise AtomisticsError(f"cannot read {what} {path}: {exc.strerror}.") from None
+    if b"\x00" in raw:
+        bad = raw.index(0)
+    else:
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            bad = exc.start
+    raise AtomisticsError(
+        f"{path} is not a YAML {what} (binary or non-UTF-8 bytes at byte {bad}): {fix}"
+    )
+
+
+def _problem(exc: yaml.YAMLError) -> str:
+    """'line L, column C: what' of a PyYAML error, without the quoted line (it may hold a password)."""
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is None or problem is None:
+        return redact(" ".join(str(exc).split()))
+    return redact(f"line {mark.line + 1}, column {mark.column + 1}: {problem}")
+
+
+def _read_yaml(path: Path, what: str, fix: str) -> dict:
+    """The mapping in the YAML file ``path``; anything else is one line naming it and ``fix``."""
+    text = _yaml_text(path, what, fix)
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        # PyYAML quotes the offending line, which may be the one holding the password.
-        problem = redact(" ".join(str(exc).split()))
-        raise AtomisticsError(f"{what} {path} is not valid YAML: {problem}") from None
+        raise AtomisticsError(f"{what} {path} is not valid YAML ({_problem(exc)}): {fix}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise AtomisticsError(f"{what} {path} must be a YAML mapping.")
+        raise AtomisticsError(f"{what} {path} must be a YAML mapping: {fix}")
     return data
 
 
+def rewrite_fix(path: Path) -> str:
+    """How to replace a broken file that ``atomistics submit`` writes (FW_config, LaunchPad)."""
+    return (
+        f"move it away (mv {path} {path}.broken) and run `atomistics submit STUDY.yaml` in "
+        f"{path.parent} to write a new one (submitted Fireworks and stored results are kept)."
+    )
+
+
+GIVEN_LAUNCHPAD_FIX = (
+    "give your LaunchPad file (FireWorks' my_launchpad.yaml: host, port, name, ...), or leave "
+    "out --launchpad to use the embedded LaunchPad of this folder."
+)
+
+
+def fireworks_config_file(folder: Path) -> Path | None:
+    """The FW_config.yaml FireWorks' tools read when started in ``folder`` (their order), if any."""
+    for path in (folder / FW_CONFIG, Path.home() / ".fireworks" / FW_CONFIG):
+        if path.exists():
+            return path
+    env = os.environ.get("FW_CONFIG_FILE")
+    return Path(env) if env and Path(env).exists() else None
+
+
+def check_fireworks_config(folder: Path) -> None:
+    """Refuse a FW_config.yaml that rlaunch/lpad/qlaunch here would crash on (not YAML)."""
+    path = fireworks_config_file(folder)
+    if path is None:
+        return
+    if path.parent.resolve() == folder.resolve():
+        fix = rewrite_fix(path)
+    else:  # ~/.fireworks or $FW_CONFIG_FILE: not one `atomistics submit` writes
+        fix = "fix its YAML or move it away (every FireWorks tool on this machine reads it)."
+    _read_yaml(
+        path,
+        "FireWorks config file",
+        f"rlaunch, lpad and qlaunch read it first and would fail; {fix}",
+    )
+
+
 def uses_embedded_client(fw_config: Path) -> bool:
-    client = _read_yaml(fw_config, "FireWorks config").get("MongoClient")
+    config = _read_yaml(fw_config, "FireWorks config file", rewrite_fix(fw_config))
+    client = config.get("MongoClient")
     return isinstance(client, dict) and all(client.get(k) == v for k, v in _CALLABLE.items())
 
 
@@ -98,7 +163,7 @@ def ensure_embedded(folder: Path) -> tuple[Path, list[Path]]:
     lp_file = folder / LAUNCHPAD_FILE
     config = folder / FW_CONFIG
     if lp_file.exists():
-        host = _read_yaml(lp_file, "LaunchPad file").get("host")
+        host = _read_yaml(lp_file, "LaunchPad file", rewrite_fix(lp_file)).get("host")
         if not embedded.is_embedded_host(host):
             raise AtomisticsError(
                 f"{lp_file} points to a MongoDB server, not to the embedded LaunchPad: pass "
@@ -115,7 +180,7 @@ def ensure_embedded(folder: Path) -> tuple[Path, list[Path]]:
                 '"@callable": EmbeddedMongoClient}; '
                 "or pass --launchpad my_launchpad.yaml for a MongoDB LaunchPad."
             )
-        if "LAUNCHPAD_LOC" not in _read_yaml(config, "FireWorks config"):
+        if "LAUNCHPAD_LOC" not in _read_yaml(config, "FireWorks config file", rewrite_fix(config)):
             print(
                 f"note: {config.name} has no LAUNCHPAD_LOC; queue jobs (which start in their "
                 f"launcher_* folders) need `LAUNCHPAD_LOC: {lp_file}` in it."
@@ -174,7 +239,8 @@ def launchpad_spec(launchpad_file: Path | None, folder: Path) -> tuple[Path, dic
                 "pass --launchpad my_launchpad.yaml."
             )
         raise AtomisticsError(f"LaunchPad file {path} does not exist.")
-    spec = _read_yaml(path, "LaunchPad file")
+    fix = rewrite_fix(path) if launchpad_file is None else GIVEN_LAUNCHPAD_FIX
+    spec = _read_yaml(path, "LaunchPad file", fix)
     if "host" not in spec and not spec.get("uri_mode"):
         spec.setdefault("host", "localhost")
     return path, spec
@@ -182,6 +248,7 @@ def launchpad_spec(launchpad_file: Path | None, folder: Path) -> tuple[Path, dic
 
 def open_launchpad(launchpad_file: Path | None, folder: Path, *, check: bool = True) -> Opened:
     """The LaunchPad of ``launchpad_file`` (or the folder's embedded one), connected."""
+    check_fireworks_config(folder)  # importing FireWorks reads it: one line, not a traceback
     import fireworks.core.launchpad as fw_launchpad
     from fireworks import LaunchPad
 
@@ -238,6 +305,7 @@ def fireworks_collection(launchpad_file: Path | None, folder: Path):
     The embedded store is read from its file without taking the lock, so status
     works while a launcher runs (the note says it is a snapshot).
     """
+    check_fireworks_config(folder)  # rlaunch/lpad here would crash on a broken one
     path, spec = launchpad_spec(launchpad_file, folder)
     host = spec.get("host")
     if embedded.is_embedded_host(host):

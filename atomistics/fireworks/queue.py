@@ -24,10 +24,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from atomistics.cp2k.resources import MEMORY_STATED_ERROR, TIME_STATED_FACTOR  # noqa: E402
 from atomistics.errors import AtomisticsError
 
-MEMORY_MARGIN = 1.3  # the memory model's ±30 %
-WALLTIME_MARGIN = 3.0  # the wall-time model's factor ~3
+# the memory model's stated error plus 20 % for systems beyond its calibration
+MEMORY_MARGIN = 1.0 + MEMORY_STATED_ERROR + 0.2
+WALLTIME_MARGIN = TIME_STATED_FACTOR  # the wall-time model's stated factor
 WALLTIME_STEP_S = 300  # round requests up to 5 minutes
 GIB = 2**30 / 1e9  # GB per GiB (SLURM's G and PBS's gb are binary)
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)

@@ -79,15 +79,20 @@ class _Builder:
 
     def resources(self, system: str, stage: str, built) -> dict:
         """Spec keys for a CP2K job's estimate (and its queue request), or {} for xtb."""
-        if self.engine.name != "cp2k" or self.queue is None:
+        # a composite protocol's relax stage runs on its relax engine (xtb: no queue estimate)
+        engine = getattr(self.engine, "stage_engine", lambda _stage: self.engine)(stage)
+        if engine.name != "cp2k" or self.queue is None:
             return {}
         from atomistics.cp2k.resources import estimate_resources
         from atomistics.fireworks.queue import queue_request
 
-        settings = dict(self.engine.settings(built, stage))
+        settings = dict(engine.settings(built, stage))
         if getattr(self.engine, "data_dir", None):
             settings["data_dir"] = str(self.engine.data_dir)
-        estimate = estimate_resources(settings, built.get_chemical_symbols(), self.queue.ranks)
+        # pair counting needs relative positions only (a molecule's centring does not matter)
+        estimate = estimate_resources(
+            settings, built.get_chemical_symbols(), self.queue.ranks, positions=built.positions
+        )
         request = queue_request(estimate, self.queue, f"{system} ({stage})")
         extra: dict = {"resources": estimate.summary()}
         line = f"{system}:{stage}: estimated {estimate.summary()}"
@@ -327,8 +332,8 @@ def build_workflow(
         "workdir": _absolute(workdir),
     }
     builder = _Builder(study, engine, common, db, plan, queue=queue)
-    for name, built in structures.items():
-        builder.add_system(name, built)
+    for name in study.calculated_systems():  # as `atomistics run`: building blocks are not run
+        builder.add_system(name, structures[name])
     builder.add_bridge(builder.add_reactions(structures))
     if builder.fws:
         plan.workflow = Workflow(

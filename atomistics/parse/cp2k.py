@@ -10,6 +10,9 @@ Its pitfalls, handled here:
   we detect the walltime message and flag the relaxation as not converged;
 * ``scf_converged`` is a list over every SCF of a GEO_OPT; a result is accepted only if
   the SCF that produced the final energy converged (the others become warnings);
+* it sees an SCF only at its closing line, so a job killed inside an SCF had no SCF at
+  all: :func:`scf_runs` reads every SCF step, the SCF it died in counts as not converged,
+  and a warning says where it stopped;
 * its ``parse_energies`` raises IndexError on an output that never reached an SCF step (a
   job killed while CP2K set up its grids, e.g. out of memory): such an output is reported
   as a failed calculation (not completed, no energy) with a warning saying so.
@@ -40,6 +43,13 @@ _ABORT = re.compile(r"\[ABORT\]")
 # The first SCF iteration table header: an output without it never reached an SCF step.
 _SCF_START = re.compile(r"^\s*Step\s+Update method\s+Time\s+Convergence", re.M)
 WALLTIME_TEXT = "exceeded requested execution time"
+# One SCF iteration line: step, method (one or two words), step size, time, convergence,
+# total energy, change (e.g. "  4 Broy./Diag. 0.50E-01  0.8  0.01429314  -17.5986  -1.39E+00").
+_SCF_STEP = re.compile(
+    r"^\s+(\d+)\s+\S+(?: \S+)?\s+\d\.\d+E[-+]\d+\s+\d+\.\d+\s+(\S+)\s+(-?\d+\.\d+)\s+\S+\s*$",
+    re.M,
+)
+_SCF_END = re.compile(r"SCF run converged in|SCF run NOT converged")
 
 
 @dataclass
@@ -59,6 +69,37 @@ class Cp2kParsed:
     wall_time_s: float | None
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # convergence per SCF step of every SCF run, in file order (outer loops concatenated);
+    # the last run's list is the one a killed job stopped in
+    scf_steps: list[list[float]] = field(default_factory=list)
+    stopped_in_scf: bool = False  # the output ends inside an SCF run (killed mid-SCF)
+
+
+def scf_runs(text: str) -> tuple[list[list[float]], bool]:
+    """Convergence of each SCF step, grouped by SCF run; and whether the text ends inside one.
+
+    An SCF run ends at CP2K's "SCF run converged in" or "SCF run NOT converged"; steps
+    after the last such line belong to a run that was stopped (killed by a scheduler, out
+    of memory) before it ended. pymatgen's reader sees only the end lines, so it reports
+    no SCF at all for a run killed in its first SCF.
+    """
+    runs: list[list[float]] = []
+    current: list[float] = []
+    events = sorted(
+        [(m.start(), "step", m) for m in _SCF_STEP.finditer(text)]
+        + [(m.start(), "end", m) for m in _SCF_END.finditer(text)],
+        key=lambda e: e[0],
+    )
+    for _, kind, m in events:
+        if kind == "step":
+            current.append(float(m.group(2)))
+        else:
+            runs.append(current)
+            current = []
+    stopped = bool(current)
+    if stopped:
+        runs.append(current)
+    return runs, stopped
 
 
 def _version(text: str) -> str:
@@ -113,6 +154,9 @@ def parse_cp2k_output(
     # pymatgen's convergence() reads the file in reverse: its list starts at the *last*
     # SCF. Put it in file order, so scf[-1] is the SCF of the final energy.
     scf = [bool(x) for x in reversed(out.data.get("scf_converged") or [])]
+    steps, stopped_in_scf = scf_runs(text)
+    if stopped_in_scf:  # the SCF the job died in: not converged, and said where
+        scf.append(False)
     energies = [float(m.group(1)) * Hartree for m in _ENERGY.finditer(text)]
     run_type = str(getattr(out, "run_type", "") or "").upper()
     walltime = WALLTIME_TEXT in text
@@ -145,6 +189,12 @@ def parse_cp2k_output(
         warnings.append(f"{unconverged} of {len(scf)} SCF loop(s) did not converge")
     if walltime:
         warnings.append("CP2K stopped at its WALLTIME before finishing")
+    if stopped_in_scf:
+        last = steps[-1]
+        warnings.append(
+            f"CP2K stopped inside SCF run {len(steps)} after {len(last)} step(s) (convergence "
+            f"{last[-1]:.2e} at the last step; the run was killed or ran out of time/memory)"
+        )
     if not started_scf and not aborted:
         warnings.append(
             "CP2K stopped before its first SCF step (killed, e.g. out of memory or time, while "
@@ -172,4 +222,6 @@ def parse_cp2k_output(
         wall_time_s=timings.get("CP2K"),
         timings=timings,
         warnings=warnings[:50],
+        scf_steps=steps,
+        stopped_in_scf=stopped_in_scf,
     )

@@ -39,6 +39,7 @@ OVERLAP_FRACTION = 0.65
 # Expected first-shell coordination by O in a 2:1 clay layer: (cutoff Å, count)
 CLAY_COORDINATION = {"Si": (1.9, 4), "Al": (2.3, 6), "Mg": (2.4, 6)}
 OH_BOND_WINDOW = (0.93, 1.01)  # Å, hydroxyl O–H (neutron data: ~0.96-0.98 Å)
+Z_TOLERANCE = 1e-3  # Å, how far an atom may stick out of a slab's cell (rounding)
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,26 @@ def vacuum_along_z(atoms: Atoms) -> float:
     return float(c[2] - (z.max() - z.min()))
 
 
+def check_inside_along_normal(atoms: Atoms) -> None:
+    """A slab (periodic in-plane, not along c) holds every atom between 0 and c.
+
+    An atom outside would make the printed vacuum (c minus the extent along z)
+    wrong or negative, and overlap the periodic image in a 3D-periodic code.
+    """
+    if atoms.pbc[2] or not atoms.pbc[:2].any() or atoms.cell.rank < 3:
+        return
+    height = float(atoms.cell.volume / np.linalg.norm(np.cross(atoms.cell[0], atoms.cell[1])))
+    depth = atoms.cell.scaled_positions(atoms.positions)[:, 2] * height  # Å along the normal
+    excess = np.maximum(-depth, depth - height)
+    k = int(np.argmax(excess))
+    if excess[k] > Z_TOLERANCE:
+        raise StructureCheckError(
+            f"atom {k} ({atoms[k].symbol}) lies {excess[k]:.2f} Å outside the cell along the "
+            f"surface normal (cell height {height:.2f} Å): the slab's atoms must lie inside its "
+            "cell with clear vacuum above; increase the vacuum or lower the adsorbate."
+        )
+
+
 def check_vacuum(atoms: Atoms, requested: float) -> float:
     if not np.allclose(atoms.cell[2][:2], 0.0) or not np.allclose(atoms.cell[:2, 2], 0.0):
         raise StructureCheckError("slab cell must have a, b in the xy plane and c along z.")
@@ -235,6 +256,7 @@ def check_structure(atoms: Atoms, *, vacuum: float | None = None) -> StructureSu
     builders): they get the coordination and formal-charge checks.
     """
     check_finite(atoms)
+    check_inside_along_normal(atoms)
     d_min = check_no_overlaps(atoms)
     clay_mask = atoms.arrays.get("clay")
     clay_indices = None
@@ -274,6 +296,7 @@ __all__ = [
     "check_clay_coordination",
     "check_charge_consistency",
     "check_finite",
+    "check_inside_along_normal",
     "check_vacuum",
     "formal_charge",
     "minimum_distance",

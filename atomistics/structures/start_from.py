@@ -25,7 +25,12 @@ What is taken and why:
 Refused, one line each: a file that cannot be read, other atoms (elements or
 order: another adsorbate, conformer, counter-ion, slab size or Mg
 arrangement), another charge, another in-plane cell or periodicity, or a
-framework that does not superpose on the built one (another slab).
+framework that does not superpose on the built one (another slab), atoms
+outside the file's cell along the surface normal (z), an adsorbate or
+counter-ion more than :data:`MAX_GAP` Å above the slab (not adsorbed), and,
+when the slab's cell is kept, less clear vacuum above the topmost atom than
+:func:`~atomistics.structures.adsorption.place_adsorbate` asks for (half the
+slab's vacuum).
 """
 
 from __future__ import annotations
@@ -47,6 +52,10 @@ FRAMEWORK_TOL = 0.05
 FRAMEWORK_NUMBERS = (12, 13, 14)
 #: placement descriptors taken over from the file's header
 PLACEMENT_KEYS = ("site", "site_index", "height", "orientation", "azimuth", "counter_ion_rank")
+#: Å, atoms may stick out of the file's cell along z by at most this (rounding)
+Z_TOL = 1e-3
+#: Å, the adsorbate's (and counter-ion's) lowest atom at most this far above the slab's top
+MAX_GAP = 10.0
 
 
 def read_start_geometry(path: Path, what: str) -> Atoms:
@@ -67,6 +76,65 @@ def read_start_geometry(path: Path, what: str) -> Atoms:
     if not isinstance(atoms, Atoms):
         raise StudySpecError(f"{what}: start_from file {path} holds no structure.")
     return atoms
+
+
+def _outside_along_z(atoms: Atoms) -> tuple[int, float] | None:
+    """The atom farthest outside the cell along z (index, z in Å), or None if all lie inside."""
+    z = atoms.positions[:, 2]
+    c = float(atoms.cell[2, 2])
+    excess = np.maximum(-z, z - c)
+    k = int(np.argmax(excess))
+    return (k, float(z[k])) if excess[k] > Z_TOL else None
+
+
+#: what to do about atoms outside the cell: of the file, of the system placed in the slab's cell
+OUTSIDE_FIX = {
+    "the file": "the file is broken or was edited; use the best.extxyz written by "
+    "`atomistics screen`",
+    "the placed system": "give the system a vacuum: (a cell of its own, that much clear above "
+    "the adsorbate) or the slab a larger vacuum",
+}
+
+
+def _check_inside_cell(atoms: Atoms, where: str, whose: str) -> None:
+    """Every atom of ``atoms`` lies between 0 and c along z (the surface normal)."""
+    outside = _outside_along_z(atoms)
+    if outside is not None:
+        k, z = outside
+        raise StudySpecError(
+            f"{where}: atom {k} ({atoms[k].symbol}) of {whose} lies at z = {z:.2f} Å, outside "
+            f"the cell along the surface normal (0 to {atoms.cell[2, 2]:.2f} Å): "
+            f"{OUTSIDE_FIX[whose]}."
+        )
+
+
+def _check_adsorbed(atoms: Atoms, ads: np.ndarray, where: str) -> None:
+    """The adsorbate and the counter-ion each start at most MAX_GAP Å above the slab's top."""
+    top = float(atoms.positions[~ads, 2].max())
+    counter = np.asarray(atoms.arrays.get("counter_ion", np.zeros(len(atoms), bool)), bool)
+    for label, mask in (("adsorbate", ads & ~counter), ("counter-ion", ads & counter)):
+        if mask.any():
+            gap = float(atoms.positions[mask, 2].min()) - top
+            if gap > MAX_GAP:
+                raise StudySpecError(
+                    f"{where}: its {label} starts {gap:.2f} Å above the slab's topmost atom "
+                    f"(at most {MAX_GAP:g} Å): it is not adsorbed; screen the system again "
+                    "or fix the file."
+                )
+
+
+def _check_kept_cell_vacuum(atoms: Atoms, slab_vacuum: float, where: str) -> None:
+    """In the slab's cell, the placed atoms lie inside it and leave half its vacuum clear."""
+    _check_inside_cell(atoms, where, "the placed system")
+    z = atoms.positions[:, 2]
+    clear = float(atoms.cell[2, 2] - (z.max() - z.min()))
+    wanted = 0.5 * slab_vacuum
+    if clear < wanted:
+        raise StudySpecError(
+            f"{where}: the placed adsorbate leaves {clear:.2f} Å of clear vacuum above the "
+            f"topmost atom in the slab's {atoms.cell[2, 2]:.2f} Å cell (need ≥ {wanted:.2f} Å): "
+            f"{OUTSIDE_FIX['the placed system']}."
+        )
 
 
 def apply_start_from(
@@ -112,6 +180,7 @@ def apply_start_from(
             f"{np.round(built.cell.lengths()[:2], 4).tolist()} Å, pbc {src.pbc.tolist()} vs "
             f"{built.pbc.tolist()}): it was screened on another slab."
         )
+    _check_inside_cell(src, where, "the file")
     ads = np.asarray(built.arrays.get("adsorbate", np.zeros(len(built), bool)), bool)
     if not ads.any():
         raise StudySpecError(f"{what}: the built system has no atoms marked as adsorbate.")
@@ -133,8 +202,11 @@ def apply_start_from(
     out = built.copy()
     out.info = dict(built.info)
     out.positions[ads] = src.positions[ads] + np.array([0.0, 0.0, float(dz.mean())])
+    _check_adsorbed(out, ads, where)
     if vacuum is not None:
         out = with_clear_vacuum(out, vacuum)
+    else:
+        _check_kept_cell_vacuum(out, float(built.info.get("vacuum", 0.0)), where)
     out.info["start_from"] = path.name
     # the placement the file holds, not the study's site/height/... (which it replaces)
     for key in PLACEMENT_KEYS:

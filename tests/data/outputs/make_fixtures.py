@@ -70,3 +70,37 @@ run(
 lines = (out / "li_single_point.out").read_text().splitlines(keepends=True)
 (out / "li_killed_before_scf.out").write_text("".join(lines[:400]))
 shutil.copy(out / "li_single_point.inp", out / "li_killed_before_scf.inp")
+
+
+def run_killed_in_scf(name, atoms, stage, after_step, overrides=None):
+    """A real CP2K run killed (SIGKILL, like a scheduler's) once SCF step ``after_step`` is
+    printed: the output stops inside its SCF loop, with no 'SCF run ... converged' line."""
+    import re
+    import signal
+    import time
+
+    d = work / name
+    write_cp2k_input(atoms, stage, d, protocol="quick", overrides=overrides)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    with open(d / "cp2k.out", "w") as f:
+        proc = subprocess.Popen(
+            ["cp2k", "-i", "cp2k.inp"], cwd=d, stdout=f, stderr=subprocess.STDOUT, env=env
+        )
+        step = re.compile(rf"^\s+{after_step}\s+\S+.*E[-+]\d+\s*$", re.M)
+        while proc.poll() is None and not step.search((d / "cp2k.out").read_text()):
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    shutil.copy(d / "cp2k.out", out / f"{name}.out")
+    shutil.copy(d / "cp2k.inp", out / f"{name}.inp")
+
+
+# A single point killed inside its SCF (a walltime or memory kill on a cluster): H2O,
+# diagonalisation with Broyden mixing so that the SCF takes many steps, killed at step 4.
+run_killed_in_scf(
+    "h2o_killed_in_scf",
+    h2o,
+    "single_point",
+    after_step=4,
+    overrides={"scf_method": "DIAG", "mixing_alpha": 0.05},
+)
