@@ -288,8 +288,12 @@ def compute(
 
 
 def _why_unconverged(r: CalcResult) -> str | None:
+    from atomistics.parse.cp2k import CUTOFF_WARNING
+
     if not r.scf_converged:
         return f"{r.name}:{r.stage} (SCF not converged)"
+    if any(w.startswith(CUTOFF_WARNING) for w in r.warnings):
+        return f"{r.name}:{r.stage} (energy not converged in the cutoff: the density grid loses electrons)"
     if r.geo_converged is False and (
         r.fmax_ev_a is not None
         and r.fmax_target_ev_a is not None

@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from test_fireworks_embedded import _rows, _same, run
+from test_fireworks_embedded import _same, store_both_ways
 
 from atomistics import db as dbmod
 from atomistics.cli import main
@@ -80,20 +80,7 @@ def test_cp2k_energy_on_the_xtb_geometry_with_its_origin_recorded(tmp_path, monk
 
 
 def test_run_and_fireworks_store_identical_composite_rows(tmp_path):
-    env = {"OMP_NUM_THREADS": "1"}
-    by_run, by_fw = tmp_path / "run", tmp_path / "fw"
-    for folder in (by_run, by_fw):
-        folder.mkdir()
-        (folder / "s.yaml").write_text(LI)
-    rc, out, err = run("atomistics", "run", "s.yaml", "--no-progress", cwd=by_run, env=env)
-    assert rc == 0, err
-    rc, out, err = run("atomistics", "submit", "s.yaml", cwd=by_fw, env=env)
-    assert rc == 0, err
-    rc, _, err = run(
-        "rlaunch", "rapidfire", "--nlaunches", "0", "--timeout", "300", cwd=by_fw, env=env
-    )
-    assert rc == 0, err[-2000:]
-    rows_run, rows_fw = _rows(by_run / "results.db"), _rows(by_fw / "results.db")
+    rows_run, rows_fw = store_both_ways(tmp_path, LI, timeout=300)
     assert set(rows_run) == set(rows_fw) and len(rows_run) == 2
     for key in rows_run:
         _same(rows_run[key], rows_fw[key], str(key))

@@ -278,21 +278,27 @@ def _same(a, b, where: str) -> None:
         assert a == b, (where, a, b)
 
 
-def test_run_and_fireworks_store_identical_rows(tmp_path):
-    """The same study through `atomistics run` and through FireWorks: field by field equal."""
+def store_both_ways(tmp_path: Path, study: str, timeout: int = 150) -> tuple[dict, dict]:
+    """The study stored by `atomistics run` and by `submit` + `rlaunch`: (rows, rows)."""
     env = {"OMP_NUM_THREADS": "1"}
     by_run, by_fw = tmp_path / "run", tmp_path / "fw"
     for folder in (by_run, by_fw):
         folder.mkdir()
-        (folder / "mini.yaml").write_text(MINI_STUDY)
+        (folder / "mini.yaml").write_text(study)
     rc, out, err = run("atomistics", "run", "mini.yaml", "--no-progress", cwd=by_run, env=env)
     assert rc == 0, err
-    assert run("atomistics", "submit", "mini.yaml", cwd=by_fw, env=env)[0] == 0
+    rc, out, err = run("atomistics", "submit", "mini.yaml", cwd=by_fw, env=env)
+    assert rc == 0, err
     rc, _, err = run(
-        "rlaunch", "rapidfire", "--nlaunches", "0", "--timeout", "150", cwd=by_fw, env=env
+        "rlaunch", "rapidfire", "--nlaunches", "0", "--timeout", str(timeout), cwd=by_fw, env=env
     )
     assert rc == 0, err[-2000:]
-    rows_run, rows_fw = _rows(by_run / "results.db"), _rows(by_fw / "results.db")
+    return _rows(by_run / "results.db"), _rows(by_fw / "results.db")
+
+
+def test_run_and_fireworks_store_identical_rows(tmp_path):
+    """The same study through `atomistics run` and through FireWorks: field by field equal."""
+    rows_run, rows_fw = store_both_ways(tmp_path, MINI_STUDY)
     assert set(rows_run) == set(rows_fw) and len(rows_run) == 7  # 6 calculations + 1 reaction
     for key in rows_run:
         _same(rows_run[key], rows_fw[key], str(key))

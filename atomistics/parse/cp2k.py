@@ -50,6 +50,15 @@ _SCF_STEP = re.compile(
     re.M,
 )
 _SCF_END = re.compile(r"SCF run converged in|SCF run NOT converged")
+# "Electronic density on regular grids:   -451.9748232107   0.0251767893": the density
+# integrated on the grid and its difference from the electron count
+_GRID_CHARGE = re.compile(r"Electronic density on regular grids:\s+\S+\s+(\S+)")
+#: Electrons the density grid may miss before the energy is flagged as not converged in
+#: the cutoff. A coarse guard, not a convergence test: the LiMMT slab at 600/60 Ry misses
+#: 2e-6, FSI⁻ at the quick preset's 120 Ry 1.5e-3, the slab at 120 Ry 0.025, where the
+#: exchange energy came out at +61 eV (README, "CP2K energies on xtb geometries").
+GRID_CHARGE_TOLERANCE = 0.01
+CUTOFF_WARNING = "CUTOFF TOO LOW"
 
 
 @dataclass
@@ -71,6 +80,8 @@ class Cp2kParsed:
     warnings: list[str] = field(default_factory=list)
     # convergence per SCF step of every SCF run, in file order (outer loops concatenated);
     # the last run's list is the one a killed job stopped in
+    # |electrons on the density grid − electron count| at the last SCF step
+    grid_charge_error: float | None = None
     scf_steps: list[list[float]] = field(default_factory=list)
     stopped_in_scf: bool = False  # the output ends inside an SCF run (killed mid-SCF)
 
@@ -189,6 +200,14 @@ def parse_cp2k_output(
         warnings.append(f"{unconverged} of {len(scf)} SCF loop(s) did not converge")
     if walltime:
         warnings.append("CP2K stopped at its WALLTIME before finishing")
+    grid = _GRID_CHARGE.findall(text)
+    grid_charge_error = abs(float(grid[-1])) if grid else None
+    if grid_charge_error is not None and grid_charge_error > GRID_CHARGE_TOLERANCE:
+        warnings.append(
+            f"{CUTOFF_WARNING}: the density on the grids misses {grid_charge_error:.3g} "
+            f"electrons (> {GRID_CHARGE_TOLERANCE}): the energy is not converged in CUTOFF/"
+            "REL_CUTOFF; raise them (e.g. the paper preset's 600/60 Ry)"
+        )
     if stopped_in_scf:
         last = steps[-1]
         warnings.append(
@@ -224,4 +243,5 @@ def parse_cp2k_output(
         warnings=warnings[:50],
         scf_steps=steps,
         stopped_in_scf=stopped_in_scf,
+        grid_charge_error=grid_charge_error,
     )
