@@ -59,13 +59,27 @@ def pytest_sessionstart(session):
         pytest.exit(f"ATOMISTICS_REQUIRE_XTB=1 but tblite cannot be imported ({why})", 2)
 
 
-#: Modules whose tests run tblite on slabs or whole FireWorks/pytest processes (tens of
-#: seconds each): marked ``heavy``, left out of ``make test-fast``.
+#: Modules whose tests run tblite on slabs, CP2K, a database server or whole
+#: FireWorks/pytest/CLI processes (seconds to tens of seconds each): marked ``heavy``,
+#: left out of ``make test-fast`` (which takes under 2 minutes on one core).
 HEAVY_MODULES = {
     "test_ci_guards",
+    "test_cli_build",  # every build kind's --help in a subprocess
+    "test_cli_continuum",  # the bridge CLI in subprocesses
     "test_cli_screen",
     "test_composite_protocol",
+    "test_cp2k_inputs",  # validates every input with the CP2K binary
+    "test_cp2k_resources",
     "test_fireworks_embedded",
+    "test_fireworks_launchpad",
+    "test_fireworks_queue",
+    "test_issue16_bridge_inputs",  # bridge CLI subprocesses and pipes
+    "test_issue16_io_inputs",  # FireWorks and CP2K subprocesses
+    "test_output_paths",  # a run and a bridge plot through the CLI
+    "test_postgres",  # a PostgreSQL server
+    "test_postgres_missing",  # subprocesses without the driver
+    "test_run_xtb",  # the exchange reaction on a slab
+    "test_secrets",  # FireWorks and PostgreSQL subprocesses
     "test_solvation_step",
     "test_sp_supercell",
     "test_vacuum_series_study",
