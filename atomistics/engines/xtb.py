@@ -1,11 +1,11 @@
 """GFN2-xTB dry-run engine through tblite's ASE calculator.
 
-Molecules and ion pairs relax fully; on the ~170-atom slab only the adsorbate
-(and its counter-ion) moves, for at most ``XTB_MAX_STEPS_PERIODIC`` optimizer
-steps (enough to reach fmax; a relaxation that does not is flagged unconverged
-everywhere its energy appears), and the clay is held at its built geometry in
-both the bare slab and the adsorbate system, so its strain cancels in E_bind.
-A slab step costs 15–70 s on 2 cores (docs/dry_run_engine.md).
+Molecules and ion pairs relax fully; on a slab the surface region moves (the clay
+layer's top half, its Li⁺ and any adsorbate; the bottom half stays at the built
+geometry: :func:`atomistics.structures.relax_region.surface_region`), for at most
+``XTB_MAX_STEPS_PERIODIC`` optimizer steps (a relaxation that does not reach fmax is
+flagged unconverged everywhere its energy appears). A 2×1 slab step costs about 3–10 s
+on 2 cores, a 2×2 one 15–70 s (docs/dry_run_engine.md).
 
 Periodic cells (see ``docs/dry_run_engine.md``):
 
@@ -38,9 +38,10 @@ from typing import Any
 
 from ase import Atoms
 
-from atomistics.engines.ase_engine import OPTIMIZERS, RELAX_REGIONS, ASECalculatorEngine
+from atomistics.engines.ase_engine import OPTIMIZERS, ASECalculatorEngine
 from atomistics.errors import AtomisticsError
 from atomistics.limits import finite
+from atomistics.structures.relax_region import RELAX_REGIONS
 
 XTB_DEFAULTS: dict[str, Any] = {
     "method": "GFN2-xTB",

@@ -11,7 +11,7 @@ What is taken and why:
 * the slab atoms stay where the study builds them. The screening relaxes a
   free surface region around the site (basal O, OH, Li⁺) while its bare-slab
   reference relaxes the same region. A study run does not repeat that for the
-  reference (the xtb dry run moves only the adsorbate on a slab), so taking the
+  reference (each system of a study relaxes from the built slab), so taking the
   relaxed surface atoms would count the framework's own relaxation (GFN2-xTB
   forces up to 3.6 eV/Å on the experimental clay) as adsorption energy, and the
   in-cell slab references (:func:`~atomistics.structures.exchange.slab_in_cell`)
