@@ -186,6 +186,33 @@ def system_results(
     return out
 
 
+def check_bridge_exchange(study: Study, structures) -> None:
+    """``bridge.exchange`` names a neutral reaction: refused before any job otherwise.
+
+    A charged-fragment binding energy (Li⁺ + FSI⁻ → LiFSI) is not an exchange energy; the
+    bridge would refuse it after every calculation had run, so the study is refused now,
+    the way the bridge words it (:func:`atomistics.continuum.bridge.check_neutral_exchange`).
+    """
+    from types import SimpleNamespace
+
+    from atomistics.continuum.bridge import check_neutral_exchange
+
+    name = (study.bridge or {}).get("exchange")
+    spec = study.all_reactions.get(name) if name else None
+    if spec is None:
+        return
+    charged = any(
+        int(structures[n].info.get("charge", 0)) != 0 for n in (*spec.reactants, *spec.products)
+    )
+    subject = f"{study.where('bridge', 'exchange')} = {name!r}"
+    check_neutral_exchange(
+        SimpleNamespace(name=name, charged=charged),
+        subject,
+        "name a neutral exchange reaction, or bridge.surface_anion / bridge.cation_anion "
+        "for the charged-fragment binding energies (FITTED screening path)",
+    )
+
+
 def check_study_solvation(study: Study, structures, engine: Engine) -> dict | None:
     """``bridge.solvation`` checked against the engine before any job (None: not asked for)."""
     section = (study.bridge or {}).get("solvation")
@@ -286,6 +313,8 @@ def run_study(
     # Fail before any job runs if the engine cannot do what the study asks.
     rx.check_engine_can_run(study, structures, engine, wanted)
     solvation = check_study_solvation(study, structures, engine) if systems is None else None
+    if systems is None:
+        check_bridge_exchange(study, structures)
     for name in (n for n in structures if n not in wanted and systems is None):
         log(
             f"{study.name}: {name} is a building block (no reaction uses it): built, not calculated"

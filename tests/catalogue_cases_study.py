@@ -109,4 +109,11 @@ CASES: list = [
         ["build", "s.yaml", "-o", "out"],
         write("s.yaml", S0 + "bridge: {current_density: 1 mA/cm^2}\n"),
     ),
+    # 10. bridge.exchange naming a charged-fragment binding energy: refused before any job
+    _case(
+        "run-bridge-exchange-is-charged-binding",
+        S0
+        + "binding_energies:\n  be: {complex: lifsi, fragments: [li, fsi]}\n"
+        + "bridge: {exchange: be, current_density: 1 mA/cm^2}\n",
+    ),
 ]
