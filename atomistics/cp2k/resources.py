@@ -103,10 +103,15 @@ GRID_SECONDS = 1.1e-6
 SPARSE_SECONDS = 1.07e-6
 #: per N_b³ and irreducible k-point, diagonalisation only (fitted to the slab's 3×3×1 run)
 DIAG_SECONDS = 4.9e-9
-#: SCF steps of a first SCF by method: OT converged the paper-preset slab single points in
-#: the measured runs (README), diagonalisation with Broyden mixing (α 0.2) took about 35
-#: at Γ and 25–35 with k-points; a later geometry step restarts from the previous one
-FIRST_SCF_STEPS = {"OT": 25, "DIAG": 35}
+#: SCF steps of a first SCF from the atomic guess, by system type and method. Measured on
+#: the LiMMT 2×1 slab (README, "SCF for slabs"): OT 61–66 steps (quick preset and 400 Ry),
+#: diagonalisation with Broyden mixing 35 at Γ (25–35 with k-points at the paper preset);
+#: small molecules converge with OT in 10–25. A later geometry step restarts from the
+#: previous wavefunction.
+FIRST_SCF_STEPS = {
+    "molecule": {"OT": 25, "DIAG": 35},
+    "slab": {"OT": 65, "DIAG": 35},
+}
 LATER_SCF_STEPS = 10
 #: The wall-time model's stated error, a factor either way (tests/test_cp2k_slab_calibration.py)
 TIME_STATED_FACTOR = 3.0
@@ -332,7 +337,8 @@ def estimate_resources(
         )
         / ranks
     )
-    steps = FIRST_SCF_STEPS["DIAG" if diag else "OT"]
+    kind = "slab" if str(_get(settings, "system_type")) == "slab" else "molecule"
+    steps = FIRST_SCF_STEPS[kind]["DIAG" if diag else "OT"]
     if _get(settings, "run_type") == "GEO_OPT":
         geo = min(int(_get(settings, "geo_max_iter")), 3 * len(symbols) + 10)
         steps += LATER_SCF_STEPS * geo
