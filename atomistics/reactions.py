@@ -292,7 +292,7 @@ def _why_unconverged(r: CalcResult) -> str | None:
 
     if not r.scf_converged:
         return f"{r.name}:{r.stage} (SCF not converged)"
-    if any(w.startswith(CUTOFF_WARNING) for w in r.warnings):
+    if any(w.startswith(CUTOFF_WARNING) for w in getattr(r, "warnings", ()) or ()):
         return f"{r.name}:{r.stage} (energy not converged in the cutoff: the density grid loses electrons)"
     if r.geo_converged is False and (
         r.fmax_ev_a is not None
