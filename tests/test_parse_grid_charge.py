@@ -68,3 +68,20 @@ def test_an_adequate_cutoff_is_not_flagged(tmp_path):
     parsed = _parse(tmp_path, DATA / "li_single_point.out")
     assert parsed.grid_charge_error is not None and parsed.grid_charge_error < 1e-3
     assert not any(w.startswith(CUTOFF_WARNING) for w in parsed.warnings)
+
+
+def test_the_400_ry_slab_runs_pass_and_give_the_exchange_energy(tmp_path):
+    """The same three single points at 400/40 Ry (workflows/limmt_exchange_2x1_pbe.yaml):
+    every density grid within 2e-4 electrons, ΔE_exch = −0.683 eV (PBE-D3 // GFN1-xTB)."""
+    energies = {}
+    for name in ("limmt_lifsi", "limmt_exref", "li_fsi_exref"):
+        path = DATA / "limmt_exchange_400ry" / f"{name}.out"
+        folder = tmp_path / name
+        folder.mkdir()
+        parsed = _parse(folder, path)
+        assert parsed.scf_converged and parsed.grid_charge_error < 2e-4
+        assert not any(w.startswith(CUTOFF_WARNING) for w in parsed.warnings)
+        assert parsed.energy_ev == pytest.approx(_energy_ev(path), abs=1e-9)
+        energies[name] = parsed.energy_ev
+    delta = energies["limmt_lifsi"] - energies["limmt_exref"] - energies["li_fsi_exref"]
+    assert delta == pytest.approx(-0.683, abs=5e-4)
