@@ -190,27 +190,24 @@ def check_bridge_exchange(study: Study, structures) -> None:
     """``bridge.exchange`` names a neutral reaction: refused before any job otherwise.
 
     A charged-fragment binding energy (Li⁺ + FSI⁻ → LiFSI) is not an exchange energy; the
-    bridge would refuse it after every calculation had run, so the study is refused now,
-    the way the bridge words it (:func:`atomistics.continuum.bridge.check_neutral_exchange`).
+    bridge would refuse it (``continuum.bridge.check_neutral_exchange``) only after every
+    calculation had run, so the study is refused now. (The runner sits below the continuum
+    package, so the rule is checked here on the built structures' charges.)
     """
-    from types import SimpleNamespace
-
-    from atomistics.continuum.bridge import check_neutral_exchange
-
     name = (study.bridge or {}).get("exchange")
     spec = study.all_reactions.get(name) if name else None
     if spec is None:
         return
-    charged = any(
+    if any(
         int(structures[n].info.get("charge", 0)) != 0 for n in (*spec.reactants, *spec.products)
-    )
-    subject = f"{study.where('bridge', 'exchange')} = {name!r}"
-    check_neutral_exchange(
-        SimpleNamespace(name=name, charged=charged),
-        subject,
-        "name a neutral exchange reaction, or bridge.surface_anion / bridge.cation_anion "
-        "for the charged-fragment binding energies (FITTED screening path)",
-    )
+    ):
+        raise AtomisticsError(
+            f"{study.where('bridge', 'exchange')} = {name!r} is a binding energy of charged "
+            "fragments, not an exchange energy: the bridge's exchange must be a neutral "
+            "reaction, slab + [Li+FSI-] -> slab.(FSI- + Li+) (workflows/limmt_exchange_2x1.yaml); "
+            "name a neutral exchange reaction, or bridge.surface_anion / bridge.cation_anion "
+            "for the charged-fragment binding energies (FITTED screening path)"
+        )
 
 
 def check_study_solvation(study: Study, structures, engine: Engine) -> dict | None:
