@@ -59,7 +59,13 @@ from ase import Atoms
 from ase.units import Bohr, Hartree
 
 from atomistics.errors import AtomisticsError
-from atomistics.execution import CalcResult, Calculation, plan_calculation, stage_input
+from atomistics.execution import (
+    CalcResult,
+    Calculation,
+    plan_calculation,
+    stage_input,
+    why_unconverged,
+)
 from atomistics.execution.hashing import round_positions
 from atomistics.structures.exchange import (
     clear_vacuum,
@@ -67,7 +73,11 @@ from atomistics.structures.exchange import (
     slab_in_cell,
     with_clear_vacuum,
 )
-from atomistics.study import VACUUM_SERIES_MIN_HEIGHT
+from atomistics.study import (
+    VACUUM_SERIES_MIN_HEIGHT,
+    VACUUM_SERIES_MIN_POINTS,
+    distinct_heights,
+)
 
 #: e²/(4πε₀) in eV·Å (CODATA via ASE: Hartree × Bohr)
 COULOMB_EV_ANGSTROM = Hartree * Bohr
@@ -174,7 +184,7 @@ def fit_vacuum_series(
         raise AtomisticsError(
             f"vacuum series: {L.size} cell heights but {E.size} energies; give one energy per height."
         )
-    if L.size < 3:
+    if L.size < VACUUM_SERIES_MIN_POINTS:
         raise AtomisticsError(
             f"vacuum series: {L.size} point(s) given, the fit a + bL + c/L needs at least 3 "
             "different vacuum heights."
@@ -185,7 +195,7 @@ def fit_vacuum_series(
         )
     if np.any(L <= 0):
         raise AtomisticsError("vacuum series: cell heights must be positive lengths in Å.")
-    if np.unique(np.round(L, 6)).size < 3:
+    if distinct_heights(L) < VACUUM_SERIES_MIN_POINTS:
         raise AtomisticsError(
             "vacuum series: fewer than 3 distinct cell heights; use at least 3 different vacua."
         )
@@ -267,7 +277,7 @@ def build_vacuum_series(
     :func:`molecule_in_cell`. Needs ≥ 3 distinct vacua ≥ ``MIN_SERIES_VACUUM``.
     """
     vac = [float(v) for v in vacua]
-    if len(set(np.round(vac, 6))) < 3:
+    if distinct_heights(vac) < VACUUM_SERIES_MIN_POINTS:
         raise AtomisticsError(
             f"a vacuum series needs at least 3 different vacua, got {vac}: e.g. 15 20 25 30."
         )
@@ -291,21 +301,18 @@ def build_vacuum_series(
         cx = with_clear_vacuum(complex_, v)
         structures = {complex_name: cx}
         for name, ref in references.items():
+            # the bare slab: its atoms where the complex's slab atoms are, or, when those
+            # relaxed away, shifted rigidly so the mean heights agree (slab_in_cell)
             is_slab = len(ref) == n_slab and np.array_equal(ref.numbers, complex_.numbers[:n_slab])
-            structures[name] = _slab_reference(ref, cx) if is_slab else molecule_in_cell(ref, cx)
+            structures[name] = (
+                slab_in_cell(ref, cx, allow_relaxed=True) if is_slab else molecule_in_cell(ref, cx)
+            )
         points.append(
             VacuumSeriesPoint(
                 vacuum=clear_vacuum(cx), cell_height=float(cx.cell[2, 2]), structures=structures
             )
         )
     return points
-
-
-def _slab_reference(slab: Atoms, cx: Atoms) -> Atoms:
-    """The bare slab in the complex's cell: its atoms where the complex's slab atoms are, or,
-    when those have relaxed away from the bare slab's, the bare slab shifted rigidly so that
-    the mean heights of the two agree (the cell is the same either way)."""
-    return slab_in_cell(slab, cx, allow_relaxed=True)
 
 
 def fit_reaction_vacuum_series(
@@ -439,7 +446,6 @@ def assemble_vacuum_series(
     exceeds :data:`MAX_NOISE_AMPLIFICATION` the fit is ill-conditioned and no value is
     reported (``value_ev`` None, ``status`` says why).
     """
-    from atomistics.reactions import _why_unconverged
 
     points = [p for _, p, _ in planned]
     energies = [{s: float(r.energy_ev) for s, r in res.items()} for res in results]
@@ -475,7 +481,7 @@ def assemble_vacuum_series(
     else:
         value, status = fit.a, "ok"
     all_results = [r for res in results for r in res.values()]
-    unconverged = list(dict.fromkeys(w for r in all_results if (w := _why_unconverged(r))))
+    unconverged = list(dict.fromkeys(w for r in all_results if (w := why_unconverged(r))))
     return {
         "label": VACUUM_SERIES_LABEL,
         "reaction": reaction,
@@ -528,16 +534,17 @@ def run_vacuum_series(
     structures: Mapping[str, Atoms],
     finals: Mapping[str, CalcResult],
     engine,
-    run_one: Callable[[Calculation], CalcResult],
+    run_one: Callable[[Calculation, object], CalcResult],
 ) -> dict:
-    """Plan, run (``run_one``: cached or computed and stored) and fit one vacuum series.
+    """Plan, run (``run_one(calc, engine)``: cached or computed and stored) and fit one
+    vacuum series.
 
     The one function ``atomistics run`` and the FireWorks reaction task call
     (:func:`plan_vacuum_series` → ``run_one`` per calculation →
     :func:`assemble_vacuum_series`).
     """
     planned = plan_vacuum_series(study, reaction, spec, structures, finals, engine)
-    results = [{s: run_one(c) for s, c in calcs.items()} for _, _, calcs in planned]
+    results = [{s: run_one(c, engine) for s, c in calcs.items()} for _, _, calcs in planned]
     return assemble_vacuum_series(reaction, spec, planned, results)
 
 

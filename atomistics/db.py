@@ -108,6 +108,10 @@ KEY_DESCRIPTIONS: dict[str, tuple[str, str, str]] = {
     "e_vacuum_uncertainty_ev": ("σ ΔE(L→∞)", "Uncertainty of the vacuum extrapolation", "eV"),
     "vacuum_series_status": ("Series", "ok, or why no extrapolated value is reported", ""),
     "vacuum_series_converged": ("Series conv.", "Every input of the vacuum series converged", ""),
+    "ddg_solv_ev": ("ΔΔG_solv", "Implicit-solvent correction of the exchange reaction", "eV"),
+    "ddg_solv_sigma_ev": ("σ ΔΔG_solv", "1σ uncertainty of the solvent correction", "eV"),
+    "solvation_model": ("Solvent model", "Implicit-solvent model of ΔΔG_solv", ""),
+    "solvation_converged": ("Solv. conv.", "Every input of ΔΔG_solv converged", ""),
 }
 
 
@@ -448,6 +452,12 @@ def _reaction_kvp(study: str, entry: ReactionEnergy) -> dict[str, Any]:
         if series.get("value_ev") is not None:
             kvp["e_vacuum_extrapolated_ev"] = float(series["value_ev"])
             kvp["e_vacuum_uncertainty_ev"] = float(series["uncertainty_ev"])
+    solvation = entry.solvation
+    if solvation:  # ΔΔG_solv of the exchange reaction (bridge.solvation), next to e_reaction_ev
+        kvp["ddg_solv_ev"] = float(solvation["ddg_ev"])
+        kvp["ddg_solv_sigma_ev"] = float(solvation["sigma_ev"])
+        kvp["solvation_model"] = str(solvation["model"])
+        kvp["solvation_converged"] = bool(solvation["converged"])
     return kvp
 
 
@@ -475,10 +485,6 @@ def write_reactions(db, study: str, engine: str, protocol: str, entries) -> list
                 db.write(Atoms(), key_value_pairs=_reaction_kvp(study, e), data=e.to_record())
             )
     return ids
-
-
-#: Older name; a binding energy is a reaction.
-write_binding_energies = write_reactions
 
 
 def calculation_rows(db, study: str | None = None) -> list:
@@ -553,11 +559,6 @@ def reaction_rows(
             )
         seen[key] = r.id
     return rows
-
-
-def binding_rows(db, study: str | None = None, latest: bool = True) -> list:
-    """Older name of :func:`reaction_rows` (``latest`` is ignored: duplicates are refused)."""
-    return reaction_rows(db, study)
 
 
 def reactions_from_db(

@@ -42,8 +42,15 @@ from ase import Atoms
 
 from atomistics.engines.base import STAGES, Engine
 from atomistics.errors import AtomisticsError
-from atomistics.execution import CalcResult, Calculation, plan_calculation, stage_input
+from atomistics.execution import (
+    CalcResult,
+    Calculation,
+    plan_calculation,
+    stage_input,
+    why_unconverged,
+)
 from atomistics.execution.hashing import combine_hashes
+from atomistics.study import signed_coefficients
 
 NEUTRAL_LABEL = "neutral"
 CHARGED_LABEL = "paper's definition (charged fragments)"
@@ -158,6 +165,10 @@ class ReactionEnergy:
     #: one (:func:`atomistics.charged_slab.assemble_vacuum_series`); ``energy_ev`` stays
     #: the single-cell value
     vacuum_series: dict[str, Any] | None = None
+    #: the implicit-solvent correction ΔΔG_solv of the bridge's exchange reaction, when the
+    #: study asks for one (``bridge.solvation``; the record of :class:`atomistics.execution.
+    #: solvation.SolvationCorrection`); ``energy_ev`` stays the gas-phase value
+    solvation: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -218,6 +229,7 @@ class ReactionEnergy:
             "calc_hashes": list(self.calc_hashes),
             "input_hash": self.input_hash,
             "vacuum_series": self.vacuum_series,
+            "solvation": self.solvation,
         }
 
     @classmethod
@@ -236,9 +248,7 @@ def compute_reaction(
     cp_ghost_ev: Sequence[float] | None = None,
 ) -> ReactionEnergy:
     """A :class:`ReactionEnergy` from energies by system name (no provenance)."""
-    coefficients = {n: -nu for n, nu in reactants.items()}
-    for n, nu in products.items():
-        coefficients[n] = coefficients.get(n, 0.0) + nu
+    coefficients = signed_coefficients(reactants, products)
     try:
         raw = reaction_energy(coefficients, energies_ev)
     except AtomisticsError as exc:
@@ -287,31 +297,6 @@ def compute(
 # ----------------------------------------------------------------- the assembler
 
 
-def _why_unconverged(r: CalcResult) -> str | None:
-    from atomistics.parse.cp2k import CUTOFF_WARNING
-
-    if not r.scf_converged:
-        return f"{r.name}:{r.stage} (SCF not converged)"
-    if any(w.startswith(CUTOFF_WARNING) for w in getattr(r, "warnings", ()) or ()):
-        return f"{r.name}:{r.stage} (energy not converged in the cutoff: the density grid loses electrons)"
-    if r.geo_converged is False and (
-        r.fmax_ev_a is not None
-        and r.fmax_target_ev_a is not None
-        and r.fmax_ev_a <= r.fmax_target_ev_a
-    ):
-        # fmax was reached, yet the engine rejected the geometry: the relaxation broke or
-        # formed a covalent bond (atomistics.structures.checks.bond_changes)
-        return (
-            f"{r.name}:{r.stage} (geometry rejected: the relaxation changed the species' bonding)"
-        )
-    if r.geo_converged is False:
-        fmax = "" if r.fmax_ev_a is None else f", fmax {r.fmax_ev_a:.3g} eV/Å"
-        target = "" if r.fmax_target_ev_a is None else f" > {r.fmax_target_ev_a:g}"
-        steps = "" if r.geo_steps is None else f" after {r.geo_steps} steps"
-        return f"{r.name}:{r.stage} (geometry not converged{fmax}{target}{steps})"
-    return None
-
-
 def assemble(
     name: str,
     spec,
@@ -351,7 +336,7 @@ def assemble(
     entry.engine, entry.protocol = engines[0], protocols[0]
     entry.calc_hashes = [r.calc_hash for r in all_inputs]
     entry.input_hash = combine_hashes(*entry.calc_hashes)
-    entry.unconverged = [w for r in all_inputs if (w := _why_unconverged(r))]
+    entry.unconverged = [w for r in all_inputs if (w := why_unconverged(r))]
     entry.converged = not entry.unconverged
     entry.charged = any(r.charge != 0 for r in inputs)
     return entry

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from atomistics import db as dbmod
 from atomistics import reactions as rx
-from atomistics.charged_slab import n_series_calculations, run_vacuum_series
+from atomistics import study_reactions as sr
 from atomistics.engines.base import STAGES, CalculationFailed, Engine
 from atomistics.errors import AtomisticsError
 from atomistics.execution import (
@@ -163,11 +163,6 @@ class StudyRun:
     #: ΔΔG_solv of the bridge's exchange reaction (``bridge.solvation``), when asked for
     solvation: solv.SolvationCorrection | None = None
 
-    @property
-    def binding_energies(self) -> list[rx.ReactionEnergy]:
-        """Older name of :attr:`reactions`."""
-        return self.reactions
-
 
 def system_results(
     study: str,
@@ -186,106 +181,14 @@ def system_results(
     return out
 
 
-def check_bridge_exchange(study: Study, structures) -> None:
-    """``bridge.exchange`` names a neutral reaction: refused before any job otherwise.
-
-    A charged-fragment binding energy (Li⁺ + FSI⁻ → LiFSI) is not an exchange energy; the
-    bridge would refuse it (``continuum.bridge.check_neutral_exchange``) only after every
-    calculation had run, so the study is refused now. (The runner sits below the continuum
-    package, so the rule is checked here on the built structures' charges.)
-    """
-    name = (study.bridge or {}).get("exchange")
-    spec = study.all_reactions.get(name) if name else None
-    if spec is None:
-        return
-    if any(
-        int(structures[n].info.get("charge", 0)) != 0 for n in (*spec.reactants, *spec.products)
-    ):
-        raise AtomisticsError(
-            f"{study.where('bridge', 'exchange')} = {name!r} is a binding energy of charged "
-            "fragments, not an exchange energy: the bridge's exchange must be a neutral "
-            "reaction, slab + [Li+FSI-] -> slab.(FSI- + Li+) (workflows/limmt_exchange_2x1.yaml); "
-            "name a neutral exchange reaction, or bridge.surface_anion / bridge.cation_anion "
-            "for the charged-fragment binding energies (FITTED screening path)"
-        )
+def _progress_bar(desc: str, total: int, progress: bool) -> tqdm:
+    return tqdm(total=total, desc=desc, unit="calc", disable=not progress, file=sys.stderr)
 
 
-def check_study_solvation(study: Study, structures, engine: Engine) -> dict | None:
-    """``bridge.solvation`` checked against the engine before any job (None: not asked for)."""
-    section = (study.bridge or {}).get("solvation")
-    if section is None:
-        return None
-    spec = study.all_reactions[study.bridge["exchange"]]
-    try:
-        solv.check_solvation(section, engine, structures, [*spec.reactants, *spec.products])
-    except AtomisticsError as exc:  # e.g. a solvent tblite has no parameters for
-        where = study.location("bridge", "solvation")
-        if not where:
-            raise
-        raise AtomisticsError(f"{where}: {exc}") from None
-    return section
-
-
-def study_solvation(
-    study: Study,
-    structures,
-    finals: dict[str, CalcResult],
-    engine: Engine,
-    run_one: Callable[[Calculation, Engine], CalcResult],
-    bar=None,
-) -> solv.SolvationCorrection:
-    """ΔΔG_solv of the bridge's exchange reaction (:func:`atomistics.execution.solvation.
-    compute_solvation`) at the final geometries ``finals``; ``bar``: a progress bar to extend."""
-    name = study.bridge["exchange"]
-    spec = study.all_reactions[name]
-
-    def planned(n: int) -> None:
-        if bar is not None and bar.total is not None:
-            bar.total += n
-            bar.refresh()
-
-    return solv.compute_solvation(
-        study.name,
-        name,
-        spec.reactants,
-        spec.products,
-        structures,
-        finals,
-        engine,
-        study.bridge["solvation"],
-        run_one,
-        planned,
-    )
-
-
-def stored_solvation(
-    study_name: str, reaction: rx.ReactionEnergy, engine: Engine, section: dict, db, workdir
-) -> solv.SolvationCorrection:
-    """ΔΔG_solv of a stored reaction (the FireWorks bridge task): its gas single points are
-    read back by the reaction's input hashes, then :func:`~atomistics.execution.solvation.
-    compute_solvation` as in :func:`study_solvation` (a row's atoms carry the built
-    structure's charge, multiplicity and masks, so the planned hashes are the same)."""
-    systems = [*reaction.reactants, *reaction.products]
-    finals = {}
-    for name, calc_hash in zip(systems, reaction.calc_hashes[: len(systems)], strict=True):
-        result = dbmod.load_result(db, calc_hash)
-        if result is None:
-            raise AtomisticsError(
-                f"the single point of {name!r} ({calc_hash[:12]}) of reaction {reaction.name!r} "
-                "is not in the results database: run the study first."
-            )
-        finals[name] = result
-    return solv.compute_solvation(
-        study_name,
-        reaction.name,
-        reaction.reactants,
-        reaction.products,
-        {n: r.atoms for n, r in finals.items()},
-        finals,
-        engine,
-        section,
-        lambda calc, eng: run_calculation(calc, workdir, eng, db),
-    )
+def _extend(bar: tqdm, n: int) -> None:
+    """A phase announces ``n`` more calculations once it has planned them."""
+    bar.total += n
+    bar.refresh()
 
 
 def run_study(
@@ -308,28 +211,27 @@ def run_study(
         raise AtomisticsError(f"unknown systems {unknown}: the study has {list(structures)}.")
     specs = study.all_reactions
     # Fail before any job runs if the engine cannot do what the study asks.
-    rx.check_engine_can_run(study, structures, engine, wanted)
-    solvation = check_study_solvation(study, structures, engine) if systems is None else None
     if systems is None:
-        check_bridge_exchange(study, structures)
+        sr.check_study_corrections(study, structures, engine, wanted)
+    else:
+        rx.check_engine_can_run(study, structures, engine, wanted)
     for name in (n for n in structures if n not in wanted and systems is None):
         log(
             f"{study.name}: {name} is a building block (no reaction uses it): built, not calculated"
         )
-    n_cp = sum(2 * len(s.binding[1]) for s in specs.values() if s.counterpoise)
-    n_cp += sum(n_series_calculations(s) for s in specs.values())
+    n_cp = sr.count_correction_calculations(specs)
     run = StudyRun(study.name, engine.name, str(getattr(engine, "protocol", engine.name)))
     with study_lock(workdir, db_url):
         db = dbmod.connect(db_url)
-        bar = tqdm(
-            total=len(wanted) * len(STAGES) + (n_cp if systems is None else 0),
-            desc=f"{study.name} [{engine.name}]",
-            unit="calc",
-            disable=not progress,
-            file=sys.stderr,
+        bar = _progress_bar(
+            f"{study.name} [{engine.name}]",
+            len(wanted) * len(STAGES) + (n_cp if systems is None else 0),
+            progress,
         )
+        bars = [bar]
 
         def one(calc: Calculation, eng: Engine = engine) -> CalcResult:
+            bar = bars[-1]  # the phase's progress bar (calculations, then solvation)
             bar.set_postfix_str(f"{calc.name}:{calc.stage}")
             result = run_calculation(calc, workdir, eng, db)
             run.results[(calc.name, calc.stage)] = result
@@ -350,32 +252,27 @@ def run_study(
             for name in wanted:
                 finals[name] = system_results(study.name, name, structures[name], engine, one)[-1]
             if systems is None:
-                for rname, spec in specs.items():
-                    cp = None
-                    if spec.counterpoise:
-                        complex_result = finals[spec.binding[0]]
-                        plans = rx.plan_counterpoise(
-                            study.name, rname, spec, structures, complex_result, engine
-                        )
-                        cp = [(one(own), one(ghost)) for own, ghost in plans]
-                    entry = rx.assemble(rname, spec, finals, cp)
-                    if spec.vacuum_series:  # a charged slab's series, fitted (charged_slab)
-                        entry.vacuum_series = run_vacuum_series(
-                            study.name, rname, spec, structures, finals, engine, one
-                        )
-                    run.reactions.append(entry)
+                run.reactions = sr.compute_study_reactions(
+                    study.name, specs, structures, finals, engine, one
+                )
         if systems is None:
             dbmod.write_reactions(db, study.name, engine.name, run.protocol, run.reactions)
-        if solvation is not None:  # bridge.solvation, after the reactions are stored
-            bar = tqdm(  # `one` reports to this bar from now on
-                total=0,
-                desc=f"{study.name} [{engine.name}] solvation",
-                unit="calc",
-                disable=not progress,
-                file=sys.stderr,
-            )
-            with bar:
-                run.solvation = study_solvation(study, structures, finals, engine, one, bar)
+        if systems is None and (study.bridge or {}).get("solvation") is not None:
+            # bridge.solvation, after the reactions are stored (a failure keeps them), then
+            # the reactions again with ΔΔG_solv on the exchange reaction's record
+            bars.append(_progress_bar(f"{study.name} [{engine.name}] solvation", 0, progress))
+            with bars[-1]:
+                run.solvation = sr.attach_exchange_solvation(
+                    study.name,
+                    study.bridge,
+                    run.reactions,
+                    structures,
+                    finals,
+                    engine,
+                    one,
+                    lambda n: _extend(bars[-1], n),
+                )
+            dbmod.write_reactions(db, study.name, engine.name, run.protocol, run.reactions)
     run.wall_time_s = time.perf_counter() - start
     recovered = (
         f", {run.n_recovered} recovered from finished calculation folders (their database rows "

@@ -150,6 +150,14 @@ SystemSpec = Annotated[
 
 #: Å, smallest clear vacuum of a vacuum series (the density must decay in the vacuum)
 VACUUM_SERIES_MIN_HEIGHT = 5.0
+#: a + bL + c/L has three parameters: the fit needs this many distinct heights
+VACUUM_SERIES_MIN_POINTS = 3
+
+
+def distinct_heights(heights) -> int:
+    """How many distinct heights (Å, equal to 1e-6) a vacuum series has (the one rule the
+    study check, the builder and the fit share)."""
+    return len({round(float(h), 6) for h in heights})
 
 
 def _vacuum_series(v: list[float] | None) -> list[float] | None:
@@ -162,7 +170,7 @@ def _vacuum_series(v: list[float] | None) -> list[float] | None:
             f"heights {bad} Å: each clear vacuum must lie between {VACUUM_SERIES_MIN_HEIGHT:g} "
             f"and {clay.MAX_VACUUM:g} Å, e.g. [15, 20, 25]"
         )
-    if len({round(h, 6) for h in v}) < 3:
+    if distinct_heights(v) < VACUUM_SERIES_MIN_POINTS:
         raise ValueError(
             f"{v}: the fit a + bL + c/L needs at least 3 different heights (Å), e.g. [15, 20, 25]"
         )
@@ -211,6 +219,16 @@ def _coefficient(name: str, nu: Any) -> float:
     return float(nu)
 
 
+def signed_coefficients(
+    reactants: dict[str, float], products: dict[str, float]
+) -> dict[str, float]:
+    """ν_X of ΔE = Σ ν_X E(X): + for products, − for reactants (a system on both sides nets)."""
+    out = {n: -float(nu) for n, nu in reactants.items()}
+    for n, nu in products.items():
+        out[n] = out.get(n, 0.0) + float(nu)
+    return out
+
+
 class ReactionSpec(_Strict):
     """ΔE = Σ ν_p E(product p) − Σ ν_r E(reactant r), stoichiometric coefficients ν > 0.
 
@@ -248,10 +266,7 @@ class ReactionSpec(_Strict):
     @property
     def coefficients(self) -> dict[str, float]:
         """Signed coefficients: + for products, − for reactants."""
-        out = {n: -nu for n, nu in self.reactants.items()}
-        for n, nu in self.products.items():
-            out[n] = out.get(n, 0.0) + nu
-        return out
+        return signed_coefficients(self.reactants, self.products)
 
     @property
     def binding(self) -> tuple[str, list[str]] | None:

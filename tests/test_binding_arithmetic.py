@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from atomistics import binding as bind
+from atomistics import reactions as bind
 from atomistics.errors import AtomisticsError
 from atomistics.structures.molecules import build_ion_pair, build_molecule
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from atomistics import binding as bind
 from atomistics import db as dbmod
+from atomistics import reactions as bind
 from atomistics.cp2k import find_cp2k_command, write_cp2k_input
 from atomistics.engines.cp2k import Cp2kEngine
 from atomistics.execution.steps import plan_calculation

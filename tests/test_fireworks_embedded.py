@@ -285,7 +285,9 @@ def store_both_ways(tmp_path: Path, study: str, timeout: int = 150) -> tuple[dic
     for folder in (by_run, by_fw):
         folder.mkdir()
         (folder / "mini.yaml").write_text(study)
-    rc, out, err = run("atomistics", "run", "mini.yaml", "--no-progress", cwd=by_run, env=env)
+    rc, out, err = run(
+        "atomistics", "run", "mini.yaml", "--no-progress", cwd=by_run, env=env, timeout=timeout
+    )
     assert rc == 0, err
     rc, out, err = run("atomistics", "submit", "mini.yaml", cwd=by_fw, env=env)
     assert rc == 0, err
@@ -304,3 +306,59 @@ def test_run_and_fireworks_store_identical_rows(tmp_path):
         _same(rows_run[key], rows_fw[key], str(key))
     reaction = rows_run[("reaction", "li_fsi", "reaction")]
     assert reaction["converged"] is True and reaction["e_reaction_ev"] < 0
+
+
+# Every correction in one study: the vacuum series of a charged slab (tests/
+# test_vacuum_series_study.py's tiny study) and the bridge's exchange reaction with its
+# implicit-solvent ΔΔG_solv (tests/test_solvation_step.py's ion-pair conformer change).
+ALL_CORRECTIONS = """\
+name: mini
+engine: xtb
+calculation:
+  # reuse_calculator: false: every SCF from scratch, so the two paths, which run the
+  # calculations in another order, give bit-identical results
+  xtb: {max_steps_periodic: 40, fmax: 0.5, reuse_calculator: false}
+systems:
+  slab: {kind: limmt-slab, supercell: [1, 1], vacuum: 10, mg: 0}
+  li_ads: {kind: adsorbate, slab: slab, adsorbate: Li+, site: cavity, height: 1.8,
+           orientation: Li-down}
+  li_cell: {kind: molecule, species: Li+, cell_of: slab}
+  li_fsi: {kind: ion-pair, cation: Li+, anion: FSI-, conformer: C2}
+  li_fsi_c1: {kind: ion-pair, cation: Li+, anion: FSI-, conformer: C1}
+binding_energies:
+  li_slab: {complex: li_ads, fragments: [slab, li_cell], vacuum_series: [10, 15, 20]}
+reactions:
+  pair: {reactants: [li_fsi], products: [li_fsi_c1]}
+bridge:
+  exchange: pair
+  solvation: {model: cpcm:7.2}
+  electrolyte: {c0: 6 mol/L, diffusivity: 3e-10 m^2/s, t_plus: 0.32, temperature: 298.15 K}
+"""
+
+
+def test_run_and_fireworks_store_every_correction_identically(tmp_path):
+    """Counterpoise-free but with the vacuum series and ΔΔG_solv: both paths call the one
+    reaction loop (atomistics.study_reactions), so the rows agree field by field."""
+    rows_run, rows_fw = store_both_ways(tmp_path, ALL_CORRECTIONS, timeout=900)
+    assert set(rows_run) == set(rows_fw)
+    for key in rows_run:
+        _same(rows_run[key], rows_fw[key], str(key))
+    series = rows_run[("reaction", "li_slab", "reaction")]
+    assert series["vacuum_series_status"] == "ok"
+    assert series["data"]["vacuum_series"]["value_ev"] == series["e_vacuum_extrapolated_ev"]
+    pair = rows_run[("reaction", "pair", "reaction")]
+    solvation = pair["data"]["solvation"]
+    assert solvation["model"] == "cpcm:7.2" and pair["ddg_solv_ev"] == solvation["ddg_ev"]
+    # ΔΔG_solv = Σν ΔG_solv from the stored solvated and gas single points
+    e = {
+        (name, stage): rows_run[("calculation", name, stage)]["energy"]
+        for name in ("li_fsi", "li_fsi_c1", "li_fsi~solv-cpcm7.2", "li_fsi_c1~solv-cpcm7.2")
+        for stage in ("single_point",)
+    }
+    by_hand = (e[("li_fsi_c1~solv-cpcm7.2", "single_point")] - e[("li_fsi_c1", "single_point")]) - (
+        e[("li_fsi~solv-cpcm7.2", "single_point")] - e[("li_fsi", "single_point")]
+    )
+    assert solvation["ddg_ev"] == pytest.approx(by_hand, abs=1e-9)
+    # the bridge task read the stored value instead of computing it again
+    record = json.loads((tmp_path / "fw" / "runs" / "mini" / "bridge-xtb.json").read_text())
+    assert record["bridge"]["free_energy"]["solvation_correction_ev"] == solvation["ddg_ev"]

@@ -127,12 +127,27 @@ def test_bridge_at_minus_20_ev_is_the_saturated_answer(capsys):
     assert tr["t_plus_stack"] == pytest.approx(t_stack, rel=1e-12)
     assert tr["t_plus_coating"] == pytest.approx(t_coat, rel=1e-12)
     assert saturated["bands"]["t_plus_stack"]["low"] == pytest.approx(t_stack, rel=1e-9)
-    # saturated: -19 eV and -20 eV are the same cell
-    assert also["coated"] == pytest.approx(saturated["coated"], rel=1e-9)
+
+    # saturated: -19 eV and -20 eV are the same cell (a depletion time that is not reached
+    # while the model holds, issue 19 item 3, is null in both; the Li+ left at the electrode
+    # when the interface runs out, ~N_T, depends on c- ~ 1e-320 there at the 1e-6 level)
+    left = "electrode_li_at_interface_depletion"
+
+    def finite(cell):
+        return {k: v for k, v in cell.items() if v is not None and k != left}
+
+    assert finite(also["coated"]) == pytest.approx(finite(saturated["coated"]), rel=1e-9)
+    assert also["coated"][left] == pytest.approx(saturated["coated"][left], rel=1e-5)
+    assert also["coated"].keys() - finite(also["coated"]).keys() == (
+        saturated["coated"].keys() - finite(saturated["coated"]).keys()
+    )
     assert any("|dG| = 20 eV is beyond" in w for w in saturated["warnings"])
     assert main(["bridge", "--exchange-energy=-20"]) == 0
     out = capsys.readouterr().out
-    assert "occupancy theta_T = 1 " in out and "would claim 10^336.8x" in out
+    # log10(1 + (N_T/N_L) K) = log10(290.849/9634.93) + 20 eV/(kT ln 10) = -1.5202 + 338.0700
+    # = 336.55 (N_T = 290.849 mol/m^3 of the issue-19 default coating, 3.58 um thick; it was
+    # 521.1 and 10^336.8x with the impossible 2 um)
+    assert "occupancy theta_T = 1 " in out and "would claim 10^336.5x" in out
 
 
 def test_weak_binding_leaves_the_sites_empty():

@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import pytest
 from ase.units import Hartree
 
+from atomistics.execution import why_unconverged
 from atomistics.parse.cp2k import CUTOFF_WARNING, GRID_CHARGE_TOLERANCE, parse_cp2k_output
-from atomistics.reactions import _why_unconverged
 
 DATA = Path(__file__).parent / "data" / "outputs"
 
@@ -51,7 +51,7 @@ def test_grid_charge_of_the_120_ry_slab_runs(tmp_path, name, flagged):
         name=name, stage="single_point", scf_converged=True, warnings=parsed.warnings,
         geo_converged=None, fmax_ev_a=None, fmax_target_ev_a=None, geo_steps=None,
     )  # fmt: skip
-    why = _why_unconverged(result)
+    why = why_unconverged(result)
     assert (why is not None and "cutoff" in why) is flagged
 
 

@@ -29,11 +29,11 @@ def test_run_store_and_reuse(tmp_path):
     db_path, work = tmp_path / "r.db", tmp_path / "runs"
     first = run_study(study, XtbEngine(), db_path, work, progress=False)
     assert (first.n_run, first.n_cached) == (6, 0)
-    (b,) = first.binding_energies
+    (b,) = first.reactions
     assert b.e_bind_ev < 0 and b.paper_value_ev == -8.35
     again = run_study(study, XtbEngine(), db_path, work, progress=False)
     assert (again.n_run, again.n_cached) == (0, 6)
-    assert again.binding_energies[0].e_bind_ev == pytest.approx(b.e_bind_ev)
+    assert again.reactions[0].e_bind_ev == pytest.approx(b.e_bind_ev)
     db = dbmod.connect(db_path)
     rows = dbmod.calculation_rows(db, "mini")
     assert len(rows) == 6 and len({r.calc_hash for r in rows}) == 6
@@ -41,7 +41,7 @@ def test_run_store_and_reuse(tmp_path):
     assert relax.geo_converged and relax.scf_converged and relax.engine == "xtb"
     assert relax.total_charge == 0 and relax.natoms == 10
     assert "tblite" in relax.engine_version
-    assert len(dbmod.binding_rows(db, "mini")) == 1  # identical binding rows not duplicated
+    assert len(dbmod.reaction_rows(db, "mini")) == 1  # identical binding rows not duplicated
     # one record, built from the folder (first run) or from the row (second run): the same
     for key, fresh in first.results.items():
         stored = again.results[key]

@@ -327,14 +327,24 @@ def test_run_computes_it_and_the_bridge_uses_it(tmp_path, capsys):
     out = capsys.readouterr().out
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert f"95 % band written to {png}" in out
-    # `bridge --db` reads only the gas-phase reaction energy: it says the solvated points exist
+    # `bridge --db` reads the stored ddG_solv: the same dG as the run, nothing recomputed
+    n_rows = len(dbmod.calculation_rows(dbmod.connect(db)))
+    (stored,) = dbmod.reactions_from_db(dbmod.connect(db), study.name)
+    assert solv.SolvationCorrection.from_record(stored.solvation) == res
+    row = dbmod.reaction_rows(dbmod.connect(db), study.name)[0]
+    assert row.ddg_solv_ev == res.ddg_ev and row.ddg_solv_sigma_ev == res.sigma_ev
     argv = ["bridge", "--db", str(db), "--study", study.name, "--exchange-name", "pair"]
+    assert main([*argv, "--json"]) == 0
+    import json
+
+    by_db = json.loads(capsys.readouterr().out)["free_energy"]
+    assert by_db["delta_g_ev"] == pytest.approx(fe.delta_g_ev, abs=1e-12)
+    assert by_db["solvation_correction_ev"] == res.ddg_ev
+    assert by_db["spread_ev"]["solvation"] == pytest.approx(res.sigma_ev)
+    assert len(dbmod.calculation_rows(dbmod.connect(db))) == n_rows
     assert main(argv) == 0
-    note = capsys.readouterr().out
-    assert "NOTE: the database also holds implicit-solvent single points" in note
-    assert "solvation: none: gas-phase energy" in note
-    assert main([*argv, "--solvation-correction", f"{res.ddg_ev} eV"]) == 0
-    assert "NOTE" not in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "NOTE" not in text and "stored with the reaction" in text
     assert "ddG_solv = sum nu dG_solv" in out and "Implicit solvent for 'pair'" in out
     assert "solvation: CPCM ε=7.2 (DME); 1 sigma" in out
     assert f"solvation {res.sigma_ev:.3g}" in out
@@ -425,8 +435,9 @@ def test_positive_electrostatic_solvation_energy_is_flagged(tmp_path):
     )
     assert not res.converged
     assert res.unconverged == [
-        "dimer: dG_solv +0.3 eV > 0 with the purely electrostatic CPCM ε=7.2 (DME): the gas "
-        "and solvated SCFs ended in different electronic states"
+        "dimer: dG_solv +0.3 eV > 0 with the purely electrostatic CPCM ε=7.2 (DME), which "
+        "lowers the energy of one electronic state: not a solvation energy (a different "
+        "state, or the model inconsistent for this system)"
     ]
     assert res.sigma_ev == 0 and "no error estimate" in res.sigma_method
 

@@ -24,7 +24,8 @@ def test_study_bridge_falls_back_to_the_fitted_screening_and_says_so(study_file)
     # same as calling the bridge directly with the section's numbers in SI
     direct = run_bridge(
         free_energy_from_screening(-10.39, -8.35),
-        coating=Coating(thickness=2e-6, loading=0.57e-2, porosity=0.35),
+        # the section gives loading and porosity (thickness derived: 2 um cannot hold 0.57 mg/cm^2)
+        coating=Coating(loading=0.57e-2, porosity=0.35),
         current_density=10.0,
         calibrate=(0.32, 0.63),
     )
@@ -103,7 +104,7 @@ def test_bridge_reference_checked_at_load(study_file):
 
 
 def test_run_prints_the_bridge_for_the_runs_binding_energies(study_file, capsys):
-    from atomistics import binding as bind
+    from atomistics import reactions as bind
     from atomistics.cli.run import _print_bridge
 
     study = load_study(study_file)

@@ -10,6 +10,12 @@ BAD = {
     "temperature": ("electrolyte: {temperature: -5 K}", "bridge.electrolyte.temperature"),
     "porosity": ("separator: {porosity: .nan}", "bridge.separator.porosity"),
     "current": ("current_density: -1 mA/cm^2", "bridge.current_density"),
+    # issue 19: a c0 other than 6 M without its D and t+; the paper's impossible coating
+    "c0": ("electrolyte: {c0: 1 mol/L}", "bridge.electrolyte.diffusivity"),
+    "geometry": (
+        "coating: {thickness: 2 um, loading: 0.57 mg/cm^2}",
+        "bridge.coating.thickness",
+    ),
 }
 
 

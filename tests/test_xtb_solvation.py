@@ -51,7 +51,8 @@ def test_parse_solvation(spec, expected):
         ("thf", "write MODEL:SOLVENT"),
         ("smd:thf", "unknown"),
         ("alpb:7.2", "parametrised solvent name"),
-        ("cpcm:0.5", "permittivity must be > 1"),
+        ("cpcm:0.5", "permittivity must be a finite number > 1"),
+        ("cpcm:1", "1 is vacuum"),
     ],
 )
 def test_bad_solvation_refused_at_construction(spec, message):
@@ -112,3 +113,18 @@ def test_cluster_solvation_of_a_cell_is_not_extensive(tmp_path):
         per_atom.append(dg / len(slab))
     assert per_atom[0] < 0 and per_atom[1] < 0
     assert abs(per_atom[1] - per_atom[0]) > 0.2 * abs(per_atom[0])
+
+
+@pytest.mark.parametrize("eps", [1.0, 0.5, float("nan"), float("inf")])
+def test_one_permittivity_rule_for_every_model(eps):
+    """ε must be finite and > 1 for tblite's CPCM, CP2K's SCCS and bridge.solvation alike
+    (atomistics.solvents); ε = 1 (vacuum) was accepted by SCCS before."""
+    from atomistics.cp2k.protocol import sccs_overrides
+    from atomistics.execution.solvation import resolve_method
+
+    with pytest.raises(AtomisticsError, match="finite number > 1"):
+        parse_solvation(f"cpcm:{eps}")
+    with pytest.raises(AtomisticsError, match="finite number > 1"):
+        sccs_overrides(eps)
+    with pytest.raises(AtomisticsError, match="finite number > 1"):
+        resolve_method({"model": f"sccs:{eps}"}, "cp2k")

@@ -13,6 +13,10 @@ reached or refuses the login is a user problem (one line, exit code 2).
 A reader that closes the output early (``atomistics bridge | head``) ends any command
 quietly: no ``BrokenPipeError`` traceback (the Python documentation's "Note on SIGPIPE":
 stdout is pointed at ``os.devnull`` and the exit code is 1).
+
+SIGTERM (``kill``, a queue's ``scancel`` or walltime) unwinds like Ctrl-C
+(:class:`Terminated`), so a running CP2K child is stopped by the engine's cleanup and
+the interrupted calculation's folder is kept; the exit code is 143 (128 + SIGTERM).
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 
 from atomistics import __version__
 from atomistics.errors import AtomisticsError
@@ -130,6 +136,16 @@ def _stdout_to_devnull() -> None:
         os.close(devnull)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received: unwinds the stack like Ctrl-C (every ``except BaseException``
+    cleanup runs, e.g. :meth:`atomistics.engines.cp2k.OwnProcessCp2kJob.terminate`).
+    Python's default SIGTERM action ends the process at once and orphans its children."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit code (0 ok, 1 a bug or a failed calculation, 2 a user error).
 
@@ -137,11 +153,18 @@ def main(argv: list[str] | None = None) -> int:
     :class:`BrokenPipeError` here, for every command (argparse's ``--help`` included), and
     ends quietly with exit code 1 instead of a traceback.
     """
+    # The console script's edge, so the handler is installed here (and restored after),
+    # never by library code; only the main thread may set signal handlers.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         try:
             return _main(argv)
         finally:
             sys.stdout.flush()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     except BrokenPipeError:
         _stdout_to_devnull()
         return 1
@@ -161,6 +184,13 @@ def _main(argv: list[str] | None = None) -> int:
     except AtomisticsError as exc:
         print(f"error: {user_message(exc)}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(
+            "terminated (SIGTERM): any running calculation was stopped and its folder kept; "
+            "rerun the same command to continue",
+            file=sys.stderr,
+        )
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

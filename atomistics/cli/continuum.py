@@ -16,6 +16,7 @@ from atomistics.errors import AtomisticsError
 from atomistics.jsonable import jsonable
 from atomistics.paths import plot_path
 from atomistics.redact import redact
+from atomistics.solvents import DME_PERMITTIVITY
 from atomistics.units import check_cell_temperature, parse_quantity
 
 
@@ -237,11 +238,9 @@ def _free_energy(args: argparse.Namespace):
         )
         return fe, "command line (dG given)", None, None
     if args.db:
-        from atomistics.continuum.resultsdb import (
-            read_binding_energy,
-            read_reaction,
-            solvated_systems,
-        )
+        from atomistics.continuum.resultsdb import read_binding_energy, read_reaction
+        from atomistics.continuum.study_bridge import exchange_solvation_options
+        from atomistics.execution.solvation import SolvationCorrection
 
         if not args.study:
             raise AtomisticsError(
@@ -258,20 +257,15 @@ def _free_energy(args: argparse.Namespace):
                 "the charged-fragment binding energies through the FITTED screening "
                 "(--surface-anion-name, --cation-anion-name)",
             )
-            fe = br.free_energy_from_exchange(record, **exchange_options)
             source = (
                 f"results DB {redact(args.db)} (study {args.study}, reaction {args.exchange_name})"
             )
-            solvated = solvated_systems(args.db, args.study, record)
-            if solvated and not args.solvation_correction:
-                # The study computed ΔΔG_solv (bridge.solvation); this reader has only the
-                # gas-phase reaction energy and the default spread: say so, do not hide it.
-                source += (
-                    f"; NOTE: the database also holds implicit-solvent single points of "
-                    f"{', '.join(solvated)} (bridge.solvation): this is the gas-phase energy with "
-                    "the default spread; `atomistics run STUDY.yaml` (all cached, seconds) prints "
-                    "the bridge with the computed ddG_solv and the study's dg_spread"
-                )
+            if record.solvation and not args.solvation_correction:
+                # the study's computed ΔΔG_solv (bridge.solvation), stored with the reaction
+                correction = SolvationCorrection.from_record(record.solvation)
+                exchange_options.update(exchange_solvation_options(correction))
+                source += f"; ddG_solv {correction.ddg_ev:+.4f} eV stored with the reaction"
+            fe = br.free_energy_from_exchange(record, **exchange_options)
             return fe, source, None, None
         e_sa = read_binding_energy(
             args.db, args.study, args.surface_anion_name, args.engine, args.protocol
@@ -296,9 +290,54 @@ def _free_energy(args: argparse.Namespace):
     return fe, source, e_sa, e_ca
 
 
+def _num(value: float, fmt: str) -> str:
+    """A number, or "none" (same width) for an infinite time (not reached while the model holds)."""
+    if math.isfinite(value):
+        return f"{value:{fmt}}"
+    return f"{'none':{fmt.split('.')[0]}}"
+
+
 def _band(iv, fmt: str, scale: float = 1.0) -> str:
     c, lo, hi = iv.central * scale, iv.low * scale, iv.high * scale
-    return f"{c:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+    return f"{_num(c, fmt)} [{_num(lo, fmt)}, {_num(hi, fmt)}]"
+
+
+def _depletion_lines(res) -> list[str]:
+    """What the two depletion rows mean, and why a coated column has no dendrite onset."""
+    from atomistics.continuum.bridge import _electrode_status
+
+    lines = [
+        "  Sand = Li+ depletion at the plating electrode (Sand's time proper: the dendrite "
+        "criterion); interface = the salt running out at the coating/separator interface (a "
+        "voltage rise, not dendrite onset); the first of the two ends the model; none = not reached"
+    ]
+    columns = [("trapped anions", res.coated)]
+    if getattr(res, "coated_structural", None) is not None:
+        columns.insert(0, ("structural X_s", res.coated_structural))
+    for name, cell in columns:
+        if not math.isfinite(cell.sand_time_layered):
+            lines.append(f"  {name}: {_electrode_status(cell)}")
+    return lines
+
+
+def _limiting_current_line(res) -> str:
+    """The J_lim of the bridge's model, in that model's own terms."""
+    tr, coated, nt = res.transport, res.coated, res.coated_neutral
+    if res.inputs.get("model") == "tms-frozen":
+        cap = coated.interface_limiting_current
+        return (
+            f"  J_lim with a constant X = {tr.fixed_charge:.4g} mol/m^3 (tms-frozen): the salt "
+            "runs out at the electrode while Li+ stays at c+ >= X there; past the limit of the "
+            f"same coating without charge ({nt.limiting_current / 10:.5g} mA/cm^2) X's "
+            "counter-ions carry the current across the depleted coating, "
+            f"{res.depleted_coating_voltage * 1e3:.3g} mV ohmic drop at J_lim; the salt running "
+            f"out at the coating/separator interface caps it at {cap / 10:.5g} mA/cm^2"
+        )
+    return (
+        "  J_lim with trapped anions (tms): where the salt runs out at the electrode the "
+        "traps release their anions (X -> 0 there), so Li+ itself runs out at the electrode "
+        "at J_lim, as in a neutral layer: no steady state beyond it"
+    )
 
 
 def bridge_report_lines(
@@ -317,6 +356,13 @@ def bridge_report_lines(
         )
     elif source:
         lines.append(f"adsorption energy from {source}")
+    origin = getattr(res, "electrolyte_origin", None) or {}
+    if origin:
+        lines.append(
+            f"electrolyte: c0 = {ely['c0']:.5g} mol/m^3 ({origin.get('c0', '?')}), "
+            f"D = {ely['diffusivity']:.4g} m^2/s ({origin.get('diffusivity', '?')}), "
+            f"t+ = {ely['t_plus']:.4g} ({origin.get('t_plus', '?')})"
+        )
     lines += [
         fe.label(),
         f"surfaces: site density -> {res.surfaces['site_density']}",
@@ -327,27 +373,53 @@ def bridge_report_lines(
         f"COMPUTED  K = exp(-dG/kT) = 10^{tr.log10_k:.3g}; sites N_T = {tr.site_concentration:.4g} mol/m^3 "
         f"of pore liquid; occupancy theta_T = {tr.trap_occupancy:.6g} (theta_L = {tr.lattice_occupancy:.3g})",
         f"COMPUTED  fixed charge (trapped FSI-) X = {tr.fixed_charge:.4g} mol/m^3: {tr.trapped_fraction:.2%} of "
-        f"the coating's anions trapped (bound N_T/c0 = {tr.trapped_fraction_bound:.2%})",
+        f"the coating's anions trapped (at most {tr.trapped_fraction_bound:.2%}: every site filled, "
+        "N_T/(N_T + c-))",
         f"COMPUTED  Donnan partition in the coating: c+ = {tr.c_plus_coating:.5g}, c- = {tr.c_minus_coating:.5g} "
         f"mol/m^3 (bulk {ely['c0']:.5g})",
+    ]
+    sc, sb = getattr(res, "structural", None), getattr(res, "structural_bands", None) or {}
+    if sc is not None:
+        lines.append(sc.label())
+    lines += [
         "",
-        f"{'':28s}{'PE separator':>14s}{'coated, X = 0':>16s}   coated, trapped anions [95 % band]",
+        f"{'':28s}{'PE separator':>14s}{'coated, X = 0':>16s}   "
+        + (f"{'structural X_s [band]':30s}" if sb else "")
+        + "trapped anions [95 % band]",
     ]
     pe, nt, bands = res.pe, res.coated_neutral, res.bands
+
+    def struct(key: str, fmt: str, scale: float = 1.0) -> str:
+        return f"{_band(sb[key], fmt, scale):30s}" if sb else ""
+
     lines += [
-        f"{'t+ of the coating':28s}{'-':>14s}{nt.t_plus_coating:>16.4f}   {_band(bands['t_plus_coating'], '.4f')}",
-        f"{'t+ of the stack (B-V)':28s}{pe.t_plus_stack:>14.4f}{nt.t_plus_stack:>16.4f}   {_band(bands['t_plus_stack'], '.4f')}",
+        f"{'t+ of the coating':28s}{'-':>14s}{nt.t_plus_coating:>16.4f}   "
+        f"{struct('t_plus_coating', '.4f')}{_band(bands['t_plus_coating'], '.4f')}",
+        f"{'t+ of the stack (B-V)':28s}{pe.t_plus_stack:>14.4f}{nt.t_plus_stack:>16.4f}   "
+        f"{struct('t_plus_stack', '.4f')}{_band(bands['t_plus_stack'], '.4f')}",
         f"{'J_lim (mA/cm^2)':28s}{pe.limiting_current / 10:>14.5g}{nt.limiting_current / 10:>16.5g}   "
-        f"{_band(bands['limiting_current'], '.5g', 0.1)}",
-        f"{'Sand time, layered (h)':28s}{pe.sand_time_layered / 3600:>14.5g}{nt.sand_time_layered / 3600:>16.5g}   "
-        f"{_band(bands['sand_time_layered'], '.5g', 1 / 3600)}",
+        f"{struct('limiting_current', '.5g', 0.1)}{_band(bands['limiting_current'], '.5g', 0.1)}",
+        f"{'Sand, Li+ out at Li (h)':28s}{_num(pe.sand_time_layered / 3600, '>14.5g')}"
+        f"{_num(nt.sand_time_layered / 3600, '>16.5g')}   "
+        f"{struct('sand_time_layered', '.5g', 1 / 3600)}{_band(bands['sand_time_layered'], '.5g', 1 / 3600)}",
+        f"{'interface salt out (h)':28s}{_num(pe.interface_depletion_time / 3600, '>14.5g')}"
+        f"{_num(nt.interface_depletion_time / 3600, '>16.5g')}   "
+        + (
+            struct("interface_depletion_time", ".5g", 1 / 3600)
+            if "interface_depletion_time" in sb
+            else (f"{'':30s}" if sb else "")
+        )
+        + _band(bands["interface_depletion_time"], ".5g", 1 / 3600),
+        *_depletion_lines(res),
         "",
         "which way:",
     ]
     lines += [f"  {v}" for v in res.directions.values()]
+    mech = getattr(res, "mechanism", None) or {}
+    if mech:
+        lines.append(f"  which mechanism moves t+: {mech['summary']}")
     lines += [
-        f"  J_lim with trapped anions is carried past the neutral limit by the coating's counter-ions: "
-        f"{res.depleted_coating_voltage * 1e3:.3g} mV ohmic drop across a depleted coating at J_lim",
+        _limiting_current_line(res),
         "",
         f"VERDICT: {res.verdict}",
         f"comparison only: Oriani trapping with occupancy slows the anion {1 / tr.oriani_factor:.7f}x; "
@@ -371,10 +443,23 @@ def cmd_bridge(args: argparse.Namespace) -> int:
         args.temperature,
     )
     fe, source, e_sa, e_ca = _free_energy(args)
+    from atomistics.continuum import clay_charge as cc
+    from atomistics.continuum.electrolyte_inputs import resolve_electrolyte
+
+    values, origin = resolve_electrolyte(
+        None if args.c0 is None else parse_quantity(args.c0, "concentration", "--c0"),
+        None
+        if args.diffusivity is None
+        else parse_quantity(args.diffusivity, "diffusivity", "--diffusivity"),
+        args.t_plus,
+        t_plus_calibrated=bool(args.calibrate),
+        names={"c0": "--c0", "diffusivity": "--diffusivity", "t_plus": "--t-plus"},
+        c0_text=args.c0,
+    )
     ely = br.Electrolyte(
-        c0=parse_quantity(args.c0, "concentration", "--c0"),
-        diffusivity=parse_quantity(args.diffusivity, "diffusivity", "--diffusivity"),
-        t_plus=args.t_plus,
+        c0=values["c0"],
+        diffusivity=values["diffusivity"],
+        t_plus=values["t_plus"],
         temperature=temperature,
         liquid_site_concentration=parse_quantity(
             args.liquid_sites, "concentration", "--liquid-sites"
@@ -385,14 +470,43 @@ def cmd_bridge(args: argparse.Namespace) -> int:
         porosity=args.separator_porosity,
         bruggeman=args.bruggeman,
     )
+    if not 0 < args.active_fraction <= 1:
+        raise AtomisticsError(
+            f"--active-fraction must lie in (0, 1] (LiMMT mass fraction), got {args.active_fraction!r}"
+        )
+    geometry = cc.consistent_geometry(
+        None
+        if args.coating_thickness is None
+        else parse_quantity(args.coating_thickness, "length", "--coating-thickness"),
+        None if args.loading is None else parse_quantity(args.loading, "areal_mass", "--loading"),
+        args.coating_porosity,
+        active_fraction=args.active_fraction,
+        names={
+            "thickness": "--coating-thickness",
+            "loading": "--loading",
+            "porosity": "--coating-porosity",
+        },
+    )
     coat = br.Coating(
-        thickness=parse_quantity(args.coating_thickness, "length", "--coating-thickness"),
-        loading=parse_quantity(args.loading, "areal_mass", "--loading"),
+        thickness=geometry.thickness,
+        loading=geometry.loading,
         active_fraction=args.active_fraction,
         site_density=parse_quantity(args.site_density, "specific_amount", "--site-density"),
-        porosity=args.coating_porosity,
+        porosity=geometry.porosity,
         bruggeman=args.bruggeman,
         site_surface=args.site_surface,
+        layer_charge=cc.DEFAULT_LAYER_CHARGE
+        if args.layer_charge is None
+        else cc.check_layer_charge(args.layer_charge, "--layer-charge"),
+        accessible_fraction=cc.ACCESSIBLE_FRACTION
+        if args.accessible_fraction is None
+        else cc.check_accessible_fraction(args.accessible_fraction, "--accessible-fraction"),
+        fixed_charge=None
+        if args.fixed_charge is None
+        else cc.check_fixed_charge(
+            parse_quantity(args.fixed_charge, "concentration", "--fixed-charge"), "--fixed-charge"
+        ),
+        derived=geometry.derived,
     )
     res = br.run_bridge(
         fe,
@@ -405,6 +519,7 @@ def cmd_bridge(args: argparse.Namespace) -> int:
         model=args.model,
         calibrate=tuple(args.calibrate) if args.calibrate else None,
         calibrate_target=args.calibrate_target,
+        electrolyte_origin=origin,
     )
     out = res.to_dict()
     out["energy_source"] = source
@@ -538,23 +653,58 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="298.15 K",
         help="cell temperature, 150-500 K (default 298.15 K; e.g. '25 degC')",
     )
-    b.add_argument("--c0", default="6 mol/L", help="salt concentration (default the paper's 6 M)")
     b.add_argument(
-        "--diffusivity", default="3e-10 m^2/s", help="ambipolar D of the bulk (assumed default)"
+        "--c0",
+        help="salt concentration (default the paper's 6 M); any other c0 needs --diffusivity "
+        "and --t-plus measured at it (the defaults are 6 M values)",
     )
     b.add_argument(
-        "--t-plus", type=float, default=0.32, help="bulk t+ (default the paper's PE value 0.32)"
+        "--diffusivity",
+        help="ambipolar D of the bulk (default 3e-10 m^2/s, ASSUMED at 6 M)",
+    )
+    b.add_argument(
+        "--t-plus",
+        type=float,
+        help="bulk t+ (default the paper's PE value 0.32, measured at 6 M)",
     )
     b.add_argument("--current-density", default="1 mA/cm^2")
-    b.add_argument("--coating-thickness", default="2 um")
-    b.add_argument("--loading", default="0.57 mg/cm^2", help="coating areal mass")
+    b.add_argument(
+        "--coating-thickness",
+        help="coating thickness; give two of --coating-thickness, --loading, "
+        "--coating-porosity, the third is derived (default: derived from the loading and "
+        "porosity, 3.58 um; the paper's ~2 um cannot hold 0.57 mg/cm^2)",
+    )
+    b.add_argument(
+        "--loading", help="coating areal mass (default the paper's 0.57 mg/cm^2, or derived)"
+    )
     b.add_argument(
         "--active-fraction", type=float, default=0.8, help="LiMMT mass fraction (LiMMT:PVDF 80:20)"
     )
     b.add_argument(
         "--site-density", default="0.08 mmol/g", help="anion-binding sites per LiMMT mass"
     )
-    b.add_argument("--coating-porosity", type=float, default=0.35)
+    b.add_argument(
+        "--coating-porosity",
+        type=float,
+        help="coating porosity (default 0.35, ASSUMED; derived when thickness and loading are given)",
+    )
+    b.add_argument(
+        "--fixed-charge",
+        help="the clay's structural fixed charge X_s set directly, mol per m^3 of pore liquid "
+        "(e.g. '250 mol/m^3'; 0 turns it off); default: from the layer charge and "
+        "--accessible-fraction",
+    )
+    b.add_argument(
+        "--accessible-fraction",
+        type=float,
+        help="fraction of the clay's layer charge on external tactoid faces (default 0.10, "
+        "band 0.05-0.20: tactoids of 10 (20-5) layers, Jonas & Oliver 1967)",
+    )
+    b.add_argument(
+        "--layer-charge",
+        type=float,
+        help="layer charge x of Li_x(Al2-xMg_x)Si4O10(OH)2 (default 0.25, the slab builder's)",
+    )
     b.add_argument("--separator-thickness", default="20 um")
     b.add_argument("--separator-porosity", type=float, default=0.40)
     b.add_argument("--bruggeman", type=float, default=1.5, help="Bruggeman exponent of both layers")
@@ -564,7 +714,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument(
         "--screening",
         type=float,
-        default=1 / 7.2,
+        default=1 / DME_PERMITTIVITY,
         help="FITTED path only: dG/dE (default 1/eps_r(DME) = 1/7.2)",
     )
     b.add_argument(

@@ -17,7 +17,8 @@ Model (every step is an assumption; the output labels each number COMPUTED, GIVE
    ``theta_T`` in equilibrium with the mobile anion (``theta_L = c-/N_L``,
    ``K = exp(-dG/kT)``; :class:`~atomistics.continuum.mesh.TrapSites`). The trapped
    anions are at most ``N_T``: at the paper's 6 M and the default edge-site density
-   that is ~9 % of the anions, whatever ``dG`` is.
+   that is < 9 % of the anions, whatever ``dG`` is (every site filled: ``N_T/(N_T +
+   c-)`` with the Donnan co-ions ``c-``, :func:`~atomistics.continuum.fixedcharge.max_trapped_fraction`).
 3. **Fixed-charge coating** (Teorell-Meyer-Sievers, :mod:`atomistics.continuum.fixedcharge`):
    trapped anions are immobile negative charge X, Li+ is in excess (c+ = c- + X), the
    coating is in Donnan equilibrium with the separator, and the trapped anions are
@@ -30,7 +31,13 @@ Model (every step is an assumption; the output labels each number COMPUTED, GIVE
 5. **J_lim and the layered Sand's time** with and without the coating, from the
    fixed-charge solver (the depletion layer at Sand's time is much thicker than the
    cell at the paper's 1 mA/cm^2, so these Sand's times are for a semi-infinite
-   separator; the real cell runs below J_lim and has none).
+   separator; the real cell runs below J_lim and has none). Sand's time
+   (``sand_time_layered``) is Li+ depletion at the plating electrode, the dendrite
+   criterion and the only event the VERDICT calls dendrite onset; the salt running out
+   at the coating/separator interface is its own event (``interface_depletion_time``:
+   a voltage rise; the electroneutral model ends there). A constant X keeps ``c+ >= X``
+   at the electrode, which then never depletes (``sand_time_layered`` infinite, null
+   in JSON).
 6. **Uncertainty.** A spread in ``dG`` (site-to-site, xtb vs DFT, D3 variant,
    charged-cell residual; combined in quadrature) is carried through every output:
    ``dG`` is taken normal, and the 95 % interval of each output is its range over the
@@ -54,20 +61,25 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from scipy.optimize import brentq
 
+from atomistics.continuum import clay_charge as cc
 from atomistics.continuum.constants import BOLTZMANN_EV
+from atomistics.continuum.electrolyte_inputs import is_paper_concentration, origin_from_values
 from atomistics.continuum.fixedcharge import (
     anion_from_total,
     depleted_layer_voltage,
     donnan_partition,
     equilibrium_li,
+    interface_limiting_current,
+    max_trapped_fraction,
 )
 from atomistics.continuum.mesh import Layer, TrapSites, log_equilibrium_constant
 from atomistics.continuum.sand import bruggeman_tortuosity, ion_diffusivities, sand_time
 from atomistics.continuum.transport import limiting_current, simulate
 from atomistics.errors import AtomisticsError
+from atomistics.solvents import DME_PERMITTIVITY
 from atomistics.units import check_cell_temperature, parse_quantity, registry
 
-DME_DIELECTRIC_CONSTANT = 7.2  # 25 °C, CRC Handbook
+DME_DIELECTRIC_CONSTANT = DME_PERMITTIVITY  # one definition: atomistics.solvents
 # N_L: molar concentration of DME (density 0.8683 g/cm^3, M = 90.12 g/mol), mol/m^3
 DME_SITE_CONCENTRATION = parse_quantity("0.8683 g/cm^3", "density") / parse_quantity(
     "90.12 g/mol", "molar_mass"
@@ -153,36 +165,93 @@ class Coating:
     the EDGE-site (amphoteric Al-OH/Si-OH) capacity of montmorillonite from Bradbury &
     Baeyens, J. Contam. Hydrol. 27, 223 (1997) (two weak site types of 4e-2 mol/kg
     each); ``site_surface`` says which surface it describes ("edge" or "basal").
-    ``porosity`` is given, not derived: 0.57 mg/cm^2 in 2 um implies a solid volume
-    fraction above 1 with clay (2.6 g/cm^3) and PVDF (1.78 g/cm^3) densities, so the
-    thickness or loading is not exact (see :attr:`implied_solid_fraction`).
+
+    Geometry (:func:`atomistics.continuum.clay_charge.consistent_geometry`): thickness,
+    loading and porosity obey ``loading (w/rho_clay + (1-w)/rho_binder) = (1 - porosity)
+    thickness``; give two (``None`` = not given), the third is derived and named in
+    ``derived``. Default: the paper's weighed 0.57 mg/cm^2 and an ASSUMED porosity 0.35,
+    thickness derived (3.58 um; the paper's "about 2 um" would need a solid fraction of
+    1.16). All three given must agree; a solid fraction above 1 is refused. Clay density
+    :data:`~atomistics.continuum.clay_charge.LIMMT_SKELETAL_DENSITY` (2.70 g/cm^3, X-ray
+    density of the collapsed layer), PVDF 1.78 g/cm^3.
+
+    Structural charge (:func:`atomistics.continuum.clay_charge.structural_charge`): the
+    clay's layer charge ``layer_charge`` x per O10(OH)2 (the slab builder's default 0.25)
+    gives CEC = x/M_fu; the fraction ``accessible_fraction`` of it (external tactoid
+    faces, default 0.10, band 0.05-0.20) is a constant TMS fixed charge X_s of the pore
+    liquid. ``fixed_charge`` sets X_s directly [mol/m^3 of pore liquid] instead (0: off).
     """
 
-    thickness: float = 2e-6
-    loading: float = 0.57e-2  # kg/m^2 (0.57 mg/cm^2)
+    thickness: float | None = None  # m; None: derived (default)
+    loading: float | None = None  # kg/m^2; None: the paper's 0.57 mg/cm^2 (or derived)
     active_fraction: float = 0.80
     site_density: float = 0.08  # mol/kg LiMMT
-    porosity: float = 0.35
+    porosity: float | None = None  # None: 0.35 ASSUMED (or derived from thickness + loading)
     bruggeman: float = 1.5
-    active_density: float = 2600.0  # kg/m^3 (montmorillonite grain density)
-    binder_density: float = 1780.0  # kg/m^3 (PVDF)
+    active_density: float = cc.LIMMT_SKELETAL_DENSITY  # kg/m^3, skeletal density of LiMMT
+    binder_density: float = cc.PVDF_DENSITY  # kg/m^3 (PVDF)
     site_surface: str = "edge"
+    layer_charge: float = cc.DEFAULT_LAYER_CHARGE  # x per O10(OH)2
+    accessible_fraction: float = cc.ACCESSIBLE_FRACTION
+    fixed_charge: float | None = None  # structural X_s given directly, mol/m^3 pore liquid
+    derived: str = ""  # which of thickness/loading/porosity was derived (set here)
 
     def __post_init__(self) -> None:
-        for name in ("thickness", "loading", "site_density", "active_density", "binder_density"):
+        for name in (
+            "thickness",
+            "loading",
+            "porosity",
+            "site_density",
+            "active_density",
+            "binder_density",
+        ):
             v = getattr(self, name)
+            if v is None and name in cc.GEOMETRY_KEYS:
+                continue
             if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
                 raise AtomisticsError(f"coating {name} must be > 0, got {v!r}")
         if not 0 < self.active_fraction <= 1:
             raise AtomisticsError(
                 f"coating active mass fraction must lie in (0, 1], got {self.active_fraction!r}"
             )
-        if not 0 < self.porosity <= 1:
-            raise AtomisticsError(f"coating porosity must lie in (0, 1], got {self.porosity!r}")
         if self.site_surface not in SURFACES:
             raise AtomisticsError(
                 f"coating site_surface must be one of {sorted(SURFACES)}, got {self.site_surface!r}"
             )
+        if self.derived not in ("", *cc.GEOMETRY_KEYS):
+            raise AtomisticsError(
+                f"coating derived must be one of {list(cc.GEOMETRY_KEYS)} or empty, got {self.derived!r}"
+            )
+        geometry = cc.consistent_geometry(
+            self.thickness,
+            self.loading,
+            self.porosity,
+            active_fraction=self.active_fraction,
+            active_density=self.active_density,
+            binder_density=self.binder_density,
+            tolerance=1e-9 if self.derived else 1e-6,
+        )
+        for name in cc.GEOMETRY_KEYS:
+            object.__setattr__(self, name, float(getattr(geometry, name)))
+        if geometry.derived or not self.derived:  # a round trip (asdict -> Coating), all
+            object.__setattr__(self, "derived", geometry.derived)  # three given, keeps it
+        cc.check_layer_charge(self.layer_charge, "coating layer_charge")
+        cc.check_accessible_fraction(self.accessible_fraction, "coating accessible_fraction")
+        if self.fixed_charge is not None:
+            cc.check_fixed_charge(self.fixed_charge, "coating fixed_charge")
+        self.structural_charge()  # refuses a derived X_s beyond MAX_FIXED_CHARGE
+
+    def structural_charge(self) -> cc.StructuralCharge:
+        """The clay's structural fixed charge X_s (from the composition, or given)."""
+        return cc.structural_charge(
+            loading=self.loading,
+            active_fraction=self.active_fraction,
+            thickness=self.thickness,
+            porosity=self.porosity,
+            layer_charge=self.layer_charge,
+            accessible_fraction=self.accessible_fraction,
+            given=self.fixed_charge,
+        )
 
     @property
     def tortuosity(self) -> float:
@@ -359,7 +428,10 @@ def free_energy_from_exchange(
         conv = bool(getattr(reaction, "converged", True)) if converged is None else converged
         name = name or getattr(reaction, "name", None)
         engine = engine or getattr(reaction, "engine", None)
-        solvation_model = solvation_model or getattr(reaction, "solvation", None)
+        # (a stored reaction's ``solvation`` is its ΔΔG_solv record, applied by the caller
+        # through solvation_correction_ev; only a plain label is taken from here)
+        label = getattr(reaction, "solvation", None)
+        solvation_model = solvation_model or (label if isinstance(label, str) else None)
     if not math.isfinite(energy):
         raise AtomisticsError(
             f"exchange reaction energy must be a finite number in eV, got {energy!r}"
@@ -563,8 +635,10 @@ class CoatingTransport:
     trap_occupancy: float  # theta_T in the coating at equilibrium with the bulk
     lattice_occupancy: float  # theta_L = c-/N_L in the coating
     fixed_charge: float  # X = trapped anions, mol/m^3 pore liquid
-    trapped_fraction: float  # trapped / all anions in the coating (<= N_T/c0)
-    trapped_fraction_bound: float  # N_T / c0
+    trapped_fraction: float  # trapped / all anions in the coating (<= the bound below)
+    #: the largest trapped fraction at any dG, every site filled: N_T/(N_T + c-_Donnan) < 1
+    #: (:func:`~atomistics.continuum.fixedcharge.max_trapped_fraction`; ~N_T/c0 for N_T << c0)
+    trapped_fraction_bound: float
     c_plus_coating: float
     c_minus_coating: float
     d_plus: float
@@ -607,7 +681,7 @@ def coating_transport(
         lattice_occupancy=c_minus / traps.liquid_sites,
         fixed_charge=x,
         trapped_fraction=x / c_plus,
-        trapped_fraction_bound=traps.site_concentration / c0,
+        trapped_fraction_bound=max_trapped_fraction(c0, traps.site_concentration),
         c_plus_coating=c_plus,
         c_minus_coating=c_minus,
         d_plus=d_plus,
@@ -619,6 +693,36 @@ def coating_transport(
         oriani_low_occupancy_factor=oriani_low_occupancy_factor(traps),
         oriani_low_occupancy_log10_slowing=oriani_low_occupancy_log10_slowing(traps),
     )
+
+
+def structural_transference(
+    x_struct: float,
+    delta_g_ev: float | None,
+    electrolyte: Electrolyte,
+    separator: Separator,
+    coating: Coating,
+) -> tuple[float, float]:
+    """``(t+ coating, t+ stack)`` with the structural charge ``x_struct`` and, when
+    ``delta_g_ev`` is given, the adsorption sites in equilibrium as well.
+
+    Donnan partition of both charges (:func:`atomistics.continuum.clay_charge.donnan_with_traps`),
+    then the TMS t+ of the coating and the Bruce-Vincent t+ of coating + separator
+    (:func:`stack_transference_number`).
+    """
+    d_plus, d_minus = (
+        float(v) for v in ion_diffusivities(electrolyte.diffusivity, electrolyte.t_plus)
+    )
+    traps = None if delta_g_ev is None else trap_sites(delta_g_ev, electrolyte, coating)
+    c_plus, c_minus, _ = cc.donnan_with_traps(electrolyte.c0, x_struct, traps)
+    c0 = electrolyte.c0
+    sep = LayerIons(
+        separator.thickness, d_plus, d_minus, separator.porosity, separator.tortuosity, c0, c0
+    )
+    coat = LayerIons(
+        coating.thickness, d_plus, d_minus, coating.porosity, coating.tortuosity, c_plus, c_minus
+    )
+    t_coat = d_plus * c_plus / (d_plus * c_plus + d_minus * c_minus)
+    return float(t_coat), stack_transference_number([coat, sep])
 
 
 def t_plus_sweep(
@@ -702,7 +806,18 @@ class CellNumbers:
     t_plus_coating: float | None
     t_plus_stack: float
     limiting_current: float  # A/m^2, the real (finite) cell
-    sand_time_layered: float  # s, semi-infinite separator
+    #: s, semi-infinite separator: Li+ depletion at the plating electrode (Sand's time
+    #: proper, the dendrite criterion); inf when not reached while the model holds
+    sand_time_layered: float
+    #: s, the salt running out at the coating/separator interface (inf: not first / never);
+    #: the electroneutral model ends there, so an electrode depletion after it is not known
+    interface_depletion_time: float = math.inf
+    #: False: a constant fixed charge at the electrode keeps c+ >= X there (never depletes)
+    electrode_can_deplete: bool = True
+    #: mol/m^3 of Li+ left at the electrode when the interface depleted (nan: it did not)
+    electrode_li_at_interface_depletion: float = math.nan
+    #: A/m^2: salt depletion at the interface behind a constant-X coating (inf: none)
+    interface_limiting_current: float = math.inf
 
 
 def _sand_domain(electrolyte: Electrolyte, separator: Separator, current_density: float) -> float:
@@ -727,15 +842,21 @@ def cell_numbers(
     coating: Coating | None,
     current_density: float,
     model: str = "tms",
-    cells: int = 300,
+    cells: int = 600,
     rtol: float = 1e-6,
+    fixed_charge: float | None = None,
 ) -> CellNumbers:
     """t+, J_lim and the layered Sand's time of the PE cell (``coating=None``), the
     coated cell without trapping (``delta_g_ev=None``) or the coated cell with traps.
+    ``fixed_charge`` (with ``delta_g_ev=None``): the coating with a constant fixed charge
+    X [mol/m^3 of pore liquid] instead, the clay's structural charge (TMS, as "tms-frozen").
 
     The Sand's times are numerical on the same mesh for all three (the PE cell's first
     ``coating.thickness`` is a separator-material layer), so their ratios carry no
-    mesh error; the semi-infinite separator is 10 diffusion lengths long.
+    mesh error; the semi-infinite separator is 10 diffusion lengths long. At the default
+    600 separator cells and rtol 1e-6 the depletion times are converged to ~1e-5
+    (mesh) and ~2e-7 (tolerance) relative, and agree with a semi-analytic Volterra
+    solution to ~1e-5 (tests/test_continuum_fixedcharge.py, issue 19 item 7).
     """
     bulk, tau_bare = _sand_domain(electrolyte, separator, current_density)
     sep = separator_layer(electrolyte, separator)
@@ -745,6 +866,8 @@ def cell_numbers(
         first = replace(long_sep, thickness=ref.thickness, name="separator (coating-thick slice)")
     else:
         first = coating_layer(delta_g_ev, electrolyte, coating, model)
+        if fixed_charge is not None and delta_g_ev is None and fixed_charge > 0:
+            first = replace(first, fixed_charge=float(fixed_charge))
     res = simulate(
         [first, long_sep],
         electrolyte.c0,
@@ -755,15 +878,30 @@ def cell_numbers(
     )
     if coating is None:
         return CellNumbers(
-            None, electrolyte.t_plus, limiting_current([sep], electrolyte.c0), float(res.sand_time)
+            None,
+            electrolyte.t_plus,
+            limiting_current([sep], electrolyte.c0),
+            float(res.sand_time),
+            float(res.interface_depletion_time),
         )
     j_lim = limiting_current([first, sep], electrolyte.c0)
-    if delta_g_ev is None:
+    if delta_g_ev is None and fixed_charge:
+        tr_t, stack = structural_transference(fixed_charge, None, electrolyte, separator, coating)
+    elif delta_g_ev is None:
         tr_t = stack = electrolyte.t_plus
     else:
         tr = coating_transport(delta_g_ev, electrolyte, separator, coating)
         tr_t, stack = tr.t_plus_coating, tr.t_plus_stack
-    return CellNumbers(tr_t, stack, j_lim, float(res.sand_time))
+    return CellNumbers(
+        tr_t,
+        stack,
+        j_lim,
+        float(res.sand_time),
+        float(res.interface_depletion_time),
+        bool(res.electrode_can_deplete),
+        float(res.electrode_li_at_interface_depletion),
+        interface_limiting_current([first, sep], electrolyte.c0),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -892,7 +1030,7 @@ def calibrate_free_energy(
     parts = [
         f"CANNOT REACH the measured {target} t+ = {t_plus_coated:.3f}: with this geometry the model "
         f"gives {lo:.3f} (traps empty) to {hi:.3f} (every site filled, X = N_T = {n_t:.4g} mol/m^3, "
-        f"at most {n_t / c0:.1%} of the anions trapped)"
+        f"at most {max_trapped_fraction(c0, n_t):.1%} of the anions trapped)"
     ]
     if needed_x > 0:
         parts.append(
@@ -961,6 +1099,8 @@ def _interval(values: list[float], central: float) -> Interval:
 def _direction(what: str, coated: float, reference: float, by: str) -> str:
     """``"<what>: <by> raises it by +x %"`` (or lowers, or leaves unchanged)."""
     if not (math.isfinite(coated) and math.isfinite(reference)):
+        if math.isfinite(reference):
+            return f"{what}: not reached with {by.split(' (')[0]} while the model holds"
         return f"{what}: undefined (no finite value)"
     rel = coated / reference - 1
     if abs(rel) < 5e-4:
@@ -983,16 +1123,44 @@ class BridgeResult:
     directions: dict[str, str]
     verdict: str
     surfaces: dict[str, str]
-    depleted_coating_voltage: float  # V, ohmic cost of carrying J_lim through a depleted coating
+    #: V, tms-frozen only (None for tms): ohmic cost of carrying J_lim through a coating
+    #: depleted of co-ions by the constant X's counter-ions alone (the frozen-X picture)
+    depleted_coating_voltage: float | None
     coating_implied_solid_fraction: float
     calibration: Calibration | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: the clay's structural (layer) charge X_s and the coating with it alone (constant X)
+    structural: cc.StructuralCharge | None = None
+    coated_structural: CellNumbers | None = None
+    structural_bands: dict[str, Interval] = field(default_factory=dict)  # accessible-fraction range
+    #: which mechanism moves t+ and by how much (:func:`_mechanism`)
+    mechanism: dict[str, Any] = field(default_factory=dict)
+    #: thickness, loading, porosity and which one was derived
+    coating_geometry: dict[str, Any] = field(default_factory=dict)
+    #: where c0, D and t+ came from (GIVEN, PAPER, ASSUMED, CALIBRATION)
+    electrolyte_origin: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["free_energy"]["sigma_ev"] = self.free_energy.sigma_ev
         return out
+
+
+def _electrode_status(cell: CellNumbers) -> str:
+    """Why a cell has no dendrite onset (Li+ depletion at the plating electrode) in the model."""
+    if not cell.electrode_can_deplete:
+        return (
+            "a constant fixed charge keeps Li+ at the electrode at c+ >= X, so the electrode "
+            "never runs out of Li+ in this model (no Sand's time)"
+        )
+    if math.isfinite(cell.interface_depletion_time):
+        return (
+            f"Li+ at the electrode is still {cell.electrode_li_at_interface_depletion:.3g} mol/m^3 "
+            "when the salt runs out at the coating/separator interface, where the electroneutral "
+            "model ends (it cannot say when, or whether, the electrode runs out after that)"
+        )
+    return "Li+ at the electrode does not run out within the simulated time"
 
 
 def _verdict(
@@ -1002,23 +1170,44 @@ def _verdict(
     tr: CoatingTransport,
     current_density: float,
 ) -> str:
-    rel_tau = coated.sand_time_layered / res_bare.sand_time_layered - 1
-    lo = bands["sand_time_layered"].low / res_bare.sand_time_layered - 1
-    hi = bands["sand_time_layered"].high / res_bare.sand_time_layered - 1
+    """The verdict on the paper's claim. Only Li+ depletion at the plating electrode
+    (Sand's time proper, ``sand_time_layered``) is called dendrite onset; salt depletion
+    at the coating/separator interface (``interface_depletion_time``) is a voltage rise,
+    reported as such."""
+    tau_pe = res_bare.sand_time_layered
+    t_i = coated.interface_depletion_time
+    iface = (
+        f"; the salt runs out at the coating/separator interface after {t_i / 3600:.4g} h "
+        f"({t_i / tau_pe - 1:+.2%} against the PE cell's dendrite onset): a rise of the cell "
+        "voltage, not dendrite onset"
+        if math.isfinite(t_i)
+        else ""
+    )
+    if not math.isfinite(coated.sand_time_layered):
+        return (
+            "The model CANNOT TELL whether the coating delays dendrite onset (Li+ depletion at "
+            f"the plating electrode): in the coated cell {_electrode_status(coated)}{iface}."
+        )
+    rel_tau = coated.sand_time_layered / tau_pe - 1
+    lo = bands["sand_time_layered"].low / tau_pe - 1
+    hi = bands["sand_time_layered"].high / tau_pe - 1
+    lo_t = f"{lo:+.1%}"
+    hi_t = f"{hi:+.1%}" if math.isfinite(hi) else "no onset within the model"
     why = (
         f"at most {tr.trapped_fraction_bound:.1%} of the anions can sit on the sites "
-        f"(N_T/c0), so trapping moves the stack t+ only from {res_bare.t_plus_stack:.3f} to "
-        f"{coated.t_plus_stack:.3f}"
+        f"(every site filled), so trapping moves the stack t+ only from "
+        f"{res_bare.t_plus_stack:.3f} to {coated.t_plus_stack:.3f}"
     )
+    onset = "dendrite onset (Li+ depletion at the plating electrode)"
     if lo > 0.10:
         return (
-            f"The model SUPPORTS the claim that the coating delays dendrite onset: Sand's time "
-            f"rises by {rel_tau:+.1%} (95 % band {lo:+.1%} to {hi:+.1%})."
+            f"The model SUPPORTS the claim that the coating delays dendrite onset: {onset} comes "
+            f"{rel_tau:+.1%} later (95 % band {lo_t} to {hi_t})."
         )
-    if hi < -0.01:
+    if math.isfinite(hi) and hi < -0.01:
         return (
-            f"The model CONTRADICTS the claim: the coating shortens Sand's time by {rel_tau:+.1%} "
-            f"(95 % band {lo:+.1%} to {hi:+.1%}); {why}."
+            f"The model CONTRADICTS the claim: the coating brings {onset} forward by "
+            f"{rel_tau:+.1%} (95 % band {lo_t} to {hi_t}); {why}."
         )
     j_note = (
         f"; J_lim moves by {coated.limiting_current / res_bare.limiting_current - 1:+.1%}, "
@@ -1026,11 +1215,157 @@ def _verdict(
         if current_density < res_bare.limiting_current
         else ""
     )
+    hi_t = f"{hi:+.2%}" if math.isfinite(hi) else "no onset within the model"
     return (
         f"The model does NOT support the claim that anion trapping in the coating delays dendrite "
-        f"onset: Sand's time changes by {rel_tau:+.2%} (95 % band {lo:+.2%} to {hi:+.2%}), because "
+        f"onset: {onset} moves by {rel_tau:+.2%} (95 % band {lo:+.2%} to {hi_t}), because "
         f"{why}, and the thin coating holds far less salt than the depletion layer{j_note}."
     )
+
+
+def _structural_column(
+    coating: Coating,
+    electrolyte: Electrolyte,
+    separator: Separator,
+    current_density: float,
+    model: str,
+    cells: int,
+    band_points: int,
+    neutral: CellNumbers,
+) -> tuple[cc.StructuralCharge, CellNumbers, dict[str, Interval]]:
+    """The coating with the clay's structural charge X_s alone (constant X, TMS), and its
+    band over the accessible-fraction range (t+ closed form at the ends, which bound it:
+    t+ rises with X; J_lim and Sand's time sampled on up to 3 values of X)."""
+    sc = coating.structural_charge()
+    x = sc.fixed_charge
+
+    def numbers(xv: float) -> CellNumbers:
+        if xv <= 0:
+            return neutral
+        return cell_numbers(
+            None, electrolyte, separator, coating, current_density, model, cells, fixed_charge=xv
+        )
+
+    col = numbers(x)
+    lo, hi = sc.band
+    n = min(2 * (band_points // 2) + 1, 3)
+    samples = [float(v) for v in np.linspace(lo, hi, n)] if (hi > lo and n > 1) else []
+    ends = [numbers(v) for v in samples if v != x]
+    t_ends = [
+        structural_transference(v, None, electrolyte, separator, coating) if v > 0 else None
+        for v in (lo, hi)
+    ]
+    t_c = [col.t_plus_coating] + [t[0] if t else electrolyte.t_plus for t in t_ends]
+    t_s = [col.t_plus_stack] + [t[1] if t else electrolyte.t_plus for t in t_ends]
+    bands = {
+        "fixed_charge": Interval(x, lo, hi),
+        "t_plus_coating": _interval(t_c, col.t_plus_coating),
+        "t_plus_stack": _interval(t_s, col.t_plus_stack),
+        "limiting_current": _interval(
+            [col.limiting_current] + [e.limiting_current for e in ends], col.limiting_current
+        ),
+        "sand_time_layered": _interval(
+            [col.sand_time_layered] + [e.sand_time_layered for e in ends], col.sand_time_layered
+        ),
+        "interface_depletion_time": _interval(
+            [col.interface_depletion_time] + [e.interface_depletion_time for e in ends],
+            col.interface_depletion_time,
+        ),
+    }
+    return sc, col, bands
+
+
+def _mechanism(
+    electrolyte: Electrolyte,
+    separator: Separator,
+    coating: Coating,
+    delta_g_ev: float,
+    tr: CoatingTransport,
+    sc: cc.StructuralCharge,
+    structural_bands: dict[str, Interval],
+    adsorption_bands: dict[str, Interval],
+) -> dict[str, Any]:
+    """Which mechanism moves t+, structural charge or adsorption, and by how much.
+
+    Changes of t+ against the same coating without charge (X = 0, t+ = the bulk's): the
+    structural charge alone (X_s), adsorption alone (trapped FSI-, as in the adsorption
+    column), and both together (one Donnan partition with ``c+ = c- + X_s + c_T``,
+    :func:`structural_transference`), each for the stack (what Bruce-Vincent measures)
+    and the coating; bands from the accessible-fraction range and the dG spread.
+    """
+    t0 = electrolyte.t_plus
+    x = sc.fixed_charge
+    both = structural_transference(x, delta_g_ev, electrolyte, separator, coating)
+    t_struct = (
+        structural_transference(x, None, electrolyte, separator, coating) if x > 0 else (t0, t0)
+    )
+    out: dict[str, Any] = {"reference_t_plus": t0}
+    for k, what in enumerate(("coating", "stack")):
+        key = f"t_plus_{what}"
+        s_band, a_band = structural_bands[key], adsorption_bands[key]
+        out[what] = {
+            "structural": t_struct[k] - t0,
+            "structural_band": (s_band.low - t0, s_band.high - t0),
+            "adsorption": (tr.t_plus_coating, tr.t_plus_stack)[k] - t0,
+            "adsorption_band": (a_band.low - t0, a_band.high - t0),
+            "both": both[k] - t0,
+            "adsorption_on_structural": both[k] - t_struct[k],
+            "t_plus_both": both[k],
+        }
+    d_s, d_a = out["stack"]["structural"], out["stack"]["adsorption"]
+    if max(abs(d_s), abs(d_a)) < 5e-5:
+        dominant, ratio = "neither", None
+    elif abs(d_s) >= abs(d_a):
+        dominant, ratio = "structural charge", abs(d_s) / abs(d_a) if d_a else math.inf
+    else:
+        dominant, ratio = "adsorption", abs(d_a) / abs(d_s) if d_s else math.inf
+    out["dominant"], out["ratio"] = dominant, ratio
+    st = out["stack"]
+    if dominant == "neither":
+        verdict = "neither moves the stack t+ by 5e-5 or more"
+    else:
+        other = "adsorption" if dominant == "structural charge" else "the structural charge"
+        times = f"{ratio:.3g}x" if ratio is not None and math.isfinite(ratio) else "alone"
+        verdict = f"the {dominant} moves the stack t+ more ({times} {other})"
+    out["summary"] = (
+        f"stack t+ {t0:.4f} -> {st['t_plus_both']:.4f} with both: structural charge "
+        f"(X_s = {x:.4g} mol/m^3) {st['structural']:+.4f} "
+        f"[{st['structural_band'][0]:+.4f}, {st['structural_band'][1]:+.4f}], adsorption "
+        f"(X = {tr.fixed_charge:.4g} mol/m^3 trapped FSI-) {st['adsorption']:+.4f} "
+        f"[{st['adsorption_band'][0]:+.4f}, {st['adsorption_band'][1]:+.4f}], both "
+        f"{st['both']:+.4f} (adsorption on top of the structural charge "
+        f"{st['adsorption_on_structural']:+.4f}); coating t+ {out['coating']['structural']:+.4f} "
+        f"/ {out['coating']['adsorption']:+.4f} / {out['coating']['both']:+.4f}: {verdict}"
+    )
+    return out
+
+
+def _geometry_note(coating: Coating) -> str:
+    """Which of thickness, loading and porosity was derived, and from what."""
+    given = [k for k in cc.GEOMETRY_KEYS if k != coating.derived]
+    shown = {
+        "thickness": f"thickness {coating.thickness * 1e6:.3g} um",
+        "loading": f"loading {coating.loading * 100:.3g} mg/cm^2",
+        "porosity": f"porosity {coating.porosity:.3g}",
+    }
+    densities = (
+        f"solid fraction {1 - coating.porosity:.3g}; LiMMT {coating.active_density / 1000:.3g} "
+        f"g/cm^3, PVDF {coating.binder_density / 1000:.3g} g/cm^3"
+    )
+    if not coating.derived:
+        return (
+            f"coating geometry: {', '.join(shown.values())}, all given and consistent ({densities})"
+        )
+    text = (
+        f"coating geometry: {shown[coating.derived]} DERIVED from {shown[given[0]]} and "
+        f"{shown[given[1]]} ({densities})"
+    )
+    if coating.derived == "thickness" and math.isclose(coating.loading, cc.PAPER_LOADING):
+        paper_solid = coating.implied_solid_fraction * coating.thickness / cc.PAPER_THICKNESS
+        text += (
+            f"; the paper's ~2 um (SEM) cannot hold 0.57 mg/cm^2: solid fraction {paper_solid:.3g}"
+        )
+    return text
 
 
 def run_bridge(
@@ -1043,10 +1378,18 @@ def run_bridge(
     model: str = "tms",
     calibrate: tuple[float, float] | None = None,
     calibrate_target: Literal["stack", "coating"] = "stack",
-    cells: int = 300,
+    cells: int = 600,
     band_points: int = 7,
+    electrolyte_origin: dict[str, str] | None = None,
 ) -> BridgeResult:
     """Free energy -> fixed charge -> t+, J_lim, Sand's time with bands (module docstring).
+
+    The clay's structural charge (``coating.structural_charge()``) is its own column
+    (``coated_structural``, constant X) beside the adsorption column (``coated``), and
+    ``mechanism`` says which of the two moves t+ and by how much.
+    ``electrolyte_origin``: where c0, D and t+ came from (CLI/study,
+    :func:`atomistics.continuum.electrolyte_inputs.resolve_electrolyte`); default: a
+    value equal to the 6 M default is labelled as that default.
 
     ``current_density`` in A/m^2. ``model``: "tms" (traps in equilibrium, default) or
     "tms-frozen" (constant X: trapped anions never released). With
@@ -1097,6 +1440,9 @@ def run_bridge(
     coated = cell_numbers(
         fe.delta_g_ev, electrolyte, separator, coating, current_density, model, cells
     )
+    sc, structural_cell, structural_bands = _structural_column(
+        coating, electrolyte, separator, current_density, model, cells, band_points, neutral
+    )
     # uncertainty: outputs over the 95 % interval of dG
     sigma = fe.sigma_ev
     dg_lo, dg_hi = fe.delta_g_ev - Z95 * sigma, fe.delta_g_ev + Z95 * sigma
@@ -1128,6 +1474,10 @@ def run_bridge(
             [coated.sand_time_layered] + [e.sand_time_layered for e in ends],
             coated.sand_time_layered,
         ),
+        "interface_depletion_time": _interval(
+            [coated.interface_depletion_time] + [e.interface_depletion_time for e in ends],
+            coated.interface_depletion_time,
+        ),
     }
     by_coat, by_trap = "the coating (vs PE)", "trapping (vs the same coating with X = 0)"
     directions = {
@@ -1136,16 +1486,25 @@ def run_bridge(
             "J_lim", coated.limiting_current, pe.limiting_current, by_coat
         ),
         "sand_time_layered": _direction(
-            "layered Sand's time", coated.sand_time_layered, pe.sand_time_layered, by_coat
+            "dendrite onset (Li+ out at the electrode)",
+            coated.sand_time_layered,
+            pe.sand_time_layered,
+            by_coat,
         ),
         "limiting_current_trapping_only": _direction(
             "J_lim", coated.limiting_current, neutral.limiting_current, by_trap
         ),
         "sand_time_trapping_only": _direction(
-            "layered Sand's time", coated.sand_time_layered, neutral.sand_time_layered, by_trap
+            "dendrite onset (Li+ out at the electrode)",
+            coated.sand_time_layered,
+            neutral.sand_time_layered,
+            by_trap,
         ),
     }
     verdict = _verdict(pe, coated, bands, tr, current_density)
+    mechanism = _mechanism(
+        electrolyte, separator, coating, fe.delta_g_ev, tr, sc, structural_bands, bands
+    )
     surfaces = {
         "site_density": f"{coating.site_surface}: {SURFACES[coating.site_surface]}",
         "adsorption_energy": f"{fe.surface}: {SURFACES[fe.surface]}",
@@ -1158,8 +1517,9 @@ def run_bridge(
         )
     if tr.trap_occupancy > 0.9:
         warnings.append(
-            f"traps saturated (theta_T = {tr.trap_occupancy:.6f}): at most N_T/c0 = "
-            f"{tr.trapped_fraction_bound:.1%} of the anions can be trapped whatever dG is; "
+            f"traps saturated (theta_T = {tr.trap_occupancy:.6f}): at most "
+            f"{tr.trapped_fraction_bound:.1%} of the anions can be trapped whatever dG is (every "
+            "site filled, N_T/(N_T + c-) with the Donnan co-ions c-); "
             f"the low-occupancy Oriani factor "
             f"({format_slowing(tr.oriani_low_occupancy_log10_slowing, 3)} slowing) does "
             f"not apply, with occupancy it is {1 / tr.oriani_factor:.7f}x"
@@ -1178,10 +1538,18 @@ def run_bridge(
             "can hold only a small fraction of the anions"
         )
     solid = coating.implied_solid_fraction
-    if solid >= 1 - coating.porosity + 0.05 or solid > 1:
-        notes.append(
-            f"coating loading and thickness imply a solid volume fraction of {solid:.2f} "
-            f"(porosity {1 - solid:.2f}); the given porosity {coating.porosity} was used instead"
+    notes.append(_geometry_note(coating))
+    origin = dict(electrolyte_origin or {}) or origin_from_values(
+        electrolyte.c0, electrolyte.diffusivity, electrolyte.t_plus
+    )
+    if calibrate is not None:
+        origin["t_plus"] = "CALIBRATION: the measured bare-PE t+"
+    at_6m = [k for k in ("diffusivity", "t_plus") if "6 M" in origin.get(k, "")]
+    if not is_paper_concentration(electrolyte.c0) and at_6m:
+        warnings.append(
+            f"c0 = {electrolyte.c0 / 1000:.4g} M but {' and '.join(at_6m)} "
+            f"{'is the 6 M default' if len(at_6m) == 1 else 'are the 6 M defaults'}: give the "
+            f"values measured at {electrolyte.c0 / 1000:.4g} M"
         )
     if current_density < pe.limiting_current:
         notes.append(
@@ -1189,7 +1557,8 @@ def run_bridge(
             "state and it has no Sand's time; the Sand's times are for a semi-infinite separator"
         )
     notes.append(
-        "dilute-solution theory at 6 M (no activity coefficients): trends, not numbers; "
+        f"dilute-solution theory at c0 = {electrolyte.c0 / 1000:.4g} M (no activity "
+        "coefficients, ideal Donnan partition): trends, not numbers; "
         "the effective-medium Sand's time (stack t+ in a uniform cell) is not reported: it is not physical"
     )
     frozen_coat = Layer(
@@ -1208,6 +1577,7 @@ def run_bridge(
         "separator": asdict(separator),
         "coating": asdict(coating),
         "trap_concentration": coating.trap_concentration,
+        "structural_charge": sc.fixed_charge,
     }
     return BridgeResult(
         inputs=inputs,
@@ -1221,11 +1591,25 @@ def run_bridge(
         directions=directions,
         verdict=verdict,
         surfaces=surfaces,
-        depleted_coating_voltage=depleted_layer_voltage(
-            frozen_coat, coated.limiting_current, electrolyte.temperature
+        depleted_coating_voltage=(
+            depleted_layer_voltage(frozen_coat, coated.limiting_current, electrolyte.temperature)
+            if model == "tms-frozen"
+            else None
         ),
         coating_implied_solid_fraction=solid,
         calibration=cal,
         notes=notes,
         warnings=warnings,
+        structural=sc,
+        coated_structural=structural_cell,
+        structural_bands=structural_bands,
+        mechanism=mechanism,
+        coating_geometry={
+            "thickness": coating.thickness,
+            "loading": coating.loading,
+            "porosity": coating.porosity,
+            "derived": coating.derived,
+            "solid_fraction": solid,
+        },
+        electrolyte_origin=origin,
     )

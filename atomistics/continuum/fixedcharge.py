@@ -44,11 +44,21 @@ Oriani's trapping model (``1 + dc_T/dc-``) is implicit in that inversion.
 Interfaces. Across a layer boundary the ions are in (Donnan) equilibrium: the
 electrochemical potentials of Li+ and FSI- are continuous, so ``c+ c- = s^2`` is
 continuous (ideal solutions) while c+, c- and phi jump (Donnan potential
-``f dphi = ln(c+_L / c+_R)``). Using ``s`` as the transported potential, the
-interface needs no special treatment: the finite-volume face flux is the same
-two-point flux as in the neutral solver, with ``kappa`` and ``t-`` in place of
-``D_eff`` and ``1 - t+``. Boundaries: the anion does not cross either electrode
+``f dphi = ln(c+_L / c+_R)``). Boundaries: the anion does not cross either electrode
 (``N- = 0``); all current is carried by Li+.
+
+Discretisation. Inside a layer the two-point finite-volume flux is written in ``c-``,
+``N- = -D_c dc-/dx - t- i/F`` with ``D_c = kappa ds/dc-`` (:func:`_coefficients`), which
+stays smooth and positive where the co-ions run out (``kappa`` itself vanishes like
+``s``, and a flux in ``s`` has an infinite slope in ``c-`` there: the integrator
+stalled on it). At an interface each half-cell carries the flux with its own
+coefficients and the two sides share the face's ``s`` (Donnan): a monotone scalar
+equation per interface (:func:`interface_salt`); for two neutral layers it is the
+neutral solver's harmonic two-point flux, and for ``X = 0`` everywhere the scheme is
+the neutral one. The solver's state is ``c-`` in constant-X cells (``c+ = c- + X``
+holds the few co-ions of a depleted coating only as a small difference of large
+numbers) and the Li+ density elsewhere; each cell's absolute tolerance is tied to
+the flux it carries (:meth:`FixedChargeSystem.absolute_tolerance`).
 
 Zero-current results of a uniform membrane (used as independent checks)
 --------------------------------------------------------------------------
@@ -64,21 +74,29 @@ Zero-current results of a uniform membrane (used as independent checks)
   ``(t- - t+) ln(c2/c1)``, ``X -> inf`` the Nernst potential ``ln(c1/c2)`` of an ideal
   cation-selective membrane.
 
+Depletion events. Sand's criterion (Sand 1901; Chazalviel 1990), the onset of
+dendritic growth, is Li+ running out at the plating electrode, ``c+(0) = 0``: the
+event ``sand_time`` of :func:`simulate_fixed_charge`. A layer with a constant ``X``
+keeps ``c+ >= X`` at the electrode, so it never depletes there. The salt can instead
+run out at a layer interface (the neutral side of the coating/separator interface):
+the separate event ``interface_depletion_time``, a rise of the cell voltage, not
+dendrite onset; the electroneutral model ends there.
+
 Validity. Dilute (ideal) solution theory, no activity coefficients (at 6 M LiFSI in
 DME this is a strong assumption: only trends are meaningful); local
 electroneutrality (Debye length << pore size); traps in local equilibrium (binding
-faster than transport). A layer with a constant ``X`` keeps ``c+ >= X`` at the
-electrode, so the classical Sand criterion ``c+(0) = 0`` cannot be met there; the
-salt then depletes first at the neutral side of the coating/separator interface,
-which is what the event of :func:`simulate_fixed_charge` detects. Over-limiting
-current carried by the fixed charge's counter-ions (Dydek et al. 2011) is part of
-the model, and its ohmic cost is reported by the bridge.
+faster than transport). Over-limiting current carried by a constant fixed charge's
+counter-ions (Dydek et al. 2011) is part of the model: the steady state exists past
+the salt's limit at the electrode up to the interface limit
+(:func:`interface_limiting_current`), and its ohmic cost is reported by the bridge.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -123,6 +141,25 @@ def tms_transference_number(c_bath, fixed_charge, d_plus, d_minus):
     """
     cp, cm = donnan_partition(c_bath, fixed_charge)
     return d_plus * cp / (d_plus * cp + d_minus * cm)
+
+
+def max_trapped_fraction(c_bath, site_concentration):
+    """Largest fraction of a trap layer's anions that can be trapped, at any dG.
+
+    The trapped fraction is ``X/c+ = X/(c- + X)``; with the Donnan partition
+    ``c- (c- + X) = c^2`` (Teorell 1935) it equals ``1 - (c-/c)^2``, which grows with X,
+    and ``X <= N_T`` (every site filled). Hence
+
+        f_max = N_T / (N_T + c-_D) = 1 - (c-_D / c)^2,   c-_D = c-(c, X = N_T),
+
+    always below 1 (``c-_D > 0``) and below ``N_T/c`` (``c+ >= c``); ``N_T/c`` is its limit
+    for ``N_T << c``. (``N_T/c`` itself is no bound on a fraction: it exceeds 1 when the
+    sites outnumber the salt.)
+    """
+    n_t = np.asarray(site_concentration, float)
+    _, cm = donnan_partition(c_bath, n_t)
+    out = n_t / (n_t + cm)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 @dataclass(frozen=True)
@@ -212,6 +249,10 @@ def anion_from_total(traps: TrapSites, total, guess=None) -> NDArray[np.float64]
     return c
 
 
+#: Kinds of cells (``CellProperties.kind``).
+NEUTRAL, CONSTANT, TRAPS = 0, 1, 2
+
+
 @dataclass(frozen=True)
 class CellProperties:
     """Per-cell constants of a (possibly charged) stack."""
@@ -223,6 +264,7 @@ class CellProperties:
     trap_layers: tuple[tuple[NDArray[np.int64], TrapSites], ...]
     charged: NDArray[np.bool_]
     last: dict = field(default_factory=dict)  # warm start of the c- inversion per trap layer
+    kind: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def cell_properties(layers: Sequence[Layer], disc: Discretisation) -> CellProperties:
@@ -231,6 +273,7 @@ def cell_properties(layers: Sequence[Layer], disc: Discretisation) -> CellProper
     g = np.empty(disc.h.size)
     fixed = np.zeros(disc.h.size)
     charged = np.zeros(disc.h.size, bool)
+    kind = np.zeros(disc.h.size, np.int64)
     traps = []
     for k, layer in enumerate(layers):
         idx = np.flatnonzero(disc.layer_index == k)
@@ -240,17 +283,24 @@ def cell_properties(layers: Sequence[Layer], disc: Discretisation) -> CellProper
         g[idx] = layer.porosity / layer.tortuosity
         fixed[idx] = layer.fixed_charge
         charged[idx] = layer.charged
+        kind[idx] = _layer_kind(layer)
         if layer.traps is not None:
             traps.append((idx, layer.traps))
-    return CellProperties(dp, dm, g, fixed, tuple(traps), charged)
+    return CellProperties(dp, dm, g, fixed, tuple(traps), charged, kind=kind)
+
+
+def _layer_kind(layer: Layer) -> int:
+    if layer.fixed_charge > 0:
+        return CONSTANT
+    return TRAPS if layer.traps is not None else NEUTRAL
 
 
 def split_total(props: CellProperties, u: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
     """``(c-, c+)`` from the Li+ density ``u`` (= total anion, mobile + trapped).
 
     Signed: a constant-charge cell undershooting ``u < X`` gives ``c- < 0``, and a trap
-    cell with ``u < 0`` (past depletion) continues as ``c- = c+ = u``, so that the salt
-    activity changes sign where the solution crosses zero (the depletion event).
+    cell with ``u < 0`` (past depletion) continues as ``c- = c+ = u``, so that the
+    concentrations change sign where the solution crosses zero (the depletion events).
     """
     cm = np.where(props.charged, u - props.fixed, u)
     for k, (idx, traps) in enumerate(props.trap_layers):
@@ -258,6 +308,18 @@ def split_total(props: CellProperties, u: NDArray[np.float64]) -> tuple[NDArray,
         cm[idx] = anion_from_total(traps, ui, props.last.get(k)) + np.minimum(ui, 0.0)
         props.last[k] = cm[idx]
     return cm, np.where(props.charged, u, cm)
+
+
+def _split_state(props: CellProperties, y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Signed ``c-`` from the solver's state ``y = u - X_const`` (``c-`` itself in a
+    constant-charge cell, where ``u = c+`` would hold it only as a small difference of two
+    large numbers once the co-ions are gone; ``u`` elsewhere)."""
+    cm = y.copy()
+    for k, (idx, traps) in enumerate(props.trap_layers):
+        ui = y[idx]
+        cm[idx] = anion_from_total(traps, ui, props.last.get(k)) + np.minimum(ui, 0.0)
+        props.last[k] = cm[idx]
+    return cm
 
 
 def initial_state(layers: Sequence[Layer], disc: Discretisation, c0: float) -> NDArray[np.float64]:
@@ -280,79 +342,307 @@ def equilibrium_li(traps: TrapSites, c_bath: float) -> float:
     return float(cm + traps.trapped(cm))
 
 
-def _coefficients(props: CellProperties, u: NDArray[np.float64]):
-    """``s``, ``kappa`` and ``t-`` per cell (neutral cells: s = c, kappa = D_eff, t- = 1 - t+)."""
-    cm, cp = split_total(props, u)
-    dp, dm = props.d_plus, props.d_minus
-    am, ap = np.abs(cm), np.abs(cp)
-    denom = dp * ap + dm * am
-    neutral = ~props.charged
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # s = sign(c-) sqrt(|c- c+|): continuous through zero
-        s = np.where(neutral, cm, np.sign(cm) * np.sqrt(am * ap))
-        kappa = np.where(
-            neutral,
-            props.g * 2.0 * dp * dm / (dp + dm),
-            np.where(denom > 0, props.g * 2.0 * dp * dm * np.abs(s) / denom, 0.0),
-        )
-        t_minus = np.where(
-            neutral, dm / (dp + dm), np.where(denom > 0, dm * np.maximum(cm, 0.0) / denom, 0.0)
-        )
-    return s, kappa, t_minus
+def _coefficients(props: CellProperties, y: NDArray[np.float64]):
+    r"""Signed ``c-``, the anion's diffusivity ``D_c`` and ``t-`` per cell.
+
+    With ``c+ = c- + X(c-)`` and ``s^2 = c+ c-`` the anion flux of the module docstring,
+    ``N- = -kappa ds/dx - t- i/F``, is written with ``c-`` as the potential inside a layer:
+
+        N- = -D_c dc-/dx - t- i/F,
+        D_c = kappa ds/dc- = g D+ D- (2 c- + X + c- X') / (D+ c+ + D- c-),
+        t-  = D- c- / (D+ c+ + D- c-)
+
+    (``X' = dX/dc-``, zero for a constant charge). Unlike ``kappa`` (which vanishes like
+    ``s`` where the salt runs out, so that the flux in ``s`` has an infinite slope,
+    ``ds/dc- ~ 1/sqrt(c-)``), ``D_c`` is smooth and positive down to ``c- = 0``:
+    ``g D-`` in a constant-charge layer (a trace co-ion diffusing in the counter-ions'
+    field), ``g D+ D- 2(1 + b)/(D+ (1 + b) + D-)`` with ``b = dX/dc-(0)`` in a trap layer
+    (written with ``w = c-/c+``, ``D_c = g D+ D- (1 + w + w X')/(D+ + D- w)``,
+    ``t- = D- w/(D+ + D- w)``; ``w -> 1/(1 + b)`` at ``c- = 0``), the ambipolar
+    ``g 2 D+ D-/(D+ + D-)`` in a neutral one (Newman & Thomas-Alyea eq. 11.19). The
+    coefficients of a constant-charge layer are analytic through ``c- = 0`` (a negative
+    ``c-`` past depletion continues them); those of a trap layer are taken at
+    ``max(c-, 0)``; the signed ``c-`` carries the continuation past depletion.
+    """
+    cm = _split_state(props, y)
+    c = np.maximum(cm, 0.0)
+    dp, dm, g = props.d_plus, props.d_minus, props.g
+    dc = g * 2.0 * dp * dm / (dp + dm)
+    tm = dm / (dp + dm)
+    const = props.kind == CONSTANT
+    if np.any(const):
+        x = props.fixed
+        # analytic through c- = 0 (no kink where the co-ions run out), held away from
+        # the pole at c- = -X D+/(D+ + D-)
+        cc = np.maximum(cm, -0.5 * x * dp / (dp + dm))
+        den = dp * (cc + x) + dm * cc
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dc = np.where(const, g * dp * dm * (2.0 * cc + x) / den, dc)
+            tm = np.where(const, dm * cc / den, tm)
+    for idx, traps in props.trap_layers:
+        ci = c[idx]
+        xt, slope = traps.trapped_and_slope(ci)
+        # w = c-/c+ = 1/(1 + q) in [0, 1] (its limit 1/(1 + b) at c- = 0), and w X' =
+        # N_T theta (1 - theta)/((1 - theta_L)(c- + X)) without the 1/c- of X' (a strongly
+        # bound site leaves c- ~ 1e-320 and X' ~ inf): no overflow, no inf/inf
+        theta = xt / traps.site_concentration
+        theta_l = np.clip(ci / traps.liquid_sites, 0.0, 1.0 - 1e-15)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            w = np.where(ci > 0, ci / (ci + xt), 1.0 / (1.0 + slope))
+            xw = np.where(
+                ci > 0, xt * (1.0 - theta) / ((1.0 - theta_l) * (ci + xt)), slope / (1.0 + slope)
+            )
+        den = dp[idx] + dm[idx] * w
+        dc[idx] = g[idx] * dp[idx] * dm[idx] * (1.0 + w + xw) / den
+        tm[idx] = dm[idx] * w / den
+    return cm, dc, tm
+
+
+# ---------------------------------------------------------------------------
+# Interfaces: Donnan equilibrium, solved exactly for the face's salt activity
+# ---------------------------------------------------------------------------
+
+
+def _side(layer: Layer) -> tuple:
+    """What an interface needs of a layer: ``(kind, X or _ScalarTraps)``."""
+    kind = _layer_kind(layer)
+    if kind == TRAPS:
+        return (kind, _ScalarTraps(layer.traps))
+    return (kind, layer.fixed_charge)
+
+
+class _ScalarTraps:
+    """:meth:`TrapSites.trapped_and_slope` for one ``c- >= 0`` in plain floats (the
+    interface's inner iteration calls it often; same formulas, Oriani 1970)."""
+
+    def __init__(self, traps: TrapSites) -> None:
+        self.traps = traps
+        self.n_t = float(traps.site_concentration)
+        self.n_l = float(traps.liquid_sites)
+        self.log_k = float(traps.log_k)
+        self.slope0 = float(traps.trapped_and_slope(0.0)[1])
+
+    def __call__(self, c: float) -> tuple[float, float]:
+        if c <= 0.0:
+            return 0.0, self.slope0
+        theta_l = min(c / self.n_l, 1.0 - 1e-15)
+        z = math.log1p(-theta_l) - math.log(theta_l) - self.log_k
+        # theta_T = 1/(1 + e^z), written without overflow
+        th = math.exp(-z) / (1.0 + math.exp(-z)) if z > 0 else 1.0 / (1.0 + math.exp(z))
+        return self.n_t * th, self.n_t * th * (1.0 - th) / (c * (1.0 - theta_l))
+
+
+#: relative step at which the interface's Newton iterations stop (a few ulps)
+_NEWTON_RTOL = 4e-15
+
+
+def _anion_of_salt(side: tuple, s: float) -> tuple[float, float]:
+    """``(c-, dc-/ds)`` of a layer at equilibrium with salt activity ``s >= 0``.
+
+    ``c- (c- + X(c-)) = s^2``: ``c- = s`` (neutral), the Donnan root (constant X; Teorell
+    1935), or a safeguarded Newton iteration in ``[Donnan root with X = N_T, s]`` (traps).
+    ``dc-/ds = 2 s / (2 c- + X + c- X')``.
+    """
+    kind, what = side
+    if kind == NEUTRAL:
+        return s, 1.0
+    if kind == CONSTANT:
+        x = float(what)
+        c = s * s / (0.5 * x + math.sqrt(0.25 * x * x + s * s))
+        return c, (2.0 * s / (2.0 * c + x) if x > 0 or c > 0 else 1.0)
+    traps: _ScalarTraps = what
+    if s == 0.0:
+        return 0.0, 1.0 / math.sqrt(1.0 + traps.slope0)
+    n_t = traps.n_t
+    lo = s * s / (0.5 * n_t + math.sqrt(0.25 * n_t * n_t + s * s))
+    hi = s
+    c = lo
+    for _ in range(200):
+        x, slope = traps(c)
+        f = c * (c + x) - s * s
+        if f == 0.0:
+            break
+        if f < 0:
+            lo = c
+        else:
+            hi = c
+        new = c - f / (2.0 * c + x + c * slope)
+        if not lo <= new <= hi:
+            new = 0.5 * (lo + hi)
+        if abs(new - c) <= _NEWTON_RTOL * c or hi - lo <= _NEWTON_RTOL * hi:
+            c = new
+            break
+        c = new
+    x, slope = traps(c)
+    return c, 2.0 * s / (2.0 * c + x + c * slope)
+
+
+def _bound(side: tuple) -> float:
+    """The largest fixed charge a layer can hold (``c- >= s - X_max/2``)."""
+    kind, what = side
+    if kind == CONSTANT:
+        return float(what)
+    return what.n_t if kind == TRAPS else 0.0
+
+
+def interface_salt(left: tuple, right: tuple, a: float, b: float, rhs: float):
+    """Salt activity ``s_f`` at a layer interface and the left side's ``c-`` there.
+
+    Each half-cell carries the anion flux with its own (frozen) coefficients,
+    ``N = -a (c-_L(s_f) - c-_L) + t-_L J/F = -b (c-_R - c-_R(s_f)) + t-_R J/F``, and the
+    two sides are in Donnan equilibrium at the common ``s_f``
+    (:func:`_anion_of_salt`). Flux continuity is the monotone scalar equation
+    ``a c-_L(s) + b c-_R(s) = rhs`` (``rhs = a c-_L + b c-_R + (t-_L - t-_R) J/F``),
+    solved by Newton's method with bisection; ``s_f`` takes the sign of ``rhs``
+    (odd continuation past depletion). Two neutral sides give the usual harmonic
+    two-point flux.
+    """
+    sign = 1.0 if rhs >= 0 else -1.0
+    target = abs(rhs)
+    if target == 0.0:
+        return 0.0, 0.0
+    ab = a + b
+    lo = target / ab  # c-(s) <= s
+    hi = (target + 0.5 * (a * _bound(left) + b * _bound(right))) / ab * (1 + 1e-12) + 1e-300
+    s = lo
+    for _ in range(200):
+        cl, dl = _anion_of_salt(left, s)
+        cr, dr = _anion_of_salt(right, s)
+        f = a * cl + b * cr - target
+        if f == 0.0:
+            break
+        if f < 0:
+            lo = s
+        else:
+            hi = s
+        slope = a * dl + b * dr
+        new = s - f / slope if slope > 0 else 0.5 * (lo + hi)
+        if not lo <= new <= hi:
+            new = 0.5 * (lo + hi)
+        if abs(new - s) <= _NEWTON_RTOL * s or hi - lo <= _NEWTON_RTOL * hi:
+            s = new
+            break
+        s = new
+    cl = _anion_of_salt(left, s)[0]
+    return sign * s, sign * cl
 
 
 @dataclass(frozen=True)
 class FixedChargeSystem:
-    """The semi-discrete fixed-charge system ``eps h du/dt = N-_{i-1/2} - N-_{i+1/2}``."""
+    """The semi-discrete fixed-charge system ``eps h du/dt = N-_{i-1/2} - N-_{i+1/2}``.
+
+    Its methods take the solver's state ``y = u - X_const`` (:func:`_split_state`): the
+    Li+ density ``u`` less the constant fixed charge, i.e. ``c-`` in a constant-charge cell
+    (``dy/dt = du/dt``); :meth:`li` gives ``u`` back. ``max_evaluations`` bounds the right-hand-side evaluations of one integration: a
+    solve that needs more has stalled (:class:`SolverStalled`), instead of running on.
+    """
 
     layers: tuple[Layer, ...]
     disc: Discretisation
     props: CellProperties
     current_density: float
+    max_evaluations: int = 100_000
+    counter: list = field(default_factory=lambda: [0])
+    #: per-cell concentration scale of the Jacobian's differences (None: 1e-3 max |y|)
+    typical: NDArray[np.float64] | None = None
 
-    def face_fluxes(self, u: NDArray[np.float64]) -> tuple[NDArray, NDArray, NDArray]:
-        """Interior anion fluxes, and the per-cell ``s`` and the face values of ``s``."""
-        s, kappa, tm = _coefficients(self.props, u)
+    def state(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The solver's state ``y = u - X_const`` from the Li+ density ``u``."""
+        return u - self.props.fixed
+
+    def li(self, y: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The Li+ density ``u`` (= total anion) from the solver's state ``y``."""
+        return y + self.props.fixed
+
+    def typical_scale(self, y: NDArray[np.float64], c0: float) -> NDArray[np.float64]:
+        """Per-cell concentration scale ``min(c0, J h/(2 F D_c))`` [mol/m^3] (see below)."""
+        _, dc, _ = _coefficients(self.props, y)
+        step = self.current_density / FARADAY * self.disc.h / (2.0 * dc)
+        return np.minimum(c0, step)
+
+    def absolute_tolerance(self, y: NDArray[np.float64], rtol: float, c0: float) -> NDArray:
+        """Per-cell absolute tolerance ``rtol min(c0, J h/(2 F D_c))`` [mol/m^3].
+
+        ``J h/(2 F D_c)`` is the concentration step across half a cell that carries the
+        whole current's flux, so that a cell's local error moves a face flux by at most
+        ``rtol`` of ``J/F``: thin cells (a coating's, 1e-8 m) get a tight tolerance, and a
+        depleted coating's few co-ions, far below ``rtol c0`` yet coupled to the interface
+        through its large conductance ``2 D_c/h``, are resolved.
+        """
+        return rtol * self.typical_scale(y, c0)
+
+    @property
+    def interfaces(self) -> NDArray[np.int64]:
+        li = self.disc.layer_index
+        return np.flatnonzero(li[1:] != li[:-1])
+
+    @cached_property
+    def interface_sides(self) -> list[tuple[int, tuple, tuple]]:
+        """``(face index, left side, right side)`` of every interface (:func:`_side`)."""
+        li = self.disc.layer_index
+        return [
+            (int(k), _side(self.layers[li[k]]), _side(self.layers[li[k + 1]]))
+            for k in self.interfaces
+        ]
+
+    @property
+    def electrode_can_deplete(self) -> bool:
+        """False when the layer at the plating wall has a constant X (``c+ >= X`` there)."""
+        return not self.layers[0].fixed_charge > 0
+
+    def face_fluxes(self, y: NDArray[np.float64]):
+        """Interior anion fluxes, the per-cell ``c-``, the interfaces' salt activity, ``D_c``, ``t-``.
+
+        Inside a layer the two-point flux in ``c-`` (:func:`_coefficients`): ``N = -G
+        (c-_R - c-_L) + t_f J/F`` with the harmonic ``G = a b/(a + b)``, ``a = 2 D_c,L/h_L``,
+        ``b = 2 D_c,R/h_R`` and ``t_f = (b t-_L + a t-_R)/(a + b)``; at an interface the
+        Donnan-consistent flux of :func:`interface_salt`.
+        """
+        cm, dc, tm = _coefficients(self.props, y)
         h = self.disc.h
-        a = 2.0 * kappa[:-1] / h[:-1]
-        b = 2.0 * kappa[1:] / h[1:]
+        a = 2.0 * dc[:-1] / h[:-1]
+        b = 2.0 * dc[1:] / h[1:]
         ab = a + b
-        safe = np.where(ab > 0, ab, 1.0)
-        cond = np.where(ab > 0, a * b / safe, 0.0)
-        t_face = np.where(ab > 0, (b * tm[:-1] + a * tm[1:]) / safe, 0.5 * (tm[:-1] + tm[1:]))
         jf = self.current_density / FARADAY
-        flux = -cond * (s[1:] - s[:-1]) + t_face * jf
-        s_face = np.where(
-            ab > 0,
-            (a * s[:-1] + b * s[1:] + (tm[:-1] - tm[1:]) * jf) / safe,
-            0.5 * (s[:-1] + s[1:]),
-        )
-        return flux, s, s_face, kappa, tm
+        flux = -(a * b / ab) * (cm[1:] - cm[:-1]) + (b * tm[:-1] + a * tm[1:]) / ab * jf
+        sides = self.interface_sides
+        s_face = np.zeros(len(sides))
+        for n, (k, left, right) in enumerate(sides):
+            rhs = a[k] * cm[k] + b[k] * cm[k + 1] + (tm[k] - tm[k + 1]) * jf
+            s_face[n], c_left = interface_salt(left, right, float(a[k]), float(b[k]), float(rhs))
+            flux[k] = -a[k] * (c_left - cm[k]) + tm[k] * jf
+        return flux, cm, s_face, dc, tm
 
-    def rhs(self, _t: float, u: NDArray[np.float64]) -> NDArray[np.float64]:
-        flux = self.face_fluxes(u)[0]
-        out = np.zeros_like(u)
+    def rhs(self, _t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
+        self.counter[0] += 1
+        if self.counter[0] > self.max_evaluations:
+            raise SolverStalled(self.counter[0], _t)
+        flux = self.face_fluxes(y)[0]
+        out = np.zeros_like(y)
         out[:-1] -= flux
         out[1:] += flux
         return out / self.disc.storage
 
-    def jacobian(self, _t: float, u: NDArray[np.float64]) -> sparse.csc_matrix:
+    def jacobian(self, _t: float, y: NDArray[np.float64]) -> sparse.csc_matrix:
         """Tridiagonal Jacobian assembled face by face, so that it conserves exactly.
 
         Each face flux's derivatives with respect to its two cells are taken by
         one-sided differences; the face adds them with opposite signs to its two
         cells, so the column sums weighted by the storage vanish (the linear invariant
-        ``sum(eps h u)`` is kept by every Newton step of the implicit integrator).
+        ``sum(eps h u)`` is kept by every Newton step of the implicit integrator). The
+        differences are ``1e-7 max(|y|, typical)``: a depleted cell's few co-ions next to
+        an interface are perturbed on their own scale, not on the bulk's.
         """
-        flux = self.face_fluxes(u)[0]
-        n = u.size
-        du = 1e-7 * np.maximum(np.abs(u), 1e-3 * np.max(np.abs(u)))
+        flux = self.face_fluxes(y)[0]
+        n = y.size
+        floor = 1e-3 * np.max(np.abs(y)) if self.typical is None else self.typical
+        du = 1e-7 * np.maximum(np.abs(y), floor)
         d_left = np.zeros(n - 1)
         d_right = np.zeros(n - 1)
         for parity in (0, 1):  # perturb every other cell: each face sees one change
             pert = np.zeros(n)
             pert[parity::2] = du[parity::2]
-            f2 = self.face_fluxes(u + pert)[0]
+            f2 = self.face_fluxes(y + pert)[0]
             left_moved = (np.arange(n - 1) % 2) == parity
             d_left[left_moved] = (f2 - flux)[left_moved] / du[:-1][left_moved]
             right_moved = ~left_moved
@@ -366,20 +656,38 @@ class FixedChargeSystem:
         jac = sparse.diags([diag, upper, lower], [0, 1, -1], shape=(n, n), format="csc")
         return sparse.diags(1.0 / m) @ jac
 
-    def depletion(self, u: NDArray[np.float64]) -> float:
-        """Smallest salt activity ``s`` where Li+ can run out (see :func:`simulate_fixed_charge`)."""
-        _, s, s_face, kappa, tm = self.face_fluxes(u)
-        cands = [np.inf]
-        li = self.disc.layer_index
-        interfaces = np.flatnonzero(li[1:] != li[:-1])
-        if interfaces.size:
-            cands.append(float(np.min(s_face[interfaces])))
+    def electrode_li(self, y: NDArray[np.float64]) -> float:
+        """Li+ concentration ``c+`` at the plating wall x = 0 [mol/m^3] (signed past depletion).
+
+        The anion does not cross the wall: ``0 = -(2 D_c,0/h_0)(c-_0 - c-_w) + t-_0 J/F``
+        gives ``c-_w``, and ``c+_w = c-_w + X(c-_w)``. The dendrite criterion (Sand's
+        time proper) is ``c+_w = 0``; a constant X keeps ``c+_w >= X``.
+        """
+        cm, dc, tm = _coefficients(self.props, y)
+        jf = self.current_density / FARADAY
+        cw = float(cm[0] - 0.5 * self.disc.h[0] * tm[0] * jf / dc[0])
         first = self.layers[0]
-        if not first.fixed_charge > 0:  # a constant fixed charge keeps c+ >= X at the wall
-            k0 = float(kappa[0])
-            jw = 0.5 * self.disc.h[0] * float(tm[0]) * self.current_density / FARADAY
-            cands.append(float(s[0]) - (jw / k0 if k0 > 0 else 0.0))
-        return min(cands)
+        if first.fixed_charge > 0:
+            return cw + float(first.fixed_charge)
+        if first.traps is not None and cw > 0:
+            return cw + float(first.traps.trapped(cw))
+        return cw
+
+    def interface_salt(self, y: NDArray[np.float64]) -> float:
+        """Smallest salt activity ``s = sqrt(c+ c-)`` at a layer interface (``inf`` if none)."""
+        faces = self.face_fluxes(y)[2]
+        return float(np.min(faces)) if faces.size else float("inf")
+
+
+class SolverStalled(AtomisticsError):
+    """The fixed-charge integration needed more right-hand-side evaluations than allowed."""
+
+    def __init__(self, evaluations: int, time: float) -> None:
+        super().__init__(
+            f"fixed-charge solver stalled: {evaluations} evaluations without reaching the end "
+            f"(at t = {time:.6g} s); loosen the tolerance (rtol 1e-6 to 1e-9: below that, the "
+            "round-off of thin coating cells next to a long separator exceeds it)"
+        )
 
 
 def simulate_fixed_charge(
@@ -394,6 +702,7 @@ def simulate_fixed_charge(
     cells_per_layer: int | Sequence[int] = 400,
     growth: float | None = None,
     disc: Discretisation | None = None,
+    max_evaluations: int = 100_000,
 ) -> TransportResult:
     """Transient of a stack with charged layers at constant current (module docstring).
 
@@ -401,11 +710,23 @@ def simulate_fixed_charge(
     :func:`scipy.integrate.solve_ivp` (BDF, the conservative tridiagonal Jacobian of
     :meth:`FixedChargeSystem.jacobian`). The state is the Li+ concentration (= total
     anion, mobile + trapped); ``profiles``/``final`` hold it, ``final_anion`` the mobile
-    anion. Sand's time is the first time the salt activity ``s`` reaches zero where
-    Li+ can run out: at the plating wall (unless its layer has a constant fixed
-    charge, which keeps ``c+ >= X`` there) or at a layer interface (on a neutral
-    separator's side this is where the salt depletes first). ``surface`` holds that
-    depletion measure at the solver's steps.
+    anion. Two events are located:
+
+    * **electrode depletion** (``sand_time``, Sand's time proper, the dendrite
+      criterion): Li+ at the plating wall reaches zero (:meth:`FixedChargeSystem.electrode_li`);
+      Sand (1901), Chazalviel (1990). A constant fixed charge at the wall keeps ``c+ >=
+      X`` there: the electrode never depletes (``sand_time = inf``,
+      ``electrode_can_deplete = False``);
+    * **interface salt depletion** (``interface_depletion_time``): the salt activity at
+      a layer interface reaches zero (the neutral side's salt runs out there).
+
+    With ``stop_at_sand`` the run ends at the first of the two: past an interface
+    depletion the electroneutral model no longer holds there (the neutral side has no
+    salt left to carry the current; a space-charge layer would form), so an electrode
+    depletion is reported only if it comes first. When the interface depletes first,
+    ``sand_time`` is ``inf`` (not reached while the model holds) and
+    ``electrode_li_at_interface_depletion`` says how much Li+ was left at the wall.
+    ``surface`` holds the Li+ concentration at the wall at the solver's steps.
     """
     if not (np.isfinite(c0) and c0 > 0):
         raise AtomisticsError(f"c0 must be > 0, got {c0!r}")
@@ -420,39 +741,59 @@ def simulate_fixed_charge(
     if not t_end > 0:
         raise AtomisticsError(f"t_end must be > 0, got {t_end!r}")
     system = FixedChargeSystem(
-        tuple(layers), disc, cell_properties(layers, disc), float(current_density)
+        tuple(layers),
+        disc,
+        cell_properties(layers, disc),
+        float(current_density),
+        max_evaluations=int(max_evaluations),
     )
-    u0 = initial_state(layers, disc, c0)
+    y0 = system.state(initial_state(layers, disc, c0))
+    system = replace(system, typical=system.typical_scale(y0, c0))
     outs = sorted(float(t) for t in profile_times if 0 <= t <= t_end)
 
-    def event(t, u):
-        return system.depletion(u)
+    def electrode(_t, y):
+        return system.electrode_li(y)
 
-    event.terminal = True
-    event.direction = -1
+    def interface(_t, y):
+        return system.interface_salt(y)
+
+    electrode.terminal = interface.terminal = True
+    electrode.direction = interface.direction = -1
+    events = []
+    if stop_at_sand and system.electrode_can_deplete:
+        events.append(electrode)
+    if stop_at_sand and system.interfaces.size:
+        events.append(interface)
     first = min(1e-6 * semi_infinite_estimate(layers, c0, current_density), 1e-3 * t_end)
     sol = solve_ivp(
         system.rhs,
         (0.0, t_end),
-        u0,
+        y0,
         method="BDF",
         jac=system.jacobian,
-        events=event if stop_at_sand else None,
+        events=events or None,
         rtol=rtol,
-        atol=rtol * c0,
+        atol=system.absolute_tolerance(y0, rtol, c0),
         dense_output=True,
         first_step=first,
     )
     if sol.status < 0:
         raise AtomisticsError(f"fixed-charge solver failed: {sol.message}")
-    sand = float("inf")
-    if stop_at_sand and sol.t_events[0].size:
-        sand = float(sol.t_events[0][0])
-    t_stop = min(sand, t_end)
+    sand = t_interface = float("inf")
+    li_at_interface = float("nan")
+    for ev, times in zip(events, sol.t_events or [], strict=True):
+        if not times.size:
+            continue
+        if ev is electrode:
+            sand = float(times[0])
+        else:
+            t_interface = float(times[0])
+            li_at_interface = system.electrode_li(sol.sol(t_interface))
+    t_stop = min(sand, t_interface, t_end)
     outs = [t for t in outs if t <= t_stop]
-    profs = np.array([sol.sol(t) for t in outs]).reshape(len(outs), disc.h.size)
-    final = sol.y[:, -1]
-    surface = np.array([system.depletion(sol.y[:, k]) for k in range(sol.t.size)])
+    profs = np.array([system.li(sol.sol(t)) for t in outs]).reshape(len(outs), disc.h.size)
+    final = system.li(sol.y[:, -1])
+    surface = np.array([system.electrode_li(sol.y[:, k]) for k in range(sol.t.size)])
     return TransportResult(
         x=disc.centres,
         times=sol.t,
@@ -464,7 +805,11 @@ def simulate_fixed_charge(
         n_rejected=0,
         final=final,
         method="fixed-charge BDF",
-        final_anion=split_total(system.props, final)[0],
+        final_anion=_split_state(system.props, sol.y[:, -1]),
+        interface_depletion_time=t_interface,
+        electrode_can_deplete=system.electrode_can_deplete,
+        electrode_li_at_interface_depletion=li_at_interface,
+        n_evaluations=system.counter[0],
     )
 
 
@@ -502,27 +847,21 @@ def _steady_rate(layer: Layer) -> tuple[float, float]:
     return g * d_plus, g
 
 
-def limiting_current_fixed_charge(layers: Sequence[Layer], c0: float) -> float:
-    """Steady current density [A/m^2] at which Li+ first runs out, for a charged stack.
+#: A constant fixed charge X at the plating wall keeps ``c+ >= X`` there, and its exact
+#: steady state has ``c-(0) > 0`` up to the interface limit (the co-ions' concentration at
+#: the wall only falls exponentially, over a width ~ X, past the electroneutral limit: the
+#: leaky-membrane picture of Dydek & Bazant, AIChE J. 59, 3539 (2013)). The salt at the
+#: electrode is taken to have run out when ``c-(0)`` has fallen to this fraction of
+#: ``X c-_D/(X + c-_D)`` (``c-_D``: the Donnan co-ion concentration at c0), i.e. of the
+#: smaller of the fixed charge and the co-ions' equilibrium level: J_lim then tends to the
+#: neutral layer's as X -> 0 (the co-ion floor goes to 0 with X), and to the interface
+#: limit when X is large (the floor is never reached before the coating is depleted).
+SALT_RUN_OUT_FRACTION = 1e-6
 
-    At steady state ``N- = 0`` everywhere, so in each layer ``ds/dx = t- J/(F kappa) =
-    J c- / (2 F g D+ s)`` (module docstring), i.e. ``dc-/dx = J c-/(F g D+ (2c- + X +
-    c- dX/dc-))``; ``s`` is continuous across interfaces. J_lim is the current at
-    which the steady profile that starts from ``s = 0`` where Li+ runs out holds
-    exactly the cell's anion inventory. Two cases:
 
-    * the layer at the plating wall has a constant fixed charge: it keeps ``c+ >= X``
-      and, as it depletes, becomes ideally cation-selective (t- -> 0), so the limit is
-      set by the next layer, whose salt reaches zero at the interface; the depleted
-      layer keeps its trapped anions and releases its mobile ones;
-    * otherwise (neutral, or traps in equilibrium, which release their anions as
-      ``c- -> 0`` so that ``X -> 0`` with ``c-``): the profile starts at the wall with
-      ``c- = 0`` and is integrated through the stack.
-
-    Neutral stacks give ``J_lim`` of :func:`atomistics.continuum.transport.limiting_current`.
-    """
-    layers = list(layers)
-    inv0 = 0.0
+def _inventory(layers: Sequence[Layer], c0: float) -> float:
+    """Li+ (= total anion) inventory ``sum eps L c+`` of the stack at equilibrium with c0."""
+    inv = 0.0
     for layer in layers:
         if layer.fixed_charge > 0:
             cp = float(donnan_partition(c0, layer.fixed_charge)[0])
@@ -530,58 +869,106 @@ def limiting_current_fixed_charge(layers: Sequence[Layer], c0: float) -> float:
             cp = equilibrium_li(layer.traps, c0)
         else:
             cp = c0
-        inv0 += layer.porosity * layer.thickness * cp
-    start = 0
-    locked = 0.0
-    while start < len(layers) and layers[start].fixed_charge > 0:
-        # depleted constant-charge layers keep their trapped anions (and X Li+)
-        locked += layers[start].porosity * layers[start].thickness * layers[start].fixed_charge
-        start += 1
-    if start == len(layers):
-        return float("inf")
-    rest = layers[start:]
+        inv += layer.porosity * layer.thickness * cp
+    return inv
 
-    def inventory_at(j: float) -> float:
-        total, s = locked, 0.0
-        for layer in rest:
-            gdp, _ = _steady_rate(layer)
-            rate = j / (FARADAY * gdp)
-            if not layer.charged:
-                # neutral: dc/dx = J/(2 F g D+), c = s
-                c_end = s + 0.5 * rate * layer.thickness
-                total += layer.porosity * layer.thickness * 0.5 * (s + c_end)
-                s = c_end
+
+def constant_charge_profile_end(c_start: float, fixed_charge: float, rate: float, length: float):
+    r"""End value and integral of the steady co-ion profile of a constant-X layer.
+
+    With ``N- = 0`` the Nernst-Planck equations of the module docstring give
+    ``dc-/dx = rate c-/(2 c- + X)``, ``rate = J/(F g D+)``, whose solution is the
+    Teorell-Meyer-Sievers steady profile (Teorell 1935; the same implicit form is the
+    Lambert-W solution of Dydek & Bazant 2013's leaky membrane)
+
+        2 c- + X ln c- = 2 c_start + X ln c_start + rate x.
+
+    Returns ``(c-(L), int_0^L (c- + X) dx)``; the integral is exact,
+    ``X L + (c_L^2 - c_s^2 + X (c_L - c_s))/rate`` (``dx = (2 + X/c-) dc-/rate``). The end
+    value is the root in ``t = ln c-`` of the increasing ``2 e^t + X t - K``.
+    """
+    x = float(fixed_charge)
+    k = 2.0 * c_start + x * math.log(c_start) + rate * length
+
+    def f(t: float) -> float:
+        return 2.0 * math.exp(min(t, 700.0)) + x * t - k
+
+    lo = math.log(c_start)
+    hi = max(lo, math.log(max(k, 1e-300) / 2.0), k / x) + 1.0
+    while f(hi) < 0:
+        hi += 2.0 * (hi - lo) + 1.0
+    t = brentq(f, lo, hi, xtol=1e-15, rtol=1e-15) if f(lo) < 0 else lo
+    c_end = math.exp(t)
+    integral = x * length + (c_end**2 - c_start**2 + x * (c_end - c_start)) / rate
+    return c_end, integral
+
+
+def salt_run_out_floor(layer: Layer, c0: float) -> float:
+    """Co-ion concentration at a constant-X wall at which its salt counts as run out [mol/m^3]."""
+    x = float(layer.fixed_charge)
+    cm_d = float(donnan_partition(c0, x)[1])
+    return SALT_RUN_OUT_FRACTION * x * cm_d / (x + cm_d)
+
+
+def _steady_profile_inventory(layers: Sequence[Layer], c0: float, j: float, start: float) -> float:
+    """Li+ inventory of the steady (``N- = 0``) profile from the wall through the stack.
+
+    ``start`` is ``c-`` at the wall; across interfaces ``s = sqrt(c+ c-)`` is continuous.
+    """
+    total, s = 0.0, None
+    for k, layer in enumerate(layers):
+        gdp, _ = _steady_rate(layer)
+        rate = j / (FARADAY * gdp)
+        if k == 0:
+            cm_start = start
+        else:
+            cm_start = _anion_from_salt(layer, s) if s > 0 else 0.0
+        if not layer.charged:
+            # neutral: dc/dx = J/(2 F g D+), c = s
+            c_end = cm_start + 0.5 * rate * layer.thickness
+            total += layer.porosity * layer.thickness * 0.5 * (cm_start + c_end)
+            s = c_end
+            continue
+        if layer.fixed_charge > 0:
+            if cm_start <= 0.0:  # a depleted constant-X layer keeps X, carries no co-ions
+                total += layer.porosity * layer.thickness * layer.fixed_charge
+                s = 0.0
                 continue
-            x_of, dx_of = _charge_functions(layer)
-            cm_start = 0.0 if s == 0.0 else _anion_from_salt(layer, s)
+            cm_end, integral = constant_charge_profile_end(
+                cm_start, layer.fixed_charge, rate, layer.thickness
+            )
+            total += layer.porosity * integral
+            s = math.sqrt(cm_end * (cm_end + layer.fixed_charge))
+            continue
+        x_of, dx_of = _charge_functions(layer)
 
-            def ode(_x, y, x_of=x_of, dx_of=dx_of, rate=rate):
-                cm = max(y[0], 1e-300)
-                x_t = x_of(cm)
-                dcm = rate * cm / (2.0 * cm + x_t + cm * dx_of(cm))
-                return [dcm, cm + x_t]
+        def ode(_x, y, x_of=x_of, dx_of=dx_of, rate=rate):
+            cm = max(y[0], 1e-300)
+            x_t = x_of(cm)
+            dcm = rate * cm / (2.0 * cm + x_t + cm * dx_of(cm))
+            return [dcm, cm + x_t]
 
-            if cm_start == 0.0 and layer.traps is not None:
-                # the slope at c- -> 0 is rate / (2 (1 + dX/dc-(0))), dX/dc-(0) = N_T K / N_L;
-                # K = exp(-dG/kT) overflows beyond ln K = 709: held at e^700 (the slope is
-                # then ~1e-300 of the rate, i.e. 0, as it is for any larger K)
-                traps = layer.traps
-                beta = (
-                    traps.site_concentration * np.exp(min(traps.log_k, 700.0)) / traps.liquid_sites
-                )
-                slope = rate / (2.0 * (1.0 + beta))
-                x0 = 1e-9 * layer.thickness
-                y0 = [slope * x0, 0.0]
-                span = (x0, layer.thickness)
-            else:
-                y0, span = [cm_start, 0.0], (0.0, layer.thickness)
-            sol = solve_ivp(ode, span, y0, method="LSODA", rtol=1e-10, atol=[1e-12 * c0, 1e-16])
-            cm_end = float(sol.y[0, -1])
-            total += layer.porosity * float(sol.y[1, -1])
-            s = float(np.sqrt(cm_end * (cm_end + x_of(cm_end))))
-        return total - inv0
+        if cm_start == 0.0:
+            # the slope at c- -> 0 is rate / (2 (1 + dX/dc-(0))), dX/dc-(0) = N_T K / N_L;
+            # K = exp(-dG/kT) overflows beyond ln K = 709: held at e^700 (the slope is
+            # then ~1e-300 of the rate, i.e. 0, as it is for any larger K)
+            traps = layer.traps
+            beta = traps.site_concentration * np.exp(min(traps.log_k, 700.0)) / traps.liquid_sites
+            slope = rate / (2.0 * (1.0 + beta))
+            x0 = 1e-9 * layer.thickness
+            y0 = [slope * x0, 0.0]
+            span = (x0, layer.thickness)
+        else:
+            y0, span = [cm_start, 0.0], (0.0, layer.thickness)
+        sol = solve_ivp(ode, span, y0, method="LSODA", rtol=1e-10, atol=[1e-12 * c0, 1e-16])
+        cm_end = float(sol.y[0, -1])
+        total += layer.porosity * float(sol.y[1, -1])
+        s = float(np.sqrt(cm_end * (cm_end + x_of(cm_end))))
+    return total
 
-    # The inventory of the limiting profile grows linearly or faster with J.
+
+def _solve_for_current(inventory_at) -> float:
+    """The current at which a steady profile's inventory (increasing in J) matches the cell's."""
     hi = 1.0
     while inventory_at(hi) < 0:
         hi *= 4.0
@@ -589,6 +976,54 @@ def limiting_current_fixed_charge(layers: Sequence[Layer], c0: float) -> float:
             return float("inf")
     lo = hi / 4.0 if hi > 1.0 else 0.0
     return float(brentq(inventory_at, lo, hi, xtol=1e-12 * hi, rtol=1e-12))
+
+
+def limiting_current_fixed_charge(layers: Sequence[Layer], c0: float) -> float:
+    """Steady current density [A/m^2] at which the salt runs out at the plating electrode.
+
+    At steady state ``N- = 0`` everywhere, so in each layer ``ds/dx = t- J/(F kappa) =
+    J c- / (2 F g D+ s)`` (module docstring), i.e. ``dc-/dx = J c-/(F g D+ (2c- + X +
+    c- dX/dc-))``; ``s`` is continuous across interfaces. J_lim is the current at which
+    the steady profile that starts from ``c- = 0`` at the wall holds exactly the cell's
+    anion inventory (the Li+ inventory: every Li+ balances a mobile or trapped anion).
+
+    * Neutral or trap layer at the wall (the traps release their anions as ``c- -> 0``,
+      so ``X -> 0`` with ``c-``): Li+ itself runs out at the wall, ``c+(0) = 0``: the
+      dendrite criterion (Sand's time proper) has a steady-state limit here.
+    * Constant X at the wall: ``c+ >= X`` there, so Li+ never runs out; the salt (co-ion)
+      runs out, ``c-(0) -> 0``, which the exact profile only approaches exponentially
+      (:data:`SALT_RUN_OUT_FRACTION` sets the floor, :func:`salt_run_out_floor`; the
+      closed form of :func:`constant_charge_profile_end` carries the layer). Beyond it
+      the fixed charge's counter-ions carry the current across a depleted layer, at an
+      ohmic cost (:func:`depleted_layer_voltage`), up to
+      :func:`interface_limiting_current`. J_lim is continuous in X -> 0.
+
+    Neutral stacks give ``J_lim`` of :func:`atomistics.continuum.transport.limiting_current`.
+    """
+    layers = list(layers)
+    inv0 = _inventory(layers, c0)
+    first = layers[0]
+    start = salt_run_out_floor(first, c0) if first.fixed_charge > 0 else 0.0
+    return _solve_for_current(lambda j: _steady_profile_inventory(layers, c0, j, start) - inv0)
+
+
+def interface_limiting_current(layers: Sequence[Layer], c0: float) -> float:
+    """Current density [A/m^2] at which the salt runs out at the interface behind a
+    constant-X wall layer (``inf`` if the wall layer has no constant fixed charge).
+
+    The constant-X layers at the wall are fully depleted (``c- = 0``, they keep X and
+    X's Li+, ``t- = 0``: ideally cation-selective), and the next layer's steady profile
+    starts from ``s = 0`` at the interface; its current is the stack's hard limit (above
+    it no steady state exists, and :func:`simulate_fixed_charge` finds interface
+    depletion). For a neutral or trap wall the electrode's limit
+    (:func:`limiting_current_fixed_charge`) always comes first (``s`` grows away from
+    the wall at steady state).
+    """
+    layers = list(layers)
+    if not layers[0].fixed_charge > 0:
+        return float("inf")
+    inv0 = _inventory(layers, c0)
+    return _solve_for_current(lambda j: _steady_profile_inventory(layers, c0, j, 0.0) - inv0)
 
 
 def _charge_functions(layer: Layer):

@@ -311,7 +311,7 @@ class TransportResult:
     surface: NDArray[np.float64]  # c(0, t) at those times
     profile_times: NDArray[np.float64]
     profiles: NDArray[np.float64]  # (len(profile_times), n_cells)
-    sand_time: float  # inf if the surface concentration never reached zero
+    sand_time: float  # inf if the surface (Li+ at the plating wall) never reached zero
     n_steps: int
     n_rejected: int
     final: NDArray[np.float64] = field(repr=False, default_factory=lambda: np.zeros(0))
@@ -319,6 +319,14 @@ class TransportResult:
     n_modes: int = 0  # eigenmodes used by the modal solver
     # fixed-charge solver: mobile-anion concentration at the end (``final`` is then Li+)
     final_anion: NDArray[np.float64] = field(repr=False, default_factory=lambda: np.zeros(0))
+    #: fixed-charge solver: first time the salt activity at a layer interface reached zero
+    #: (inf: never, or not looked for); ``sand_time`` is Li+ depletion at the plating wall
+    interface_depletion_time: float = float("inf")
+    #: False when a constant fixed charge at the wall keeps c+ >= X there (no Sand's time)
+    electrode_can_deplete: bool = True
+    #: Li+ at the plating wall [mol/m^3] when the interface depleted (nan: it did not)
+    electrode_li_at_interface_depletion: float = float("nan")
+    n_evaluations: int = 0  # right-hand-side evaluations (fixed-charge solver)
 
 
 def semi_infinite_estimate(layers: Sequence[Layer], c0: float, current_density: float) -> float:

@@ -63,20 +63,27 @@ def engines_and_protocols(db_path: str | Path, study: str) -> list[tuple[str, st
     return sorted({(r.get("engine") or "", r.get("protocol") or "") for r in rows})
 
 
-def solvated_systems(db_path: str | Path, study: str, reaction) -> list[str]:
-    """Systems of ``reaction`` with implicit-solvent single points stored (``bridge.solvation``).
+def stored_solvation(section, records):
+    """The exchange reaction's stored ΔΔG_solv when the ``bridge:`` section asks for one.
 
-    Read-only. ``atomistics bridge --db`` uses the gas-phase reaction energy; when these
-    exist it says so and where the solvated value comes from.
+    ``records``: reaction records by name (:func:`bridge_inputs`). Returns the
+    :class:`atomistics.execution.solvation.SolvationCorrection` that ``atomistics run``
+    and the FireWorks reaction task stored on the reaction's record; None when the
+    section has no ``solvation:`` or the exchange reaction is not among ``records``.
     """
-    from atomistics import db as dbmod
+    from atomistics.execution.solvation import SolvationCorrection
 
-    systems = {*reaction.reactants, *reaction.products}
-    names = {
-        row.get("name", "")
-        for row in dbmod.calculation_rows(dbmod.connect(db_path, readonly=True), study)
-    }
-    return sorted(s for s in systems if any(n.startswith(f"{s}~solv-") for n in names))
+    name = (section or {}).get("exchange")
+    if (section or {}).get("solvation") is None or name not in records:
+        return None
+    stored = getattr(records[name], "solvation", None)
+    if not stored:
+        raise AtomisticsError(
+            f"bridge.solvation: the stored reaction {name!r} carries no ddG_solv (stored before "
+            "ddG_solv was kept with the reaction): rerun `atomistics run` on the study (its "
+            "calculations are cached) to store it"
+        )
+    return SolvationCorrection.from_record(stored)
 
 
 def read_binding_energy(

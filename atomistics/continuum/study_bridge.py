@@ -3,8 +3,11 @@
 The section names where the adsorption free energy comes from and the electrolyte /
 separator / coating / current parameters, each a number in SI or a string with units
 (parsed with :func:`atomistics.units.parse_quantity`). Omitted values take the defaults
-of :mod:`atomistics.continuum.bridge` (the paper's 6 M LiFSI/DME, 0.57 mg cm⁻² 2 µm
-LiMMT:PVDF 80:20 coating, 1 mA cm⁻²). Example::
+of :mod:`atomistics.continuum.bridge` (the paper's 6 M LiFSI/DME, 0.57 mg cm⁻²
+LiMMT:PVDF 80:20 coating of porosity 0.35, its thickness derived, 1 mA cm⁻²). A c0 other
+than 6 M needs diffusivity and t_plus. The coating takes two of thickness, loading and
+porosity (the third is derived); its structural charge comes from ``layer_charge`` and
+``accessible_fraction``, or is set by ``fixed_charge`` [mol/m^3 of pore liquid]. Example::
 
     bridge:
       exchange: limmt_exchange      # neutral exchange reaction (primary source of dG)
@@ -17,7 +20,7 @@ LiMMT:PVDF 80:20 coating, 1 mA cm⁻²). Example::
       current_density: 1 mA/cm^2
       dg_spread: {site-to-site: 0.10 eV, xtb-vs-DFT: 0.15 eV}
       calibrate: [0.32, 0.63]       # fit dG to Bruce-Vincent (the whole stack by default)
-      coating: {thickness: 2 um, loading: 0.57 mg/cm^2, porosity: 0.35, site_surface: edge}
+      coating: {loading: 0.57 mg/cm^2, porosity: 0.35, site_surface: edge, fixed_charge: 250 mol/m^3}
 
 The exchange reaction is used when its energy is available; otherwise the two binding
 energies are used through the labelled FITTED screening path, and the result says so.
@@ -26,11 +29,12 @@ energies are used through the labelled FITTED screening path, and the result say
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from atomistics.continuum import clay_charge as cc
 from atomistics.continuum.bridge import (
     DME_DIELECTRIC_CONSTANT,
     BridgeResult,
@@ -45,6 +49,7 @@ from atomistics.continuum.bridge import (
     free_energy_from_screening,
     run_bridge,
 )
+from atomistics.continuum.electrolyte_inputs import resolve_electrolyte
 from atomistics.errors import AtomisticsError, StudySpecError
 from atomistics.units import check_cell_temperature, parse_quantity
 
@@ -63,8 +68,14 @@ _KINDS = {
     "site_density": "specific_amount",
     "active_density": "density",
     "binder_density": "density",
+    "layer_charge": "dimensionless",
+    "accessible_fraction": "dimensionless",
+    "fixed_charge": "concentration",
 }
 _TEXT = {"site_surface"}
+#: dataclass fields that are results, not inputs (Coating.derived: which geometry value
+#: was derived)
+_NOT_INPUTS = {"derived"}
 
 
 class BridgeSpec(BaseModel):
@@ -91,7 +102,7 @@ class BridgeSpec(BaseModel):
 
 
 def _build(cls: type, values: dict[str, Any], section: str):
-    allowed = {f.name for f in fields(cls)}
+    allowed = {f.name for f in fields(cls)} - _NOT_INPUTS
     unknown = sorted(set(values) - allowed)
     if unknown:
         raise StudySpecError(
@@ -109,7 +120,49 @@ def _build(cls: type, values: dict[str, Any], section: str):
         check_cell_temperature(
             parsed["temperature"], f"bridge.{section}.temperature", values["temperature"]
         )
+    if cls is Coating:  # two of thickness, loading, porosity; the third derived
+        geometry = cc.consistent_geometry(
+            parsed.get("thickness"),
+            parsed.get("loading"),
+            parsed.get("porosity"),
+            active_fraction=parsed.get("active_fraction", Coating.active_fraction),
+            active_density=parsed.get("active_density", Coating.active_density),
+            binder_density=parsed.get("binder_density", Coating.binder_density),
+            names={k: f"bridge.coating.{k}" for k in cc.GEOMETRY_KEYS},
+        )
+        for key in cc.GEOMETRY_KEYS:
+            parsed[key] = getattr(geometry, key)
+        parsed["derived"] = geometry.derived
+        for key, check in (
+            ("layer_charge", cc.check_layer_charge),
+            ("accessible_fraction", cc.check_accessible_fraction),
+            ("fixed_charge", cc.check_fixed_charge),
+        ):
+            if key in parsed:
+                check(parsed[key], f"bridge.coating.{key}")
     return cls(**parsed)
+
+
+def _electrolyte(spec: BridgeSpec) -> tuple[Electrolyte, dict[str, str]]:
+    """The section's electrolyte and where c0, D and t+ came from: a c0 other than the
+    paper's 6 M needs diffusivity and t_plus
+    (:func:`atomistics.continuum.electrolyte_inputs.resolve_electrolyte`)."""
+    given = dict(spec.electrolyte)
+    parsed = {
+        k: parse_quantity(given[k], _KINDS[k], f"bridge.electrolyte.{k}")
+        for k in ("c0", "diffusivity", "t_plus")
+        if k in given
+    }
+    values, origin = resolve_electrolyte(
+        parsed.get("c0"),
+        parsed.get("diffusivity"),
+        parsed.get("t_plus"),
+        t_plus_calibrated=spec.calibrate is not None,
+        names={k: f"bridge.electrolyte.{k}" for k in ("c0", "diffusivity", "t_plus")},
+        c0_text=str(given["c0"]) if "c0" in given else None,
+    )
+    rest = _build(Electrolyte, {k: v for k, v in given.items() if k not in values}, "electrolyte")
+    return replace(rest, **values), origin
 
 
 def parse_spread(value: Any, origin: str, where: str = "dg_spread") -> dict[str, float]:
@@ -159,7 +212,7 @@ def check_bridge_section(section: dict[str, Any] | None) -> BridgeSpec:
     fails before any calculation, not at the bridge step after all of them.
     """
     spec = parse_bridge_spec(section)
-    _build(Electrolyte, spec.electrolyte, "electrolyte")
+    _electrolyte(spec)
     _build(Separator, spec.separator, "separator")
     _build(Coating, spec.coating, "coating")
     current = parse_quantity(spec.current_density, "current_density", "bridge.current_density")
@@ -177,6 +230,17 @@ def check_bridge_section(section: dict[str, Any] | None) -> BridgeSpec:
     if spec.dg_spread is not None:
         parse_spread(spec.dg_spread, "exchange", "bridge.dg_spread")
     return spec
+
+
+def exchange_solvation_options(correction) -> dict:
+    """``free_energy_from_exchange`` keywords for a computed ΔΔG_solv (one place, used by
+    ``atomistics run``'s bridge, the FireWorks bridge task and ``atomistics bridge --db``)."""
+    return {
+        "solvation_correction_ev": float(correction.ddg_ev),
+        "solvation_sigma_ev": float(correction.sigma_ev),
+        "solvation_converged": bool(correction.converged),
+        "solvation_model": correction.description,
+    }
 
 
 def study_free_energy(
@@ -210,7 +274,6 @@ def study_free_energy(
             if spec.solvation_correction is None
             else parse_quantity(spec.solvation_correction, "energy", "bridge.solvation_correction")
         )
-        computed: dict[str, Any] = {}
         if spec.solvation is not None:
             if solvation is None:
                 raise AtomisticsError(
@@ -222,18 +285,14 @@ def study_free_energy(
                     f"the solvation correction is for {solvation.reaction!r}, the bridge's "
                     f"exchange reaction is {spec.exchange!r}"
                 )
-            solv = float(solvation.ddg_ev)
-            computed = {
-                "solvation_sigma_ev": float(solvation.sigma_ev),
-                "solvation_converged": bool(solvation.converged),
-            }
+            computed = exchange_solvation_options(solvation)
             notes += [f"solvation: {n}" for n in solvation.notes]
+        else:
+            computed = {"solvation_correction_ev": solv, "solvation_model": spec.solvation_model}
         fe = free_energy_from_exchange(
             reactions[spec.exchange],
             converged=(converged or {}).get(spec.exchange),
             allow_unconverged=allow,
-            solvation_correction_ev=solv,
-            solvation_model=solvation.description if computed else spec.solvation_model,
             surface=spec.surface,
             spread_ev=None
             if spec.dg_spread is None
@@ -290,9 +349,11 @@ def run_study_bridge(
     fe, notes = study_free_energy(
         spec, binding_energies_ev, reaction_energies, converged, allow_unconverged, solvation
     )
+    electrolyte, origin = _electrolyte(spec)
     result = run_bridge(
         fe,
-        electrolyte=_build(Electrolyte, spec.electrolyte, "electrolyte"),
+        electrolyte=electrolyte,
+        electrolyte_origin=origin,
         separator=_build(Separator, spec.separator, "separator"),
         coating=_build(Coating, spec.coating, "coating"),
         current_density=parse_quantity(

@@ -54,7 +54,11 @@ step history gives a dense surface-concentration curve.
 
 Layers with a fixed charge (trapped anions, ``Layer.fixed_charge`` or ``Layer.traps``)
 make the system nonlinear; :func:`simulate` and :func:`limiting_current` then hand over
-to :mod:`atomistics.continuum.fixedcharge`, which reduces to this model at X = 0.
+to :mod:`atomistics.continuum.fixedcharge`, which reduces to this model at X = 0. Its
+``sand_time`` is Li+ depletion at the plating electrode (a constant X at the wall keeps
+``c+ >= X``: never), and ``interface_depletion_time`` the salt running out at a layer
+interface, a separate event; :func:`limiting_current` is then the current at which the
+salt runs out at the electrode, continuous as X -> 0.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from ase import Atoms
 from atomistics.cp2k.basis import FAMILIES, resolve_basis
 from atomistics.cp2k.locate import find_cp2k_data_dir
 from atomistics.errors import AtomisticsError
+from atomistics.solvents import DME_PERMITTIVITY, check_permittivity
 from atomistics.structures.spin import (
     lowest_multiplicity,
     multiplicity_problem,
@@ -233,7 +234,7 @@ def _split_overrides(overrides: dict | None, stage: str) -> tuple[dict, dict]:
             if key == "cp2k":
                 if not isinstance(value, dict):
                     raise AtomisticsError(f"{where}.cp2k must be a mapping of CP2K sections.")
-                raw = _deep_merge(raw, value)
+                raw = deep_merge(raw, value)
             elif key in MACHINE_KEYS:
                 continue  # read by machine_overrides(), not a calculation setting
             elif key in STAGES:
@@ -251,7 +252,7 @@ def _split_overrides(overrides: dict | None, stage: str) -> tuple[dict, dict]:
 
 #: DME (1,2-dimethoxyethane), the study's solvent: static permittivity at 25 °C
 #: (CRC Handbook of Chemistry and Physics, "Permittivity of liquids": 7.20).
-DME_DIELECTRIC_CONSTANT = 7.2
+DME_DIELECTRIC_CONSTANT = DME_PERMITTIVITY  # atomistics.solvents
 
 
 def sccs_overrides(dielectric_constant: float = DME_DIELECTRIC_CONSTANT) -> dict:
@@ -264,12 +265,7 @@ def sccs_overrides(dielectric_constant: float = DME_DIELECTRIC_CONSTANT) -> dict
     combination. ΔG_solv of a species = E(SCCS) − E(vacuum) at the same geometry and
     settings (tests/test_cp2k_sccs.py checks sign, magnitude and ε-ordering on F⁻).
     """
-    eps = float(dielectric_constant)
-    if not np.isfinite(eps) or eps < 1.0:
-        raise AtomisticsError(
-            f"dielectric constant {dielectric_constant!r} must be a finite number ≥ 1 "
-            f"(DME: {DME_DIELECTRIC_CONSTANT})."
-        )
+    eps = check_permittivity(dielectric_constant, "SCCS dielectric constant")
     return {"cp2k": {"FORCE_EVAL": {"DFT": {"SCCS": {"DIELECTRIC_CONSTANT": eps}}}}}
 
 
@@ -285,11 +281,12 @@ def machine_overrides(overrides: dict | None) -> dict:
     return {k: overrides[k] for k in MACHINE_KEYS if k in overrides}
 
 
-def _deep_merge(base: dict, extra: dict) -> dict:
+def deep_merge(base: dict, extra: dict) -> dict:
+    """``base`` with ``extra`` merged in, nested dicts key by key (neither is changed)."""
     out = dict(base)
     for k, v in extra.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
+            out[k] = deep_merge(out[k], v)
         else:
             out[k] = v
     return out

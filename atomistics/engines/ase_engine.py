@@ -349,8 +349,7 @@ class ASECalculatorEngine:
             energy, forces = self._memo[key]
             notes.append("energy and forces reused from the relaxation's final evaluation")
         else:
-            energy = float(atoms.get_potential_energy())
-            forces = atoms.get_forces(apply_constraint=False).tolist()
+            energy, forces = self._energy_and_forces(atoms, settings, stage, notes)
         self._memo[key] = (energy, forces)
         fmax = None
         if stage == "relax":  # largest force on a free atom (what the optimiser converged)
@@ -364,6 +363,14 @@ class ASECalculatorEngine:
         self._write_result(
             directory, atoms, energy, forces, geo_converged, n_steps, fmax, start, warnings, notes
         )
+
+    def _energy_and_forces(
+        self, atoms: Atoms, settings: dict[str, Any], stage: str, notes: list[str]
+    ) -> tuple[float, list]:
+        """Energy and forces of ``atoms`` with its live calculator (an engine may seed the SCF)."""
+        return float(atoms.get_potential_energy()), atoms.get_forces(
+            apply_constraint=False
+        ).tolist()
 
     def _supercell_point(self, atoms: Atoms, settings: dict[str, Any]) -> tuple[float, list, str]:
         """Energy per cell and the first copy's forces from the Γ point of the n×m supercell."""

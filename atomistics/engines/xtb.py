@@ -26,21 +26,26 @@ ddX-CPCM/COSMO (a permittivity or a named solvent).  tblite's solvation models
 ignore the lattice: for a periodic cell they solvate the cell's atoms as an
 isolated cluster, so by default they are refused for periodic cells
 (``periodic_solvation="refuse"``); ``"cluster"`` accepts that approximation.
+A solvated single point starts its SCF from the converged gas-phase SCF at the same
+geometry (:data:`SOLVATED_SCF_GUESS`), so that ΔG_solv = E_solv − E_gas compares one
+electronic state in two environments; a fresh guess can end the solvated SCF of a
+slab in another state (ΔG_solv > 0 with a purely electrostatic model) or not at all.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from typing import Any
 
 from ase import Atoms
+from ase.calculators.calculator import CalculationFailed
 
 from atomistics.engines.ase_engine import OPTIMIZERS, ASECalculatorEngine
 from atomistics.errors import AtomisticsError
 from atomistics.limits import finite
+from atomistics.solvents import DME_PERMITTIVITY, check_permittivity, is_permittivity
 from atomistics.structures.relax_region import RELAX_REGIONS
 
 XTB_DEFAULTS: dict[str, Any] = {
@@ -63,6 +68,15 @@ XTB_MAX_STEPS_PERIODIC = 200  # converge (fmax) as for molecules; flagged when n
 #: a 3-step relaxation on the slab 0.91× as fast (benchmarks/bench_dry_run.py).
 XTB_RELAX_ACCURACY = 1.0
 
+#: How a solvated single point's SCF starts (part of its hashed settings): from the
+#: converged gas-phase SCF of the same atoms, the usual practice for reaction-field
+#: models (e.g. Klamt & Schüürmann, J. Chem. Soc. Perkin Trans. 2, 799 (1993): the
+#: COSMO SCF iterates the solute density in the field of its own screening charges).
+SOLVATED_SCF_GUESS = "converged gas-phase SCF at the same geometry"
+#: If that SCF still fails: tblite's Broyden mixer damped harder, with more cycles
+#: (the same fixed point, so the same energy; tblite's default damping is 0.4).
+SCF_RETRY_DAMPING = 0.2
+
 #: tblite releases whose periodic electrostatics are wrong (docs/dry_run_engine.md).
 BAD_PERIODIC_TBLITE = ("0.8.",)
 
@@ -74,8 +88,7 @@ SOLVATION_MODELS = {
     "cosmo": "relative permittivity (e.g. 7.2) or a named solvent (ddX COSMO)",
 }
 #: DME (1,2-dimethoxyethane), the study's solvent, is not parametrised in tblite;
-#: THF (ε = 7.43, also an ether) is the closest parametrised solvent (ε(DME) = 7.2).
-DME_PERMITTIVITY = 7.2
+#: THF (ε = 7.43, also an ether) is the closest parametrised solvent (ε(DME): solvents.py).
 
 #: How far tblite's surface (slab) reaction energies move with the convention for the
 #: short-range Coulomb tail, measured on the LiMMT 2×1 exchange reaction
@@ -291,11 +304,8 @@ def parse_solvation(spec: str | None, method: str | None = None) -> tuple | None
                 f"({spec!r}): use 'alpb:thf' (closest to DME) or 'cpcm:{value}'."
             )
         out: tuple = (model, value.lower())
-    elif eps is not None and not (math.isfinite(eps) and eps > 1.0):
-        raise AtomisticsError(
-            f"relative permittivity must be > 1 and finite, got {value} in {spec!r} "
-            f"(DME: {DME_PERMITTIVITY})."
-        )
+    elif eps is not None and not is_permittivity(eps):
+        check_permittivity(eps, f"solvation {spec!r}")
     else:
         out = ("ddX", eps if eps is not None else value.lower(), model)
     if method is not None:
@@ -336,6 +346,22 @@ def _tblite_factory(atoms: Atoms, settings: dict[str, Any]):
     )
 
 
+def _switch_on_solvation(calc: Any, solvation: tuple) -> None:
+    """Add the implicit solvent to a TBLite calculator that holds a converged gas-phase
+    SCF, keeping that SCF as the restart guess, and recompute energy and forces.
+
+    Workaround (tblite 0.7, ``tblite/ase.py``): ``TBLite.set(solvation=...)`` drops the
+    API calculator and its result, so the solvated SCF would start from a fresh guess.
+    Instead the solvent is pushed onto the live API calculator (``Calculator.add``, the
+    call ``tblite.ase`` itself makes when it builds one) and the calculation rerun with
+    no system change, so ``singlepoint`` restarts from the stored result.
+    Tested against a solvated calculator built from scratch (tests/test_xtb_solvated_guess.py).
+    """
+    calc._xtb.add(f"{solvation[0]}-solvation", *solvation[1:])
+    calc.parameters.solvation = solvation
+    calc.calculate(calc.atoms, ["energy", "forces"], [])
+
+
 def tblite_version() -> str:
     try:
         return _dist_version("tblite")
@@ -344,6 +370,25 @@ def tblite_version() -> str:
             "the xtb engine needs tblite: pip install 'tblite>=0.7,<0.8' (binary wheels for "
             "Python 3.11 x86-64), or choose --engine cp2k."
         ) from None
+
+
+def _solvated_from_gas(
+    atoms: Atoms, calc_settings: dict[str, Any], damping: float | None
+) -> tuple[float, float, list]:
+    """(E_gas, E_solv, solvated forces) of ``atoms``, the solvated SCF seeded by the gas one."""
+    gas_settings = {
+        k: v for k, v in calc_settings.items() if k not in ("solvation", "periodic_solvation")
+    }
+    if damping is not None:
+        gas_settings["max_iterations"] = 2 * int(gas_settings["max_iterations"])
+    calc = _tblite_factory(atoms, gas_settings)
+    if damping is not None:
+        calc.set(mixer_damping=damping)
+    work = atoms.copy()
+    work.calc = calc
+    e_gas = float(work.get_potential_energy())
+    _switch_on_solvation(calc, parse_solvation(calc_settings["solvation"]))
+    return e_gas, float(calc.results["energy"]), calc.results["forces"].tolist()
 
 
 class XtbEngine(ASECalculatorEngine):
@@ -399,3 +444,27 @@ class XtbEngine(ASECalculatorEngine):
             relax_calculator_overrides=relax_overrides,
             **relax,
         )
+
+    def settings(self, atoms: Atoms, stage: str) -> dict[str, Any]:
+        out = super().settings(atoms, stage)
+        if stage == "single_point" and self.calculator_settings.get("solvation"):
+            out["solvated_scf_guess"] = SOLVATED_SCF_GUESS
+        return out
+
+    def _energy_and_forces(
+        self, atoms: Atoms, settings: dict[str, Any], stage: str, notes: list[str]
+    ) -> tuple[float, list]:
+        if not settings.get("solvated_scf_guess"):
+            return super()._energy_and_forces(atoms, settings, stage, notes)
+        calc_settings = settings["calculator"]
+        try:
+            e_gas, energy, forces = _solvated_from_gas(atoms, calc_settings, None)
+        except CalculationFailed:
+            # custodian-style correction, recorded: the same SCF, damped harder
+            e_gas, energy, forces = _solvated_from_gas(atoms, calc_settings, SCF_RETRY_DAMPING)
+            notes.append(
+                f"SCF converged only with Broyden damping {SCF_RETRY_DAMPING} and "
+                f"{2 * int(calc_settings['max_iterations'])} cycles (default damping failed)"
+            )
+        notes.append(f"solvated SCF started from the {SOLVATED_SCF_GUESS} (E_gas {e_gas:.6f} eV)")
+        return energy, forces

@@ -5,7 +5,7 @@ No database and no study logic here (those are one layer up, in
 """
 
 from atomistics.execution.hashing import calculation_hash, structure_fingerprint
-from atomistics.execution.record import CalcResult, geometry_meta
+from atomistics.execution.record import CalcResult, geometry_meta, why_unconverged
 from atomistics.execution.steps import (
     Calculation,
     execute,
@@ -28,4 +28,5 @@ __all__ = [
     "prepare",
     "stage_input",
     "structure_fingerprint",
+    "why_unconverged",
 ]

@@ -235,3 +235,34 @@ __all__ = [
     "geometry_meta",
     "load_calculation",
 ]
+
+
+def why_unconverged(r: CalcResult) -> str | None:
+    """Why this result's energy is not a converged one ("name:stage (why)"), or None.
+
+    The one rule every energy that enters a reaction, a vacuum series or a solvation
+    correction is flagged by: SCF not converged; CP2K's density grid losing electrons (cutoff
+    too low); a geometry rejected (bonding changed) or not relaxed to fmax.
+    """
+    from atomistics.parse.cp2k import CUTOFF_WARNING
+
+    if not r.scf_converged:
+        return f"{r.name}:{r.stage} (SCF not converged)"
+    if any(w.startswith(CUTOFF_WARNING) for w in getattr(r, "warnings", ()) or ()):
+        return f"{r.name}:{r.stage} (energy not converged in the cutoff: the density grid loses electrons)"
+    if r.geo_converged is False and (
+        r.fmax_ev_a is not None
+        and r.fmax_target_ev_a is not None
+        and r.fmax_ev_a <= r.fmax_target_ev_a
+    ):
+        # fmax was reached, yet the engine rejected the geometry: the relaxation broke or
+        # formed a covalent bond (atomistics.structures.checks.bond_changes)
+        return (
+            f"{r.name}:{r.stage} (geometry rejected: the relaxation changed the species' bonding)"
+        )
+    if r.geo_converged is False:
+        fmax = "" if r.fmax_ev_a is None else f", fmax {r.fmax_ev_a:.3g} eV/Å"
+        target = "" if r.fmax_target_ev_a is None else f" > {r.fmax_target_ev_a:g}"
+        steps = "" if r.geo_steps is None else f" after {r.geo_steps} steps"
+        return f"{r.name}:{r.stage} (geometry not converged{fmax}{target}{steps})"
+    return None

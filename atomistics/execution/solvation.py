@@ -71,14 +71,15 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from atomistics.cp2k.protocol import deep_merge
 from atomistics.engines.base import Engine
 from atomistics.errors import AtomisticsError
 from atomistics.execution.hashing import round_positions
-from atomistics.execution.record import CalcResult
+from atomistics.execution.record import CalcResult, why_unconverged
 from atomistics.execution.steps import Calculation, plan_calculation, stage_input
+from atomistics.solvents import DME_PERMITTIVITY, check_permittivity
+from atomistics.study import signed_coefficients
 
-#: permittivity of DME, the study's solvent (CRC Handbook, 25 °C)
-DME_PERMITTIVITY = 7.2
 XTB_MODELS = ("alpb", "gbsa", "cpcm", "cosmo")
 CP2K_MODELS = ("sccs",)
 ERROR_ESTIMATES = ("edge", "model")
@@ -88,7 +89,9 @@ CELL_TOLERANCE = 1e-3
 #: Purely electrostatic models (ddX CPCM/COSMO) can only lower the SCF energy: with the
 #: density of the gas phase the polarisation energy is ≤ 0 and the SCF in solvent then
 #: minimises over densities, so E(solv) ≤ E(gas) in the same electronic state. A ΔG_solv
-#: above this (eV; SCF noise) means the two SCFs ended in different states: flagged.
+#: above this (eV; SCF noise) is not a solvation energy: flagged. (The xtb solvated SCF
+#: starts from the gas-phase one, so the cause is not the SCF's guess: on the 2×1 exchange
+#: product, +0.31 eV both ways, tblite's cluster solvation of a periodic cell is the suspect.)
 ELECTROSTATIC_ONLY = ("cpcm", "cosmo")
 POSITIVE_TOLERANCE_EV = 0.05
 
@@ -228,21 +231,10 @@ def _sccs_eps(model: str) -> float:
         raise AtomisticsError(
             f"bridge.solvation: {model!r}: SCCS takes a permittivity, e.g. sccs:{DME_PERMITTIVITY}."
         ) from None
-    if not (math.isfinite(eps) and eps > 1):
-        raise AtomisticsError(f"bridge.solvation: {model!r}: the permittivity must be > 1.")
-    return eps
+    return check_permittivity(eps, f"bridge.solvation: {model!r}")
 
 
 # ------------------------------------------------------------------ engine variants
-
-
-def _deep_merge(base: dict, extra: dict) -> dict:
-    out = dict(base)
-    for k, v in extra.items():
-        out[k] = (
-            _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-        )
-    return out
 
 
 def _cp2k_variant(engine, extra: dict) -> Engine:
@@ -250,7 +242,7 @@ def _cp2k_variant(engine, extra: dict) -> Engine:
 
     return Cp2kEngine(
         protocol=engine.protocol,
-        overrides=_deep_merge(engine.overrides, extra),
+        overrides=deep_merge(engine.overrides, extra),
         command=engine.command,
         omp_threads=engine.omp_threads,
         max_errors=engine.max_errors,
@@ -400,6 +392,13 @@ class SolvationCorrection:
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> SolvationCorrection:
+        """The correction stored on a reaction's record (:meth:`to_record`)."""
+        data = dict(rec)
+        data["systems"] = [SystemSolvation(**s) for s in data.get("systems", [])]
+        return cls(**data)
+
     def report_lines(self) -> list[str]:
         lines = [
             f"Implicit solvent for {self.reaction!r}: {self.label} ({self.engine})",
@@ -428,21 +427,6 @@ def reaction_solvation(coefficients: Mapping[str, float], dg_solv_ev: Mapping[st
     return float(sum(nu * dg_solv_ev[n] for n, nu in coefficients.items()))
 
 
-def _signed(reactants: Mapping[str, float], products: Mapping[str, float]) -> dict[str, float]:
-    out = {n: -float(nu) for n, nu in reactants.items()}
-    for n, nu in products.items():
-        out[n] = out.get(n, 0.0) + float(nu)
-    return out
-
-
-def _why(r: CalcResult) -> str | None:
-    if not r.scf_converged:
-        return f"{r.name}:{r.stage} (SCF not converged)"
-    if r.geo_converged is False:
-        return f"{r.name}:{r.stage} (its geometry's relaxation did not converge)"
-    return None
-
-
 def compute_solvation(
     study: str,
     reaction: str,
@@ -467,7 +451,7 @@ def compute_solvation(
     xtb_method = (getattr(engine, "calculator_settings", None) or {}).get("method")
     method = resolve_method(section, engine.name, xtb_method if engine.name == "xtb" else None)
     _check_gas_engine(engine)
-    coefficients = _signed(reactants, products)
+    coefficients = signed_coefficients(reactants, products)
     missing = [n for n in coefficients if n not in finals]
     if missing:
         raise AtomisticsError(f"solvation of {reaction!r}: no single point of {missing} yet.")
@@ -585,7 +569,7 @@ def compute_solvation(
             "with k-points)" + (f"; the study's single points of {kp} use k-points" if kp else "")
         )
     used = [*results.values(), *(finals[n] for n in coefficients if (n, "gas") not in results)]
-    unconverged = list(dict.fromkeys(w for r in used if (w := _why(r))))
+    unconverged = list(dict.fromkeys(w for r in used if (w := why_unconverged(r))))
     for s in systems:
         for model, value, what in (
             (method.model, s.dg_solv_ev, ""),
@@ -599,8 +583,9 @@ def compute_solvation(
             ):
                 unconverged.append(
                     f"{s.name}{what}: dG_solv {value:+.3g} eV > 0 with the purely electrostatic "
-                    f"{model_label(model)}: the gas and solvated SCFs ended in different "
-                    "electronic states"
+                    f"{model_label(model)}, which lowers the energy of one electronic state: "
+                    "not a solvation energy (a different state, or the model inconsistent "
+                    "for this system)"
                 )
     return SolvationCorrection(
         reaction=reaction,

@@ -293,18 +293,19 @@ class StoreCalculation(_Base):
 class ComputeReactions(_Base):
     """Every reaction energy of the study from its stored single points; replace its rows.
 
-    Calls the same functions as ``atomistics run``: counterpoise calculations
-    (:func:`atomistics.reactions.plan_counterpoise`, run or reused with
-    :func:`atomistics.runner.run_calculation`), :func:`atomistics.reactions.assemble`
-    and :func:`atomistics.db.write_reactions` (one transaction).
+    Calls the functions ``atomistics run`` calls, in the same order
+    (:mod:`atomistics.study_reactions`): the reactions with their counterpoise and
+    vacuum-series corrections, stored; then, with ``bridge.solvation``, the exchange
+    reaction's ΔΔG_solv, stored on its record. Calculations run (or are reused) through
+    :func:`atomistics.runner.run_calculation`.
     """
 
     required_params = ["study", "reactions", "engine", "db", "workdir"]
-    optional_params = ["engine_options", "machine", "structures"]
+    optional_params = ["engine_options", "machine", "structures", "bridge"]
 
     def run_task(self, fw_spec):
         from atomistics import db as dbmod
-        from atomistics import reactions as rx
+        from atomistics import study_reactions as sr
         from atomistics.runner import run_calculation
         from atomistics.study import ReactionSpec
 
@@ -327,38 +328,21 @@ class ComputeReactions(_Base):
             finals[system] = _stored(
                 db, entry["calc_hash"], f"the single point of {system!r}", self.db_url(fw_spec)
             )
-        entries = []
-        for name, spec in specs.items():
-            cp = None
-            if spec.counterpoise:
-                plans = rx.plan_counterpoise(
-                    self["study"], name, spec, structures, finals[spec.binding[0]], engine
-                )
-                workdir = self.workdir(fw_spec)
-                cp = [
-                    (
-                        run_calculation(o, workdir, engine, db),
-                        run_calculation(g, workdir, engine, db),
-                    )
-                    for o, g in plans
-                ]
-            entry = rx.assemble(name, spec, finals, cp)
-            if spec.vacuum_series:  # a charged slab's series: the function `atomistics run` calls
-                from atomistics.charged_slab import run_vacuum_series
+        workdir = self.workdir(fw_spec)
 
-                workdir = self.workdir(fw_spec)
-                entry.vacuum_series = run_vacuum_series(
-                    self["study"],
-                    name,
-                    spec,
-                    structures,
-                    finals,
-                    engine,
-                    lambda c, w=workdir: run_calculation(c, w, engine, db),
-                )
-            entries.append(entry)
+        def run_one(calc, eng):
+            return run_calculation(calc, workdir, eng, db)
+
+        entries = sr.compute_study_reactions(
+            self["study"], specs, structures, finals, engine, run_one
+        )
         protocol = str(getattr(engine, "protocol", engine.name))
         dbmod.write_reactions(db, self["study"], engine.name, protocol, entries)
+        if (self.get("bridge") or {}).get("solvation") is not None:
+            sr.attach_exchange_solvation(
+                self["study"], self["bridge"], entries, structures, finals, engine, run_one
+            )
+            dbmod.write_reactions(db, self["study"], engine.name, protocol, entries)
         embedded.flush()
         energies = {e.name: e.energy_ev for e in entries}
         return FWAction(
@@ -380,11 +364,11 @@ class RunBridge(_Base):
     """
 
     required_params = ["study", "bridge", "engine", "db", "workdir"]
-    optional_params = ["protocol", "engine_options", "machine"]
+    optional_params = ["protocol"]
 
     def run_task(self, fw_spec):
         from atomistics import db as dbmod
-        from atomistics.continuum.resultsdb import bridge_inputs
+        from atomistics.continuum.resultsdb import bridge_inputs, stored_solvation
         from atomistics.continuum.study_bridge import run_study_bridge
 
         db = self.connect(fw_spec)
@@ -408,7 +392,7 @@ class RunBridge(_Base):
                 status = "not evaluated"
             else:
                 try:
-                    solvation = self.solvation(fw_spec, db, records)
+                    solvation = stored_solvation(self["bridge"], records)
                     bridged = run_study_bridge(
                         self["bridge"], binding, records, solvation=solvation
                     )
@@ -428,16 +412,3 @@ class RunBridge(_Base):
         tmp.write_text(json.dumps(record, indent=1))
         tmp.replace(out)
         return FWAction(stored_data={"status": status, "file": str(out), **record})
-
-    def solvation(self, fw_spec, db, records):
-        """ΔΔG_solv of the exchange reaction when ``bridge.solvation`` asks for it: the function
-        ``atomistics run`` calls (:func:`atomistics.runner.stored_solvation`), on the stored
-        single points; its own single points run here (or are reused from the database)."""
-        section, name = self["bridge"].get("solvation"), self["bridge"].get("exchange")
-        if section is None or name not in records:
-            return None
-        from atomistics.runner import stored_solvation
-
-        return stored_solvation(
-            self["study"], records[name], self.engine(fw_spec), section, db, self.workdir(fw_spec)
-        )

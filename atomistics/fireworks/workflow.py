@@ -223,10 +223,15 @@ class _Builder:
             if sp.counterpoise or sp.vacuum_series
             for s in (sp.binding[0], *sp.binding[1])
         }
+        bridge = self.study.bridge or {}
+        if bridge.get("solvation") is not None:  # and the exchange reaction's ΔΔG_solv
+            exchange = specs[bridge["exchange"]]
+            cp_systems.update([*exchange.reactants, *exchange.products])
         c = self.common
         task = ComputeReactions(
             study=c["study"],
             reactions={n: sp.model_dump() for n, sp in specs.items()},
+            bridge=self.study.bridge,
             engine=c["engine"],
             engine_options=c["engine_options"],
             machine=c["machine"],
@@ -268,8 +273,6 @@ class _Builder:
                     protocol=str(getattr(self.engine, "protocol", self.engine.name)),
                     db=c["db"],
                     workdir=c["workdir"],
-                    engine_options=c["engine_options"],  # bridge.solvation's single points
-                    machine=c["machine"],
                 )
             ],
             name=f"{self.study.name}:bridge",
