@@ -117,15 +117,22 @@ def limmt_formula_mass(layer_charge: float = DEFAULT_LAYER_CHARGE) -> float:
     return grams * 1e-3
 
 
+def _zero_to_one(value: float, name: str, what: str, hint: str) -> float:
+    """``value`` as a float in [0, 1] (finite), or one error line naming it and the range."""
+    v = float(value)
+    if not (math.isfinite(v) and 0 <= v <= 1):
+        raise AtomisticsError(f"{name}: {value!r} is no {what}; give 0 to 1 ({hint})")
+    return v
+
+
 def check_layer_charge(layer_charge: float, name: str = "layer charge x") -> float:
     """``0 <= x <= 1`` per O10(OH)2 (montmorillonite 0.2-0.6, micas 1)."""
-    x = float(layer_charge)
-    if not (math.isfinite(x) and 0 <= x <= 1):
-        raise AtomisticsError(
-            f"{name}: {layer_charge!r} is no layer charge per O10(OH)2; give 0 to 1 "
-            "(montmorillonite 0.2-0.6, the builder's default 0.25)"
-        )
-    return x
+    return _zero_to_one(
+        layer_charge,
+        name,
+        "layer charge per O10(OH)2",
+        "montmorillonite 0.2-0.6, the builder's default 0.25",
+    )
 
 
 def cation_exchange_capacity(layer_charge: float, formula_mass: float) -> float:
@@ -274,13 +281,12 @@ def structural_fixed_charge(
 
 
 def check_accessible_fraction(f: float, name: str = "accessible fraction") -> float:
-    v = float(f)
-    if not (math.isfinite(v) and 0 <= v <= 1):
-        raise AtomisticsError(
-            f"{name}: {f!r} is no fraction of the layer charge; give 0 to 1 (external faces "
-            "of tactoids: 0.05-0.20, default 0.10)"
-        )
-    return v
+    return _zero_to_one(
+        f,
+        name,
+        "fraction of the layer charge",
+        "external faces of tactoids: 0.05-0.20, default 0.10",
+    )
 
 
 def check_fixed_charge(x: float, name: str = "fixed charge") -> float:
