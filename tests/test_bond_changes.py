@@ -4,7 +4,8 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 
-from atomistics.engines.ase_engine import ASECalculatorEngine, _covalent_indices
+from atomistics.engines.ase_engine import ASECalculatorEngine
+from atomistics.engines.relaxation import covalent_indices
 from atomistics.execution.record import CalcResult
 from atomistics.reactions import assemble
 from atomistics.structures.checks import bond_changes
@@ -45,7 +46,7 @@ def test_minimum_image_a_molecule_wrapped_across_the_cell_boundary_is_unchanged(
 
 def test_alkali_cations_are_left_out_so_li_coordination_may_change():
     pair = build_ion_pair("Li+", "FSI-")
-    idx = _covalent_indices(pair)
+    idx = covalent_indices(pair)
     assert "Li" not in {pair.get_chemical_symbols()[i] for i in idx}
     assert len(idx) == len(pair) - 1
     i_li = pair.get_chemical_symbols().index("Li")

@@ -80,6 +80,10 @@ def test_screen_writes_table_json_plot_and_best(screened):
     assert len(records) == 2 and data["prescreen_only"] is True
     assert {r["counter_ion_rank"] for r in records} == {0, 1}
     assert all(r["error"] is None and not r["converged"] for r in records)
+    # each placement carries the content hash of its input (structure, free atoms, engine
+    # and settings), as the study's calculations do: two placements, two hashes
+    hashes = [r["input_hash"] for r in records]
+    assert all(isinstance(h, str) and len(h) == 64 for h in hashes) and hashes[0] != hashes[1]
     # the best record is the lowest, and the spread is max - min
     energies = [r["relative_energy"] for r in records]
     assert data["best"]["relative_energy"] == min(energies)

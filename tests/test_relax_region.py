@@ -161,11 +161,11 @@ def test_real_cp2k_keeps_the_fixed_atoms_in_place(tmp_path):
 def test_bond_check_skips_the_clay_framework_but_not_the_adsorbate(slab):
     """A relaxing clay layer brings Al–Al (3.0 Å, no bond) under the covalent threshold;
     only the adsorbate's (molecule's) bonds are the species' identity."""
-    from atomistics.engines.ase_engine import _covalent_indices
+    from atomistics.engines.relaxation import covalent_indices
 
-    assert len(_covalent_indices(slab)) == 0  # bare clay, Li⁺ counter-ion is ionic
+    assert len(covalent_indices(slab)) == 0  # bare clay, Li⁺ counter-ion is ionic
     complex_ = place_adsorbate(slab, build_molecule("FSI-"), site="al-oh", height=2.8)
-    picked = _covalent_indices(complex_)
+    picked = covalent_indices(complex_)
     assert set(picked) == set(np.flatnonzero(complex_.arrays["adsorbate"]))
     mol = build_molecule("FSI-")
-    assert len(_covalent_indices(mol)) == len(mol)  # a molecule: every atom
+    assert len(covalent_indices(mol)) == len(mol)  # a molecule: every atom

@@ -337,3 +337,69 @@ def test_log_file_symlinked_out_of_logdir_is_refused(model, tmp_path):
     with pytest.raises(AtomisticsError, match="outside the output folder"):
         screen_placements(placements, calc, slab, n_relax=1, radius=3.0, logdir=logdir)
     assert not outside.exists()
+
+
+class _PullApartPair(Calculator):
+    """E = k (d − d₀)² on the first two atoms (d₀ = 2.6 Å): a relaxation that breaks S–F."""
+
+    implemented_properties = ("energy", "forces")
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        v = self.atoms.positions[1] - self.atoms.positions[0]
+        d = float(np.linalg.norm(v))
+        forces = np.zeros((len(self.atoms), 3))
+        forces[0], forces[1] = 4.0 * (d - 2.6) * v / d, -4.0 * (d - 2.6) * v / d
+        self.results = {"energy": 2.0 * (d - 2.6) ** 2, "forces": forces}
+
+
+def test_screening_relaxation_is_the_engines_loop_so_a_broken_bond_is_not_converged():
+    """The screening relaxes through atomistics.engines.relaxation.relax: fmax is reached
+    (the forces vanish at d = 2.6 Å), yet the adsorbate's S–F bond broke, so the placement
+    is NOT converged and says why, exactly as the engine's own relaxation would."""
+    sf = Atoms("SF", positions=[[5, 5, 5], [5, 5, 6.64]], cell=[10, 10, 10], pbc=True)
+    sf.arrays["adsorbate"] = np.ones(2, bool)
+    out = relax_free_region(sf, _PullApartPair(), np.ones(2, bool), fmax=0.01, max_steps=200)
+    assert out.fmax <= 0.01  # the optimiser itself finished
+    assert np.isclose(
+        np.linalg.norm(out.atoms.positions[1] - out.atoms.positions[0]), 2.6, atol=0.01
+    )
+    assert not out.converged
+    assert any("bonding of the molecule/adsorbate changed" in w for w in out.warnings)
+
+    # an intact relaxation (stretch only to 1.80 Å, still bonded) is converged, no warning
+    class _Short(_PullApartPair):
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            Calculator.calculate(self, atoms, properties, system_changes)
+            v = self.atoms.positions[1] - self.atoms.positions[0]
+            d = float(np.linalg.norm(v))
+            forces = np.zeros((len(self.atoms), 3))
+            forces[0], forces[1] = 4.0 * (d - 1.8) * v / d, -4.0 * (d - 1.8) * v / d
+            self.results = {"energy": 2.0 * (d - 1.8) ** 2, "forces": forces}
+
+    ok = relax_free_region(sf, _Short(), np.ones(2, bool), fmax=0.01, max_steps=200)
+    assert ok.converged and ok.warnings == []
+
+
+def test_placement_hashes_follow_the_input_and_the_calculator():
+    """input_hash is execution.hashing's content hash: it changes with the calculator's
+    settings and not with anything else of the run."""
+    from ase.calculators.lj import LennardJones
+
+    slab = Atoms("H4", positions=_surface_grid()[:4], cell=[10, 10, 20], pbc=[True, True, False])
+    ads = Atoms("He", positions=[[1.25, 1.25, 12.0]])
+    place = slab + ads
+    place.arrays["adsorbate"] = np.array([False] * 4 + [True])
+
+    def run(settings):
+        res = screen_placements(
+            [place],
+            LennardJones(),
+            slab,
+            n_relax=0,
+            calculator_id=dict(engine="toy", engine_version="1", settings=settings),
+        )
+        return res.records[0].input_hash
+
+    a, b, c = run({"k": 1}), run({"k": 1}), run({"k": 2})
+    assert a == b and a != c and len(a) == 64

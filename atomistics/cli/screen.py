@@ -343,6 +343,11 @@ def cmd_screen(args: argparse.Namespace) -> int:
         fragment_energy=0.0 if fragment is None else fragment["energy_ev"],
         logdir=inside(out / "logs", out),
         progress=say,
+        calculator_id=dict(
+            engine=engine.name,
+            engine_version=engine.version(),
+            settings=engine.calculator_settings,
+        ),
     )
     print(result.table())
     if not result.ranked:

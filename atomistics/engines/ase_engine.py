@@ -49,15 +49,13 @@ from ase import Atoms
 from ase.calculators.calculator import CalculationFailed, Calculator
 from ase.constraints import FixAtoms
 from ase.io.jsonio import decode, encode
-from ase.optimize import BFGS, FIRE, LBFGS
 
 from atomistics.engines.base import CalculationFailed as EngineCalculationFailed
 from atomistics.engines.base import EngineResult
+from atomistics.engines.relaxation import check_optimizer, relax
 from atomistics.errors import AtomisticsError
-from atomistics.structures.checks import bond_changes
 from atomistics.structures.relax_region import RELAX_REGIONS, surface_region
 
-OPTIMIZERS = {"BFGS": BFGS, "LBFGS": LBFGS, "FIRE": FIRE}
 INPUT_FILE = "ase_input.json"
 RESULT_FILE = "ase_result.json"
 
@@ -113,31 +111,6 @@ def free_atoms(atoms: Atoms, region: str) -> np.ndarray:
     )
 
 
-#: Alkali cations bind ionically: their coordination may change in a relaxation
-#: without the species changing, so they are left out of the bond check.
-_IONIC = {"Li", "Na", "K", "Rb", "Cs"}
-
-
-def _covalent_indices(atoms: Atoms) -> np.ndarray:
-    """The atoms whose covalent bonds must survive a relaxation: the adsorbate (or, for a
-    molecule, every atom), without alkali cations.
-
-    In a periodic cell the clay layer (``arrays["clay"]``) is left out: its cation–cation
-    distances (Al–Al 3.0 Å in the octahedral sheet) sit at the covalent-radius threshold,
-    so a relaxing framework would read as "bonds formed" where no molecule changed.
-    """
-    n = len(atoms)
-    mask = atoms.arrays.get("adsorbate")
-    if not any(atoms.pbc):
-        pick = np.ones(n, dtype=bool)
-    elif mask is not None:
-        pick = np.asarray(mask, bool)
-    else:
-        pick = ~np.asarray(atoms.arrays.get("clay", np.zeros(n, bool)), bool)
-    ionic = np.array([s in _IONIC for s in atoms.get_chemical_symbols()])
-    return np.flatnonzero(pick & ~ionic)
-
-
 def _memo_key(atoms: Atoms, calculator_settings: dict[str, Any]) -> str:
     bare = atoms.copy()
     bare.set_constraint()
@@ -167,10 +140,7 @@ class ASECalculatorEngine:
         sp_supercell: tuple[int, int] | list[int] | None = None,
     ) -> None:
         self.sp_supercell = _check_supercell(sp_supercell)
-        if optimizer not in OPTIMIZERS:
-            raise AtomisticsError(
-                f"optimizer {optimizer!r} unknown: use one of {list(OPTIMIZERS)}."
-            )
+        check_optimizer(optimizer)
         if fmax <= 0 or max_steps < 0 or max_steps_periodic < 0:
             raise AtomisticsError("fmax must be > 0 eV/Å and max_steps ≥ 0.")
         self.name = name
@@ -309,34 +279,21 @@ class ASECalculatorEngine:
                     "free atoms, so the geometry is the built one (stored as not relaxed)"
                 )
             else:
-                start_atoms = atoms.copy()
                 loose = settings.get("relax_calculator") or {}
                 if loose:
                     atoms.calc.set(**loose)
-                opt = OPTIMIZERS[settings["optimizer"]](
+                done = relax(
                     atoms,
-                    trajectory=str(directory / "relax.traj"),
-                    logfile=str(directory / "relax.log"),
+                    fmax=settings["fmax"],
+                    max_steps=settings["max_steps"],
+                    optimizer=settings["optimizer"],
+                    trajectory=directory / "relax.traj",
+                    logfile=directory / "relax.log",
                 )
-                geo_converged = bool(opt.run(fmax=settings["fmax"], steps=settings["max_steps"]))
-                n_steps = int(opt.nsteps)
+                geo_converged, n_steps = done.converged, done.n_steps
+                warnings.extend(done.warnings)
                 if loose:  # the final energy and forces at the base settings
                     atoms.calc.set(**{k: settings["calculator"][k] for k in loose})
-                if not geo_converged:
-                    warnings.append(
-                        f"relaxation stopped at max_steps={settings['max_steps']} before "
-                        f"fmax={settings['fmax']} eV/Å"
-                    )
-                changed = bond_changes(start_atoms, atoms, _covalent_indices(atoms))
-                if changed:
-                    # Not the intended species any more: its energy must not pass as a
-                    # converged one into a reaction (flagged, and refused by the bridge).
-                    geo_converged = False
-                    warnings.append(
-                        "bonding of the molecule/adsorbate changed during the relaxation ("
-                        + "; ".join(changed)
-                        + "): the energy is not that of the intact species"
-                    )
         if settings.get("sp_supercell"):
             energy, forces, note = self._supercell_point(atoms, settings)
             notes.append(note)

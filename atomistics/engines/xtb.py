@@ -42,7 +42,8 @@ from typing import Any
 from ase import Atoms
 from ase.calculators.calculator import CalculationFailed
 
-from atomistics.engines.ase_engine import OPTIMIZERS, ASECalculatorEngine
+from atomistics.engines.ase_engine import ASECalculatorEngine
+from atomistics.engines.relaxation import OPTIMIZERS
 from atomistics.errors import AtomisticsError
 from atomistics.limits import finite
 from atomistics.solvents import DME_PERMITTIVITY, check_permittivity, is_permittivity

@@ -52,9 +52,10 @@ from ase import Atoms
 from ase.calculators.calculator import BaseCalculator
 from ase.constraints import FixAtoms
 from ase.geometry import get_distances
-from ase.optimize import BFGS, FIRE, LBFGS
 
+from atomistics.engines.relaxation import check_optimizer, relax
 from atomistics.errors import AtomisticsError
+from atomistics.execution.hashing import calculation_hash
 from atomistics.structures.adsorption import (
     DEFAULT_HEIGHT,
     SITE_KINDS,
@@ -73,7 +74,6 @@ SCREEN_FMAX = 0.05
 DEFAULT_FREE_RADIUS = 4.0
 #: Å, an O–H closer than this is one hydroxyl (O–H is 0.93–1.01 Å in the built clay)
 OH_BOND = 1.2
-OPTIMIZERS = {"BFGS": BFGS, "LBFGS": LBFGS, "FIRE": FIRE}
 SURFACE_CATIONS = ("Li", "Na", "K", "Cs", "Mg", "Ca")
 
 CalculatorLike = BaseCalculator | Callable[[Atoms], BaseCalculator]
@@ -175,6 +175,8 @@ class RelaxOutcome:
     n_steps: int
     atoms: Atoms
     forces: np.ndarray | None = None  # all atoms, eV/Å, at the final geometry
+    #: why it is not converged (max_steps, bonds of the adsorbate changed); empty if it is
+    warnings: list[str] = field(default_factory=list)
 
 
 def _attach(atoms: Atoms, calculator: CalculatorLike) -> None:
@@ -200,11 +202,13 @@ def relax_free_region(
 ) -> RelaxOutcome:
     """Relax only the atoms where ``free`` is True (the rest fixed); report honest convergence.
 
-    ``max_steps=0`` (or no free atom) is a single point; ``converged`` then
-    says whether the free atoms already satisfy ``fmax``.
+    The loop is the engines' own (:func:`atomistics.engines.relaxation.relax`), bond check
+    included: a placement whose adsorbate broke or formed a covalent bond is NOT converged,
+    so it cannot win the ranking as a converged placement. ``max_steps=0`` (or no free
+    atom) is a single point; ``converged`` then says whether the free atoms already
+    satisfy ``fmax``.
     """
-    if optimizer not in OPTIMIZERS:
-        raise AtomisticsError(f"optimizer {optimizer!r} unknown: use one of {list(OPTIMIZERS)}.")
+    check_optimizer(optimizer)
     if fmax <= 0 or max_steps < 0:
         raise AtomisticsError("fmax must be > 0 eV/Å and max_steps ≥ 0.")
     work = atoms.copy()
@@ -212,11 +216,10 @@ def relax_free_region(
     fixed = np.flatnonzero(~free)
     work.set_constraint(FixAtoms(fixed) if fixed.size else None)
     _attach(work, calculator)
-    n_steps = 0
+    n_steps, warnings, bonds_ok = 0, [], True
     if free.any() and max_steps > 0:
-        opt = OPTIMIZERS[optimizer](work, logfile=str(logfile) if logfile else None)
-        opt.run(fmax=fmax, steps=max_steps)
-        n_steps = int(opt.nsteps)
+        done = relax(work, fmax=fmax, max_steps=max_steps, optimizer=optimizer, logfile=logfile)
+        n_steps, warnings, bonds_ok = done.n_steps, done.warnings, not done.bond_changes
     energy = float(work.get_potential_energy())
     forces = work.get_forces(apply_constraint=False)
     if not (np.isfinite(energy) and np.isfinite(work.positions).all()):
@@ -226,7 +229,8 @@ def relax_free_region(
     final = work.copy()
     final.calc = None
     final.set_constraint()
-    return RelaxOutcome(energy, f_free, bool(f_free <= fmax), n_steps, final, forces)
+    converged = bool(f_free <= fmax and bonds_ok)
+    return RelaxOutcome(energy, f_free, converged, n_steps, final, forces, warnings)
 
 
 # --------------------------------------------------------------------------- placements
@@ -319,6 +323,11 @@ class PlacementRecord:
     reference_n_steps: int | None = None
     error: str | None = None
     atoms: Atoms | None = field(default=None, repr=False)
+    #: why the relaxation is not converged (max_steps reached, adsorbate bonds changed)
+    warnings: list[str] = field(default_factory=list)
+    #: content hash of the last stage's input (start structure, free atoms, calculator and
+    #: screening settings; :func:`atomistics.execution.hashing.calculation_hash`)
+    input_hash: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -550,6 +559,7 @@ def screen_placements(
     fragment_energy: float = 0.0,
     logdir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    calculator_id: dict[str, Any] | None = None,
 ) -> ScreeningResult:
     """Pre-screen every placement, relax the ``n_relax`` lowest, reference each consistently.
 
@@ -558,7 +568,9 @@ def screen_placements(
     the placements' first atoms are. Returns a :class:`ScreeningResult` with
     one :class:`PlacementRecord` per placement (in input order). ``n_relax=0``
     stops after the pre-screen. ``progress`` (e.g. ``print``) gets one line per
-    evaluation stage as the screening goes.
+    evaluation stage as the screening goes. ``calculator_id`` (``engine``,
+    ``engine_version``, ``settings``) names the calculator in each placement's
+    ``input_hash``, the same content hash the study's calculations carry.
     """
     if not placements:
         raise AtomisticsError("no placements to screen.")
@@ -578,6 +590,27 @@ def screen_placements(
         from atomistics.paths import inside
 
         return inside(logdir / f"{name}.log", logdir) if logdir is not None else None
+
+    ident = dict(calculator_id or {})
+    screen_settings = dict(
+        calculator=ident.get("settings", {}),
+        fmax=fmax,
+        optimizer=optimizer,
+        radius=radius,
+        reference_mode=reference_mode,
+    )
+
+    def input_hash(start: Atoms, free: np.ndarray, stage: str, steps: int) -> str:
+        atoms = start.copy()
+        fixed = np.flatnonzero(~np.asarray(free, bool))
+        atoms.set_constraint(FixAtoms(fixed) if fixed.size else None)
+        return calculation_hash(
+            atoms,
+            stage,
+            str(ident.get("engine", "ase-calculator")),
+            str(ident.get("engine_version", "")),
+            {**screen_settings, "max_steps": steps},
+        )
 
     notes: list[str] = []
     say("reference: bare slab, framework frozen (single point)")
@@ -638,6 +671,8 @@ def screen_placements(
                 n_steps=pre.n_steps,
                 n_free=int(ads.sum()),
                 atoms=pre.atoms,
+                warnings=list(pre.warnings),
+                input_hash=input_hash(atoms, ads, "screen-prescreen", prescreen_steps),
             )
         )
 
@@ -716,6 +751,8 @@ def screen_placements(
         rec.reference_converged = ref.converged
         rec.reference_n_steps = ref.n_steps
         rec.atoms = out.atoms
+        rec.warnings = list(out.warnings) + [f"reference: {w}" for w in ref.warnings]
+        rec.input_hash = input_hash(start, mask, "screen-relax", max_steps)
     if len(chosen) < len(ok):
         notes.append(
             f"{len(ok) - len(chosen)} placement(s) only pre-screened (framework frozen, "
