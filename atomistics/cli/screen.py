@@ -223,7 +223,7 @@ def _fragment(args, spec, cell_of, calculator, out: Path, say) -> dict | None:
     """The relaxed ion pair (or lone adsorbate) in the screening cell: E_rel's fragment term.
 
     With it, E_rel = E(product) − E(slab) − E(pair), the neutral exchange energy
-    slab + [cation–anion] → slab·(anion + cation) (issue 10); without a
+    slab + [cation–anion] → slab·(anion + cation); without a
     counter-ion, E(complex) − E(slab) − E(anion), a charged-cell quantity.
     """
     import numpy as np

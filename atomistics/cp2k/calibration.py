@@ -50,8 +50,8 @@ SLAB_RUNS: tuple[SlabRun, ...] = (
     SlabRun("quick-gamma", "OT", 1, 968_400, 777_600, 3.0961e6, 978, 8, 0.489, "measure_resources.py"),
     SlabRun("quick-k331", "DIAG", 5, 968_400, 777_600, 3.0961e6, 978, 8, 2.446, "measure_resources.py"),
     SlabRun("paper-gamma", "OT", 1, 10_864_050, 8_748_000, 1.6993e7, 1272, 8, 2.922, "measure_resources.py (VmHWM)"),
-    SlabRun("paper-gamma-diag", "DIAG", 1, 10_864_050, 8_748_000, 1.6993e7, 1272, 8, 5.64, "issue 17 run"),
-    SlabRun("paper-k331", "DIAG", 5, 10_864_050, 8_748_000, 1.6993e7, 1272, 8, 8.82, "issue 17 run"),
+    SlabRun("paper-gamma-diag", "DIAG", 1, 10_864_050, 8_748_000, 1.6993e7, 1272, 8, 5.64, "measured: 2x1 slab, 1 rank"),
+    SlabRun("paper-k331", "DIAG", 5, 10_864_050, 8_748_000, 1.6993e7, 1272, 8, 8.82, "measured: 2x1 slab, 1 rank"),
 )  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """Adsorption-site screening that converges: enumerate, pre-screen cheaply, relax the best few.
 
-Protocol (issue 10, item 3):
+Protocol:
 
 1. **Enumerate** symmetry-distinct placements, sites × orientations × azimuths ×
    heights (:func:`enumerate_screening_placements`, built on
@@ -68,7 +68,7 @@ from atomistics.structures.exchange import (
     counterion_positions,
 )
 
-#: eV/Å, the convergence criterion of the relaxed placements (issue 10)
+#: eV/Å, the convergence criterion of the relaxed placements
 SCREEN_FMAX = 0.05
 #: Å, default reach of the free surface region around the adsorbate
 DEFAULT_FREE_RADIUS = 4.0
@@ -544,6 +544,188 @@ def _check_shared_cell(placements: Sequence[Atoms], reference: Atoms) -> int:
     return n_slab
 
 
+@dataclass
+class _Screening:
+    """The settings one screening shares across its stages, and one method per stage."""
+
+    calculator: CalculatorLike
+    reference: Atoms
+    fmax: float
+    max_steps: int
+    prescreen_steps: int
+    radius: float
+    optimizer: str
+    reference_mode: str
+    fragment_energy: float
+    logdir: Path | None
+    say: Callable[[str], None]
+    ident: dict[str, Any]
+    ref_cache: dict[bytes, RelaxOutcome] = field(default_factory=dict)
+
+    def log(self, name: str) -> Path | None:
+        from atomistics.paths import inside
+
+        return inside(self.logdir / f"{name}.log", self.logdir) if self.logdir else None
+
+    def input_hash(self, start: Atoms, free: np.ndarray, stage: str, steps: int) -> str:
+        """The content hash of one stage's input (:func:`calculation_hash`)."""
+        atoms = start.copy()
+        fixed = np.flatnonzero(~np.asarray(free, bool))
+        atoms.set_constraint(FixAtoms(fixed) if fixed.size else None)
+        settings = dict(
+            calculator=self.ident.get("settings", {}),
+            fmax=self.fmax,
+            optimizer=self.optimizer,
+            radius=self.radius,
+            reference_mode=self.reference_mode,
+            max_steps=steps,
+        )
+        engine = str(self.ident.get("engine", "ase-calculator"))
+        return calculation_hash(
+            atoms, stage, engine, str(self.ident.get("engine_version", "")), settings
+        )
+
+    def prescreen(self, k: int, atoms: Atoms, n: int, frozen_ref: RelaxOutcome) -> PlacementRecord:
+        """Stage 2: the placement with the framework frozen (a failure is recorded)."""
+        info = atoms.info
+        base = dict(
+            index=k,
+            label=str(info.get("label") or placement_label(info)),
+            site=info.get("site"),
+            site_index=info.get("site_index"),
+            orientation=info.get("orientation"),
+            azimuth=info.get("azimuth"),
+            height=info.get("height"),
+            counter_ion_rank=info.get("counter_ion_rank"),
+        )
+        ads = np.asarray(atoms.arrays["adsorbate"], bool)
+        self.say(f"pre-screen {k + 1}/{n}: {base['label']}")
+        nan = math.nan
+        try:
+            pre = relax_free_region(
+                atoms,
+                self.calculator,
+                ads,
+                fmax=self.fmax,
+                max_steps=self.prescreen_steps,
+                optimizer=self.optimizer,
+                logfile=self.log(f"prescreen-{k:03d}"),
+            )
+        except Exception as exc:  # noqa: BLE001 — a failed evaluation (e.g. SCF) is recorded, not fatal
+            return PlacementRecord(
+                **base,
+                stage="prescreen",
+                prescreen_energy=nan,
+                prescreen_relative=nan,
+                energy=nan,
+                relative_energy=nan,
+                fmax=nan,
+                converged=False,
+                n_steps=0,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        rel = pre.energy - frozen_ref.energy - self.fragment_energy
+        self.say(f"  E_rel {rel:+.3f} eV")
+        return PlacementRecord(
+            **base,
+            stage="prescreen",
+            prescreen_energy=pre.energy,
+            prescreen_relative=rel,
+            energy=pre.energy,
+            relative_energy=rel,
+            fmax=pre.fmax,
+            converged=False,  # only relaxed placements can be converged
+            n_steps=pre.n_steps,
+            n_free=int(ads.sum()),
+            atoms=pre.atoms,
+            warnings=list(pre.warnings),
+            input_hash=self.input_hash(atoms, ads, "screen-prescreen", self.prescreen_steps),
+        )
+
+    def reference_for(
+        self, ref_mask: np.ndarray, label: str, frozen_ref: RelaxOutcome
+    ) -> RelaxOutcome:
+        """Stage 4: the bare slab relaxed in the same free region (cached), or the prerelaxed
+        slab's single point (refused when its free-region forces exceed fmax)."""
+        if self.reference_mode == "same-region":
+            key = ref_mask.tobytes()
+            if key not in self.ref_cache:
+                self.say(f"reference: bare slab, relaxing the free region of {label}")
+                self.ref_cache[key] = relax_free_region(
+                    self.reference,
+                    self.calculator,
+                    ref_mask,
+                    fmax=self.fmax,
+                    max_steps=self.max_steps,
+                    optimizer=self.optimizer,
+                    logfile=self.log(f"reference-{len(self.ref_cache):03d}"),
+                )
+            return self.ref_cache[key]
+        forces = np.linalg.norm(frozen_ref.forces, axis=1)
+        worst = float(forces[ref_mask].max()) if ref_mask.any() else 0.0
+        if worst > self.fmax:
+            raise AtomisticsError(
+                f"reference_mode='prerelaxed' but the reference slab has forces up to "
+                f"{worst:.3f} eV/Å on the free region of {label} (> fmax {self.fmax}): relax "
+                "the slab first or use reference_mode='same-region'."
+            )
+        return RelaxOutcome(frozen_ref.energy, worst, True, 0, self.reference)
+
+    def relax(self, rec: PlacementRecord, adsorbate: np.ndarray, frozen_ref: RelaxOutcome) -> None:
+        """Stage 3: relax one chosen placement's free region; update its record in place."""
+        start = rec.atoms
+        mask = free_region_mask(start, np.flatnonzero(adsorbate), self.radius)
+        rec.stage = "relaxed"
+        try:
+            ref = self.reference_for(mask[: len(self.reference)], rec.label, frozen_ref)
+            self.say(f"relax: {rec.label} ({int(mask.sum())} free atoms, ≤ {self.max_steps} steps)")
+            out = relax_free_region(
+                start,
+                self.calculator,
+                mask,
+                fmax=self.fmax,
+                max_steps=self.max_steps,
+                optimizer=self.optimizer,
+                logfile=self.log(f"relax-{rec.index:03d}"),
+            )
+        except AtomisticsError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            rec.error = f"{type(exc).__name__}: {exc}"
+            return
+        rel = out.energy - ref.energy - self.fragment_energy
+        self.say(
+            f"  E_rel {rel:+.3f} eV, fmax {out.fmax:.3f} eV/Å after {out.n_steps} steps "
+            f"({'converged' if out.converged else 'NOT converged'})"
+        )
+        rec.energy, rec.relative_energy, rec.fmax = out.energy, rel, out.fmax
+        rec.converged = bool(out.converged and ref.converged)
+        rec.n_steps, rec.n_free, rec.atoms = out.n_steps, int(mask.sum()), out.atoms
+        rec.reference_energy = ref.energy
+        rec.reference_converged = ref.converged
+        rec.reference_n_steps = ref.n_steps
+        rec.warnings = list(out.warnings) + [f"reference: {w}" for w in ref.warnings]
+        rec.input_hash = self.input_hash(start, mask, "screen-relax", self.max_steps)
+
+
+def _choose(records: Sequence[PlacementRecord], n_relax: int) -> list[PlacementRecord]:
+    """The ``n_relax`` lowest pre-screened placements, one height each.
+
+    Heights are starting points of one placement: only the lowest-energy height of each
+    (site, index, orientation, azimuth, counter-ion) enters the pool, so that the
+    n_relax relaxations go to n_relax different placements.
+    """
+    pool: dict[tuple, PlacementRecord] = {}
+    for r in sorted(records, key=lambda r: (r.prescreen_energy, r.index)):
+        key = (
+            (r.site, r.site_index, r.orientation, r.azimuth, r.counter_ion_rank)
+            if r.site is not None
+            else (r.index,)
+        )
+        pool.setdefault(key, r)
+    return sorted(pool.values(), key=lambda r: (r.prescreen_energy, r.index))[:n_relax]
+
+
 def screen_placements(
     placements: Sequence[Atoms],
     calculator: CalculatorLike,
@@ -576,183 +758,38 @@ def screen_placements(
         raise AtomisticsError("no placements to screen.")
     if n_relax < 0 or prescreen_steps < 0:
         raise AtomisticsError("n_relax must be ≥ 0 (0: pre-screen only) and prescreen_steps ≥ 0.")
-    say = progress if progress is not None else (lambda line: None)
     if reference_mode not in ("same-region", "prerelaxed"):
         raise AtomisticsError(
             f"reference_mode {reference_mode!r} unknown: use 'same-region' or 'prerelaxed'."
         )
-    n_slab = _check_shared_cell(placements, reference)
+    _check_shared_cell(placements, reference)
     logdir = Path(logdir) if logdir is not None else None
     if logdir is not None:
         logdir.mkdir(parents=True, exist_ok=True)
-
-    def log(name: str) -> Path | None:
-        from atomistics.paths import inside
-
-        return inside(logdir / f"{name}.log", logdir) if logdir is not None else None
-
-    ident = dict(calculator_id or {})
-    screen_settings = dict(
-        calculator=ident.get("settings", {}),
-        fmax=fmax,
-        optimizer=optimizer,
-        radius=radius,
-        reference_mode=reference_mode,
+    run = _Screening(
+        calculator,
+        reference,
+        fmax,
+        max_steps,
+        prescreen_steps,
+        radius,
+        optimizer,
+        reference_mode,
+        fragment_energy,
+        logdir,
+        progress if progress is not None else (lambda line: None),
+        dict(calculator_id or {}),
     )
-
-    def input_hash(start: Atoms, free: np.ndarray, stage: str, steps: int) -> str:
-        atoms = start.copy()
-        fixed = np.flatnonzero(~np.asarray(free, bool))
-        atoms.set_constraint(FixAtoms(fixed) if fixed.size else None)
-        return calculation_hash(
-            atoms,
-            stage,
-            str(ident.get("engine", "ase-calculator")),
-            str(ident.get("engine_version", "")),
-            {**screen_settings, "max_steps": steps},
-        )
-
-    notes: list[str] = []
-    say("reference: bare slab, framework frozen (single point)")
+    run.say("reference: bare slab, framework frozen (single point)")
     frozen_ref = relax_free_region(reference, calculator, np.zeros(len(reference), bool), fmax=fmax)
-    records: list[PlacementRecord] = []
-    for k, atoms in enumerate(placements):
-        info = atoms.info
-        base = dict(
-            index=k,
-            label=str(info.get("label") or placement_label(info)),
-            site=info.get("site"),
-            site_index=info.get("site_index"),
-            orientation=info.get("orientation"),
-            azimuth=info.get("azimuth"),
-            height=info.get("height"),
-            counter_ion_rank=info.get("counter_ion_rank"),
-        )
-        ads = np.asarray(atoms.arrays["adsorbate"], bool)
-        say(f"pre-screen {k + 1}/{len(placements)}: {base['label']}")
-        try:
-            pre = relax_free_region(
-                atoms,
-                calculator,
-                ads,
-                fmax=fmax,
-                max_steps=prescreen_steps,
-                optimizer=optimizer,
-                logfile=log(f"prescreen-{k:03d}"),
-            )
-        except Exception as exc:  # noqa: BLE001 — a failed evaluation (e.g. SCF) is recorded, not fatal
-            records.append(
-                PlacementRecord(
-                    **base,
-                    stage="prescreen",
-                    prescreen_energy=math.nan,
-                    prescreen_relative=math.nan,
-                    energy=math.nan,
-                    relative_energy=math.nan,
-                    fmax=math.nan,
-                    converged=False,
-                    n_steps=0,
-                    error=f"{type(exc).__name__}: {exc}",
-                )
-            )
-            continue
-        rel = pre.energy - frozen_ref.energy - fragment_energy
-        say(f"  E_rel {rel:+.3f} eV")
-        records.append(
-            PlacementRecord(
-                **base,
-                stage="prescreen",
-                prescreen_energy=pre.energy,
-                prescreen_relative=rel,
-                energy=pre.energy,
-                relative_energy=rel,
-                fmax=pre.fmax,
-                converged=False,  # only relaxed placements can be converged
-                n_steps=pre.n_steps,
-                n_free=int(ads.sum()),
-                atoms=pre.atoms,
-                warnings=list(pre.warnings),
-                input_hash=input_hash(atoms, ads, "screen-prescreen", prescreen_steps),
-            )
-        )
-
+    records = [
+        run.prescreen(k, atoms, len(placements), frozen_ref) for k, atoms in enumerate(placements)
+    ]
     ok = [r for r in records if r.error is None]
-    # Heights are starting points of one placement: only the lowest-energy height of each
-    # (site, index, orientation, azimuth, counter-ion) enters the pool, so that the
-    # n_relax relaxations go to n_relax different placements.
-    pool: dict[tuple, PlacementRecord] = {}
-    for r in sorted(ok, key=lambda r: (r.prescreen_energy, r.index)):
-        key = (
-            (r.site, r.site_index, r.orientation, r.azimuth, r.counter_ion_rank)
-            if r.site is not None
-            else (r.index,)
-        )
-        pool.setdefault(key, r)
-    chosen = sorted(pool.values(), key=lambda r: (r.prescreen_energy, r.index))[:n_relax]
-    ref_cache: dict[bytes, RelaxOutcome] = {}
-    prerelaxed_forces = np.linalg.norm(frozen_ref.forces, axis=1)
+    chosen = _choose(ok, n_relax)
     for rec in chosen:
-        start = rec.atoms
-        ads_idx = np.flatnonzero(np.asarray(placements[rec.index].arrays["adsorbate"], bool))
-        mask = free_region_mask(start, ads_idx, radius)
-        ref_mask = mask[:n_slab]
-        try:
-            if reference_mode == "same-region":
-                key = ref_mask.tobytes()
-                if key not in ref_cache:
-                    say(f"reference: bare slab, relaxing the free region of {rec.label}")
-                    ref_cache[key] = relax_free_region(
-                        reference,
-                        calculator,
-                        ref_mask,
-                        fmax=fmax,
-                        max_steps=max_steps,
-                        optimizer=optimizer,
-                        logfile=log(f"reference-{len(ref_cache):03d}"),
-                    )
-                ref = ref_cache[key]
-            else:
-                worst = float(prerelaxed_forces[ref_mask].max()) if ref_mask.any() else 0.0
-                if worst > fmax:
-                    raise AtomisticsError(
-                        f"reference_mode='prerelaxed' but the reference slab has forces up to "
-                        f"{worst:.3f} eV/Å on the free region of {rec.label} (> fmax {fmax}): relax "
-                        "the slab first or use reference_mode='same-region'."
-                    )
-                ref = RelaxOutcome(frozen_ref.energy, worst, True, 0, reference)
-            say(f"relax: {rec.label} ({int(mask.sum())} free atoms, ≤ {max_steps} steps)")
-            out = relax_free_region(
-                start,
-                calculator,
-                mask,
-                fmax=fmax,
-                max_steps=max_steps,
-                optimizer=optimizer,
-                logfile=log(f"relax-{rec.index:03d}"),
-            )
-        except AtomisticsError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            rec.error = f"{type(exc).__name__}: {exc}"
-            rec.stage = "relaxed"
-            continue
-        rec.stage = "relaxed"
-        say(
-            f"  E_rel {out.energy - ref.energy - fragment_energy:+.3f} eV, fmax {out.fmax:.3f} "
-            f"eV/Å after {out.n_steps} steps ({'converged' if out.converged else 'NOT converged'})"
-        )
-        rec.energy = out.energy
-        rec.relative_energy = out.energy - ref.energy - fragment_energy
-        rec.fmax = out.fmax
-        rec.converged = bool(out.converged and ref.converged)
-        rec.n_steps = out.n_steps
-        rec.n_free = int(mask.sum())
-        rec.reference_energy = ref.energy
-        rec.reference_converged = ref.converged
-        rec.reference_n_steps = ref.n_steps
-        rec.atoms = out.atoms
-        rec.warnings = list(out.warnings) + [f"reference: {w}" for w in ref.warnings]
-        rec.input_hash = input_hash(start, mask, "screen-relax", max_steps)
+        run.relax(rec, np.asarray(placements[rec.index].arrays["adsorbate"], bool), frozen_ref)
+    notes: list[str] = []
     if len(chosen) < len(ok):
         notes.append(
             f"{len(ok) - len(chosen)} placement(s) only pre-screened (framework frozen, "

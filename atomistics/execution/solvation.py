@@ -427,6 +427,109 @@ def reaction_solvation(coefficients: Mapping[str, float], dg_solv_ev: Mapping[st
     return float(sum(nu * dg_solv_ev[n] for n, nu in coefficients.items()))
 
 
+def _edge_setup(
+    method, geometries: Mapping[str, Atoms], periodic: Mapping[str, bool], reaction: str, notes
+) -> float | None:
+    """The cluster-edge extrapolation factor (None: no edge error is estimated).
+
+    Refused unless every periodic system of the reaction shares one in-plane cell.
+    """
+    edge = "edge" in method.error and any(periodic.values())
+    if "edge" in method.error and not edge:
+        notes.append("no periodic cell in the reaction: no cluster edges, edge error 0")
+    if not edge:
+        return None
+    cells = [geometries[n] for n, p in periodic.items() if p]
+    ref = cells[0]
+    for other in cells[1:]:
+        if not np.allclose(other.cell.lengths()[:2], ref.cell.lengths()[:2], atol=CELL_TOLERANCE):
+            raise AtomisticsError(
+                "bridge.solvation.error: [edge] needs every periodic system of "
+                f"{reaction!r} in one in-plane cell (an exchange reaction's in-cell "
+                "references are); use error: [model]."
+            )
+    return edge_factor(ref)
+
+
+def _error_estimate(
+    method,
+    coefficients: Mapping[str, float],
+    systems: list[SystemSolvation],
+    ddg: float,
+    factor: float | None,
+    first_cell: Atoms | None,
+) -> tuple[dict[str, float], list[str]]:
+    """The components of ΔΔG_solv's 1σ (cluster edge, model spread) and how each was found."""
+    components: dict[str, float] = {}
+    how: list[str] = []
+    if factor is not None:
+        ddg2 = reaction_solvation(
+            coefficients,
+            {
+                s.name: s.dg_solv_doubled_ev if s.dg_solv_doubled_ev is not None else s.dg_solv_ev
+                for s in systems
+            },
+        )
+        delta = ddg2 - ddg
+        components["edge"] = float(abs(delta) * factor)
+        _, b = in_plane_axes(first_cell)
+        how.append(
+            f"the cluster edge: cell doubled along {'abc'[b]} changes ddG_solv per adsorbate by "
+            f"{delta:+.3g} eV, x {factor:.3g} extrapolated to the periodic limit "
+            "(error taken proportional to the patch's perimeter/area)"
+        )
+    elif "edge" in method.error:
+        components["edge"] = 0.0
+        how.append("no cluster edge (no periodic cell)")
+    if method.alternative:
+        ddg_alt = reaction_solvation(
+            coefficients, {s.name: s.dg_solv_alternative_ev for s in systems}
+        )
+        components["model"] = float(abs(ddg - ddg_alt))
+        how.append(
+            f"the model spread: |{model_label(method.model)} - {model_label(method.alternative)}| "
+            f"= |{ddg:+.3g} - ({ddg_alt:+.3g})| eV"
+        )
+    if not how:
+        how.append("nothing: no error estimate requested (bridge.solvation.error)")
+    return components, how
+
+
+def _positive_solvation_flags(method, systems: list[SystemSolvation]) -> list[str]:
+    """A purely electrostatic model lowers the energy of one electronic state: a positive
+    ΔG_solv from it is not a solvation energy (flagged as unconverged)."""
+    flags = []
+    for s in systems:
+        for model, value, what in (
+            (method.model, s.dg_solv_ev, ""),
+            (method.model, s.dg_solv_doubled_ev, " (doubled cell)"),
+            (method.alternative, s.dg_solv_alternative_ev, ""),
+        ):
+            if (
+                value is not None
+                and model.partition(":")[0] in ELECTROSTATIC_ONLY
+                and value > POSITIVE_TOLERANCE_EV
+            ):
+                flags.append(
+                    f"{s.name}{what}: dG_solv {value:+.3g} eV > 0 with the purely electrostatic "
+                    f"{model_label(model)}, which lowers the energy of one electronic state: "
+                    "not a solvation energy (a different state, or the model inconsistent "
+                    "for this system)"
+                )
+    return flags
+
+
+def _cp2k_gamma_note(engine: Engine, geometries: Mapping[str, Atoms]) -> str:
+    kp = [
+        n
+        for n, a in geometries.items()
+        if any(a.pbc) and engine.settings(a, "single_point").get("kpoints")
+    ]
+    return "gas and solvated single points at the Gamma point (CP2K's SCCS is not validated " + (
+        "with k-points)" + (f"; the study's single points of {kp} use k-points" if kp else "")
+    )
+
+
 def compute_solvation(
     study: str,
     reaction: str,
@@ -471,23 +574,7 @@ def compute_solvation(
             "tblite's solvation ignores the lattice; set approximation: cluster to solvate each "
             "cell's atoms as a cluster (its error is estimated with error: [edge])."
         )
-    edge = "edge" in method.error and any(periodic.values())
-    if "edge" in method.error and not edge:
-        notes.append("no periodic cell in the reaction: no cluster edges, edge error 0")
-    factor = None
-    if edge:
-        cells = [geometries[n] for n, p in periodic.items() if p]
-        ref = cells[0]
-        for other in cells[1:]:
-            if not np.allclose(
-                other.cell.lengths()[:2], ref.cell.lengths()[:2], atol=CELL_TOLERANCE
-            ):
-                raise AtomisticsError(
-                    "bridge.solvation.error: [edge] needs every periodic system of "
-                    f"{reaction!r} in one in-plane cell (an exchange reaction's in-cell "
-                    "references are); use error: [model]."
-                )
-        factor = edge_factor(ref)
+    factor = _edge_setup(method, geometries, periodic, reaction, notes)
 
     # plan everything first (a misfit fails before any calculation runs)
     plans: dict[tuple[str, str], tuple[Calculation, Engine]] = {}
@@ -502,7 +589,7 @@ def compute_solvation(
         plan((n, "solv"), f"{n}~solv-{_tag(method.model)}", atoms, solv)
         if alt is not None:
             plan((n, "alt"), f"{n}~solv-{_tag(method.alternative)}", atoms, alt)
-        if edge and periodic[n]:
+        if factor is not None and periodic[n]:
             big = doubled(atoms)
             plan((n, "x2gas"), f"{n}~x2~gas", big, gas)
             plan((n, "x2solv"), f"{n}~x2~solv-{_tag(method.model)}", big, solv)
@@ -510,12 +597,10 @@ def compute_solvation(
         planned(len(plans))
     results = {key: run_one(calc, eng) for key, (calc, eng) in plans.items()}
 
-    def gas_of(n: str) -> CalcResult:
-        return results.get((n, "gas")) or finals[n]
-
     systems = []
     for n, nu in coefficients.items():
-        e_gas, e_solv = gas_of(n).energy_ev, results[(n, "solv")].energy_ev
+        e_gas = (results.get((n, "gas")) or finals[n]).energy_ev
+        e_solv = results[(n, "solv")].energy_ev
         s = SystemSolvation(n, nu, periodic[n], e_gas, e_solv, e_solv - e_gas)
         if (n, "alt") in results:
             s.dg_solv_alternative_ev = results[(n, "alt")].energy_ev - e_gas
@@ -525,74 +610,19 @@ def compute_solvation(
             ) / 2.0
         systems.append(s)
     ddg = reaction_solvation(coefficients, {s.name: s.dg_solv_ev for s in systems})
-    components: dict[str, float] = {}
-    how: list[str] = []
-    if edge:
-        ddg2 = reaction_solvation(
-            coefficients,
-            {
-                s.name: s.dg_solv_doubled_ev if s.dg_solv_doubled_ev is not None else s.dg_solv_ev
-                for s in systems
-            },
-        )
-        delta = ddg2 - ddg
-        components["edge"] = float(abs(delta) * factor)
-        a, b = in_plane_axes(geometries[next(n for n, p in periodic.items() if p)])
-        how.append(
-            f"the cluster edge: cell doubled along {'abc'[b]} changes ddG_solv per adsorbate by "
-            f"{delta:+.3g} eV, x {factor:.3g} extrapolated to the periodic limit "
-            "(error taken proportional to the patch's perimeter/area)"
-        )
-    elif "edge" in method.error:
-        components["edge"] = 0.0
-        how.append("no cluster edge (no periodic cell)")
-    if alt is not None:
-        ddg_alt = reaction_solvation(
-            coefficients, {s.name: s.dg_solv_alternative_ev for s in systems}
-        )
-        components["model"] = float(abs(ddg - ddg_alt))
-        how.append(
-            f"the model spread: |{model_label(method.model)} - {model_label(method.alternative)}| "
-            f"= |{ddg:+.3g} - ({ddg_alt:+.3g})| eV"
-        )
-    if not how:
-        how.append("nothing: no error estimate requested (bridge.solvation.error)")
-    sigma = math.sqrt(sum(v * v for v in components.values()))
+    first_cell = next((geometries[n] for n, p in periodic.items() if p), None)
+    components, how = _error_estimate(method, coefficients, systems, ddg, factor, first_cell)
     if engine.name == "cp2k":
-        kp = [
-            n
-            for n, a in geometries.items()
-            if periodic[n] and engine.settings(a, "single_point").get("kpoints")
-        ]
-        notes.append(
-            "gas and solvated single points at the Gamma point (CP2K's SCCS is not validated "
-            "with k-points)" + (f"; the study's single points of {kp} use k-points" if kp else "")
-        )
+        notes.append(_cp2k_gamma_note(engine, geometries))
     used = [*results.values(), *(finals[n] for n in coefficients if (n, "gas") not in results)]
     unconverged = list(dict.fromkeys(w for r in used if (w := why_unconverged(r))))
-    for s in systems:
-        for model, value, what in (
-            (method.model, s.dg_solv_ev, ""),
-            (method.model, s.dg_solv_doubled_ev, " (doubled cell)"),
-            (method.alternative, s.dg_solv_alternative_ev, ""),
-        ):
-            if (
-                value is not None
-                and model.partition(":")[0] in ELECTROSTATIC_ONLY
-                and value > POSITIVE_TOLERANCE_EV
-            ):
-                unconverged.append(
-                    f"{s.name}{what}: dG_solv {value:+.3g} eV > 0 with the purely electrostatic "
-                    f"{model_label(model)}, which lowers the energy of one electronic state: "
-                    "not a solvation energy (a different state, or the model inconsistent "
-                    "for this system)"
-                )
+    unconverged += _positive_solvation_flags(method, systems)
     return SolvationCorrection(
         reaction=reaction,
         model=method.model,
         label=method.label,
         ddg_ev=ddg,
-        sigma_ev=sigma,
+        sigma_ev=math.sqrt(sum(v * v for v in components.values())),
         sigma_components_ev=components,
         sigma_method="; ".join(how),
         engine=engine.name,
