@@ -49,6 +49,7 @@ FRAGMENT_MAX_STEPS = 500
 
 
 def register(subparsers) -> None:
+    """Long because it is the flat list of the command's argparse options, one call per option."""
     p = subparsers.add_parser(
         "screen",
         help="screen the sites/orientations of a study's adsorbate system; write best.extxyz",
@@ -268,10 +269,63 @@ def _fragment(args, spec, cell_of, calculator, out: Path, say) -> dict | None:
     }
 
 
+def _write_outputs(args, study, spec, engine, result, fragment, n_relax, vacuum, out: Path) -> None:
+    """screening.json (every record and the settings), screening.png and best.extxyz."""
+    from atomistics.structures.io import write_structure
+
+    best = result.best
+
+    data = {
+        "study": study.name,
+        "study_file": str(args.study),
+        "system": args.system,
+        "engine": engine.name,
+        "engine_version": engine.version(),
+        "calculator_settings": engine.calculator_settings,
+        "settings": {
+            "sites": args.sites,
+            "orientations": args.orientations,
+            "azimuths": args.azimuths,
+            "heights": args.heights,
+            "counter_ion": spec.counter_ion,
+            "counter_ion_positions": args.counter_ion_positions,
+            "n_relax": n_relax,
+            "prescreen_steps": args.prescreen_steps,
+            "fmax": args.fmax,
+            "max_steps": args.max_steps,
+            "radius": args.radius,
+            "vacuum": vacuum,
+        },
+        "relative_energy": "E(complex) - E(bare slab, same cell; framework frozen for pre-screen rows, "
+        "the same free region relaxed for relaxed rows)"
+        + ("" if fragment is None else f" - E({fragment['formula']}, same cell, relaxed)"),
+        "fragment": fragment,
+        **result.as_dict(),
+    }
+    json_path = inside(out / "screening.json", out)
+    json_path.write_text(json.dumps(jsonable(data), indent=1))
+    png = result.plot(inside(out / "screening.png", out))
+    atoms = best.atoms.copy()
+    atoms.info = {k: v for k, v in best.atoms.info.items() if k != "z_shift"}
+    atoms.info.update(
+        name=args.system,
+        study=study.name,
+        label=best.label,
+        stage=best.stage,
+        converged=bool(best.converged),
+        relative_energy_ev=float(best.relative_energy),
+        fmax_ev_per_a=float(best.fmax),
+    )
+    xyz = write_structure(atoms, inside(out / "best.extxyz", out), force=True)
+    print(f"written: {json_path}, {png}, {xyz}")
+    print(
+        f"start the study from it: systems.{args.system}.start_from: <path to {xyz} from the study file>"
+    )
+
+
 def cmd_screen(args: argparse.Namespace) -> int:
     from atomistics.structures import molecules
     from atomistics.structures.exchange import slab_in_cell
-    from atomistics.structures.io import write_structure
     from atomistics.study import build_system
 
     _check_args(args)
@@ -358,54 +412,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
             f"failure: {errors[0]}); see the table: a larger in-plane supercell or other "
             "sites/heights may help."
         )
-    best = result.best
-
-    data = {
-        "study": study.name,
-        "study_file": str(args.study),
-        "system": args.system,
-        "engine": engine.name,
-        "engine_version": engine.version(),
-        "calculator_settings": engine.calculator_settings,
-        "settings": {
-            "sites": args.sites,
-            "orientations": args.orientations,
-            "azimuths": args.azimuths,
-            "heights": args.heights,
-            "counter_ion": spec.counter_ion,
-            "counter_ion_positions": args.counter_ion_positions,
-            "n_relax": n_relax,
-            "prescreen_steps": args.prescreen_steps,
-            "fmax": args.fmax,
-            "max_steps": args.max_steps,
-            "radius": args.radius,
-            "vacuum": vacuum,
-        },
-        "relative_energy": "E(complex) - E(bare slab, same cell; framework frozen for pre-screen rows, "
-        "the same free region relaxed for relaxed rows)"
-        + ("" if fragment is None else f" - E({fragment['formula']}, same cell, relaxed)"),
-        "fragment": fragment,
-        **result.as_dict(),
-    }
-    json_path = inside(out / "screening.json", out)
-    json_path.write_text(json.dumps(jsonable(data), indent=1))
-    png = result.plot(inside(out / "screening.png", out))
-    atoms = best.atoms.copy()
-    atoms.info = {k: v for k, v in best.atoms.info.items() if k != "z_shift"}
-    atoms.info.update(
-        name=args.system,
-        study=study.name,
-        label=best.label,
-        stage=best.stage,
-        converged=bool(best.converged),
-        relative_energy_ev=float(best.relative_energy),
-        fmax_ev_per_a=float(best.fmax),
-    )
-    xyz = write_structure(atoms, inside(out / "best.extxyz", out), force=True)
-    print(f"written: {json_path}, {png}, {xyz}")
-    print(
-        f"start the study from it: systems.{args.system}.start_from: <path to {xyz} from the study file>"
-    )
+    _write_outputs(args, study, spec, engine, result, fragment, n_relax, vacuum, out)
     return 0
 
 

@@ -53,7 +53,10 @@ def cell_and_positions(atoms: Atoms, settings: Cp2kSettings) -> tuple[np.ndarray
 
 
 def build_input_tree(atoms: Atoms, settings: Cp2kSettings, project: str = "cp2k") -> dict:
-    """The CP2K input as a nested dict (cp2k-input-tools' simplified format)."""
+    """The CP2K input as a nested dict (cp2k-input-tools' simplified format).
+
+    Long because it writes the CP2K input tree section by section in the input's own order (GLOBAL, FORCE_EVAL/DFT/SCF/XC, SUBSYS, MOTION), so it reads like the input it makes.
+    """
     s = settings
     cell, pos = cell_and_positions(atoms, s)
     ghost = np.zeros(len(atoms), dtype=bool)

@@ -550,6 +550,8 @@ def compute_solvation(
     planned calculation with that engine (``atomistics run`` and the FireWorks task pass
     :func:`atomistics.runner.run_calculation` bound to their work folder and database); ``planned(n)`` is told how many
     calculations this will ask for (a progress bar), before the first.
+
+    Long because it plans every calculation before running any (a misfit fails before the first one), then runs and assembles them; the error estimate and the flags are their own functions.
     """
     xtb_method = (getattr(engine, "calculator_settings", None) or {}).get("method")
     method = resolve_method(section, engine.name, xtb_method if engine.name == "xtb" else None)

@@ -127,7 +127,10 @@ def _read_text(path: Path) -> str:
 def parse_cp2k_output(
     directory: str | Path, project: str = "cp2k", output: str = "cp2k.out"
 ) -> Cp2kParsed:
-    """Parse ``directory/output`` (and the trajectory) of one CP2K run."""
+    """Parse ``directory/output`` (and the trajectory) of one CP2K run.
+
+    Long because it is one pass over the output file, line by line, where each pattern updates the same record.
+    """
     from pymatgen.io.cp2k.outputs import Cp2kOutput
 
     directory = Path(directory)
