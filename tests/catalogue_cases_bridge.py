@@ -141,6 +141,11 @@ CASES: list = [
     ("bridge-accessible-fraction-1.5", [*EXCHANGE, "--accessible-fraction", "1.5"], None),
     ("bridge-layer-charge-3", [*EXCHANGE, "--layer-charge", "3"], None),
     ("bridge-active-fraction-0", [*EXCHANGE, "--active-fraction", "0"], None),
+    # issue 19 item 4: the local current of the real cell's Sand's time
+    ("bridge-local-current-no-unit", [*EXCHANGE, "--local-current", "1500"], None),
+    ("bridge-local-current-below-applied", [*EXCHANGE, "--local-current", "0.1 mA/cm^2"], None),
+    ("bridge-amplification-0.5", [*EXCHANGE, "--amplification", "0.5"], None),
+    ("bridge-amplification-1e12", [*EXCHANGE, "--amplification", "1e12"], None),
     (
         "study-bridge-coating-paper-2um-0.57mg",
         ["build", "s.yaml", "-o", "out"],

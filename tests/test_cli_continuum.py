@@ -116,8 +116,8 @@ def test_bridge_paper_energies_json_bands_and_which_way(tmp_path):
     # the salt runs out at the coating/separator interface first (a named event of its own)
     assert "CANNOT TELL" in out["verdict"] and "not dendrite onset" in out["verdict"]
     coated = out["coated"]
-    assert coated["sand_time_layered"] is None  # not reached while the model holds
-    assert coated["interface_depletion_time"] > out["pe"]["sand_time_layered"]
+    assert coated["sand_time_semi_infinite"] is None  # not reached while the model holds
+    assert coated["interface_depletion_time"] > out["pe"]["sand_time_semi_infinite"]
     assert 0 < coated["electrode_li_at_interface_depletion"] < 60.0
     assert (tmp_path / "b.png").stat().st_size > 20_000
 

@@ -9,9 +9,9 @@ from atomistics.continuum import bridge as br
 from atomistics.continuum import fixedcharge as fc
 from atomistics.continuum.constants import BOLTZMANN_EV
 from atomistics.continuum.mesh import Layer
-from atomistics.continuum.resultsdb import read_all_binding_energies, read_binding_energy
 from atomistics.continuum.transport import limiting_current, simulate
 from atomistics.errors import AtomisticsError
+from atomistics.stored_reactions import read_all_binding_energies, read_binding_energy
 
 ELY, SEP, COAT = br.Electrolyte(), br.Separator(), br.Coating()
 PAPER = br.free_energy_from_screening(-10.39, -8.35)  # FITTED path, s = 1/7.2
@@ -73,10 +73,10 @@ def test_x_zero_limit_equals_todays_layered_results():
     bulk, tau = br._sand_domain(ELY, SEP, j)
     long_sep = Layer(bulk, ELY.diffusivity, ELY.t_plus, SEP.porosity, SEP.tortuosity)
     today = simulate([coat_layer, long_sep], ELY.c0, j, t_end=20 * tau, cells_per_layer=(40, 120))
-    assert neutral.sand_time_layered == pytest.approx(today.sand_time, rel=1e-12)
+    assert neutral.sand_time_semi_infinite == pytest.approx(today.sand_time, rel=1e-12)
     empty = br.cell_numbers(+1.5, ELY, SEP, COAT, j, cells=120)  # K ~ 1e-25: X ~ 1e-22 mol/m^3
     assert empty.limiting_current == pytest.approx(neutral.limiting_current, rel=1e-6)
-    assert empty.sand_time_layered == pytest.approx(neutral.sand_time_layered, rel=1e-5)
+    assert empty.sand_time_semi_infinite == pytest.approx(neutral.sand_time_semi_infinite, rel=1e-5)
     tr = br.coating_transport(+1.5, ELY, SEP, COAT)
     assert tr.t_plus_coating == pytest.approx(ELY.t_plus, abs=1e-12)
     assert tr.t_plus_stack == pytest.approx(tr.t_plus_stack_neutral, abs=1e-12)
@@ -165,7 +165,7 @@ def _assert_band_matches_the_interval_ends(res, dg: float, sigma: float) -> None
     # Sand's time comes from a time-stepped solve; its event time carried noise of up to
     # 2e-3 relative before issue 19 item 7 (now ~2e-7 at rtol 1e-6), so interior samples
     # no longer stick out of the ends: it is held to 1e-5, J_lim to 1e-6
-    for key, rel in (("limiting_current", 1e-6), ("sand_time_layered", 1e-5)):
+    for key, rel in (("limiting_current", 1e-6), ("sand_time_semi_infinite", 1e-5)):
         values = [getattr(c, key) for c in cells]
         assert res.bands[key].low == pytest.approx(min(values), rel=rel), key
         assert res.bands[key].high == pytest.approx(max(values), rel=rel), key
@@ -181,7 +181,7 @@ def test_bands_match_independent_ends_and_widen_with_spread():
             2 * br.Z95 * sigma
         )
         widths.append({k: v.high - v.low for k, v in res.bands.items()})
-    for key in ("t_plus_coating", "t_plus_stack", "limiting_current", "sand_time_layered"):
+    for key in ("t_plus_coating", "t_plus_stack", "limiting_current", "sand_time_semi_infinite"):
         assert widths[0][key] < widths[1][key] < widths[2][key], key
     none = br.run_bridge(br.given_free_energy(-0.05, spread_ev={}), cells=80)
     assert all(iv.low == iv.high == iv.central for iv in none.bands.values())
@@ -192,19 +192,19 @@ def test_paper_energies_at_the_defaults_say_which_way():
     tr = res.transport
     assert tr.trapped_fraction <= tr.trapped_fraction_bound
     assert res.pe.t_plus_stack < res.coated.t_plus_stack < 0.33  # far from the measured 0.63
-    assert set(res.directions) >= {"t_plus_stack", "limiting_current", "sand_time_layered"}
+    assert set(res.directions) >= {"t_plus_stack", "limiting_current", "sand_time_semi_infinite"}
     assert all(
         ("RAISES" in d or "LOWERS" in d or "unchanged" in d)
         for k, d in res.directions.items()
-        if k not in ("sand_time_layered", "sand_time_trapping_only")
+        if k not in ("sand_time_semi_infinite", "sand_time_trapping_only")
     )
     # issue 19 item 3: at 1 mA/cm^2 the salt runs out at the coating/separator interface
     # first, with Li+ still left at the electrode; that is not dendrite onset, so the
     # electrode's Sand's time is not reached while the model holds and the verdict says so
     assert np.isfinite(res.coated.interface_depletion_time)
-    assert res.coated.sand_time_layered == np.inf
+    assert res.coated.sand_time_semi_infinite == np.inf
     assert 0 < res.coated.electrode_li_at_interface_depletion < 0.01 * br.Electrolyte().c0
-    assert "not reached" in res.directions["sand_time_layered"]
+    assert "not reached" in res.directions["sand_time_semi_infinite"]
     assert "CANNOT TELL" in res.verdict and "not dendrite onset" in res.verdict
     assert any("saturated" in w for w in res.warnings)
     assert any("edge surface" in w for w in res.warnings)  # site density vs adsorption surface
@@ -213,10 +213,10 @@ def test_paper_energies_at_the_defaults_say_which_way():
     same = br.run_bridge(br.given_free_energy(-0.28, surface="edge", spread_ev={}), cells=80)
     assert not any("not the same sites" in w for w in same.warnings)
     d = res.to_dict()
-    assert d["bands"]["sand_time_layered"] == {
-        "central": res.bands["sand_time_layered"].central,
-        "low": res.bands["sand_time_layered"].low,
-        "high": res.bands["sand_time_layered"].high,
+    assert d["bands"]["sand_time_semi_infinite"] == {
+        "central": res.bands["sand_time_semi_infinite"].central,
+        "low": res.bands["sand_time_semi_infinite"].low,
+        "high": res.bands["sand_time_semi_infinite"].high,
     }
 
 
@@ -297,4 +297,4 @@ def test_frozen_fixed_charge_model_limiting_current():
     )
     assert res.inputs["model"] == "tms-frozen"
     assert res.depleted_coating_voltage > 0  # the frozen picture's ohmic cost
-    assert not res.coated.electrode_can_deplete and res.coated.sand_time_layered == np.inf
+    assert not res.coated.electrode_can_deplete and res.coated.sand_time_semi_infinite == np.inf

@@ -75,7 +75,7 @@ def test_j_lim_and_sand_curves_are_dense_and_are_the_bridge_s_numbers(figure, re
     iv = result.delta_g_interval
     for ax, attr, scale in (
         (figure.axes[1], "limiting_current", 0.1),
-        (figure.axes[2], "sand_time_layered", 1 / 3600),
+        (figure.axes[2], "sand_time_semi_infinite", 1 / 3600),
     ):
         (curve,) = [ln for ln in ax.lines if ln.get_label() == "coated, trapped anions"]
         x, y = curve.get_data()

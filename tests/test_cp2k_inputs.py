@@ -293,3 +293,39 @@ def test_cli_inputs_and_validate(run_cli, tmp_path, study_file):
     assert rc == 2 and "bad.inp:" in err and "RUN_TYPE" in err and "Traceback" not in err
     rc, out, err = run_cli("inputs", str(study_file), "-o", "out2", "--system", "nope")
     assert rc == 2 and "unknown system" in err
+
+
+COMPOSITE_STUDY = """\
+name: composite_inputs
+engine: cp2k
+calculation:
+  protocol: quick
+  overrides: {cutoff: 400}
+  relax_engine: xtb
+systems:
+  fsi: {kind: molecule, species: FSI-, conformer: C2}
+"""
+
+
+def test_composite_inputs_write_no_cp2k_relax_and_name_the_overrides(tmp_path, capsys):
+    """With calculation.relax_engine: xtb the relaxation never runs in CP2K, so `inputs`
+    writes no relax.inp (it would describe a step that does not happen), says who relaxes,
+    and shows the protocol's overrides next to its name."""
+    from atomistics.cli import main
+
+    study = tmp_path / "c.yaml"
+    study.write_text(COMPOSITE_STUDY)
+    assert main(["inputs", str(study), "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / "out" / "fsi"
+    assert (folder / "single_point.inp").is_file() and not (folder / "relax.inp").exists()
+    record = json.loads((folder / "calculation.json").read_text())
+    assert list(record["stages"]) == ["single_point"] and record["relax_engine"] == "xtb"
+    assert "xtb-relaxed geometry" in record["note"]
+    assert "relax: by the xtb engine at run time" in out
+    assert "single_point only (xtb relaxes)" in out and "overrides: cutoff 400" in out
+    # the study without relax_engine: both stages, as before
+    study.write_text(COMPOSITE_STUDY.replace("  relax_engine: xtb\n", ""))
+    assert main(["inputs", str(study), "-o", str(tmp_path / "both")]) == 0
+    assert (tmp_path / "both" / "fsi" / "relax.inp").is_file()
+    assert "relax + single_point" in capsys.readouterr().out

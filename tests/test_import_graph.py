@@ -47,6 +47,7 @@ LAYERS = {
     "db_postgres": 4,
     "runner": 4,
     "study_reactions": 4,
+    "stored_reactions": 4,
     "continuum": 5,
     "analysis": 5,
     "fireworks": 6,

@@ -212,7 +212,7 @@ def test_rerun_replaces_reaction_rows_and_readers_refuse_duplicates(tmp_path):
     with pytest.raises(AtomisticsError, match="several engines"):
         dbmod.reactions_from_db(db, "s")
     assert dbmod.reactions_from_db(db, "s", "cp2k")[0].energy_ev == pytest.approx(-8.0)
-    from atomistics.continuum.resultsdb import read_binding_energy
+    from atomistics.stored_reactions import read_binding_energy
 
     assert read_binding_energy(tmp_path / "r.db", "s", "li_fsi", "xtb") == pytest.approx(-8.43)
     # a duplicate written behind our back is refused, not silently picked

@@ -55,10 +55,72 @@ def _porous(args: argparse.Namespace) -> tuple[float, float]:
     return eps, check_sand_input(args.tortuosity, "tortuosity", "--tortuosity")
 
 
+def _sand_numerical(args, c0, d, j, tp, eps, tort, length, tau_semi, result, lines) -> None:
+    """``sand --numerical/--plot``: the finite-volume solver on the same cell, its
+    difference to the analytic value, and the profiles' plot (``result``/``lines`` grow)."""
+    from atomistics.continuum.transport import Layer, simulate, steady_state
+
+    numerical_length = length
+    ell = math.sqrt(d / tort * tau_semi)  # the depletion length at Sand's time
+    if numerical_length is None:  # semi-infinite: a domain 10 diffusion lengths long
+        numerical_length = 10.0 * ell
+    elif math.isfinite(result["sand_time"]) and numerical_length > 1e3 * ell:
+        # The depletion layer is < 1/1000 of the cell: the far electrode is not felt
+        # before Sand's time (the finite-cell series equals the semi-infinite value), and
+        # a mesh of the whole cell cannot resolve the layer; solve on 10 lengths of it.
+        numerical_length = 10.0 * ell
+        lines.append(
+            f"  the depletion layer at Sand's time ({ell * 1e6:.3g} um) is < 1/1000 of "
+            f"L: the solver's domain is {numerical_length * 1e6:.3g} um (semi-infinite)"
+        )
+    layer = Layer(numerical_length, d, tp, eps, tort, "separator")
+    t_ref = (
+        result["sand_time"]
+        if math.isfinite(result["sand_time"])
+        else 3 * eps * numerical_length**2 * tort / (eps * d)
+    )
+    outs = [t_ref * f for f in (0.05, 0.2, 0.4, 0.6, 0.8)]
+    res = simulate([layer], c0, j, t_end=1.5 * t_ref, profile_times=outs, rtol=args.rtol)
+    result["sand_time_numerical"] = res.sand_time
+    result["numerical_domain_length"] = numerical_length
+    result["numerical_steps"] = res.n_steps
+    result["numerical_method"] = res.method
+    how = (
+        f"modal, closed form in time, {res.n_modes} modes"
+        if res.method == "modal"
+        else f"BDF2, {res.n_steps} steps"
+    )
+    lines.append(
+        f"Sand's time, finite-volume solver (domain {numerical_length * 1e6:.4g} um, "
+        f"{how}): {_fmt_time(res.sand_time)}"
+    )
+    if length is None or j > result.get("limiting_current_density", 0):
+        rel = (
+            res.sand_time / result["sand_time"] - 1
+            if math.isfinite(res.sand_time)
+            else float("nan")
+        )
+        result["numerical_relative_difference"] = rel
+        lines.append(f"  relative difference to the analytic value: {rel:.2e}")
+    else:
+        _, c_ss, cs = steady_state([layer], c0, j)
+        result["steady_surface_concentration_numerical"] = cs
+    if args.numerical:
+        result["sand_time"] = res.sand_time
+        result["method"] = "finite-volume solver"
+    if args.plot:
+        from atomistics.continuum.plots import plot_profiles
+
+        path = plot_profiles(
+            res, args.plot, title=f"J = {j / 10:g} mA/cm², t⁺ = {tp}, c₀ = {c0 / 1000:g} M"
+        )
+        result["plot"] = str(path)
+        lines.append(f"profiles written to {path}")
+
+
 def cmd_sand(args: argparse.Namespace) -> int:
     from atomistics.continuum import sand
     from atomistics.continuum.sand import check_sand_input
-    from atomistics.continuum.transport import Layer, simulate, steady_state
 
     c0 = check_sand_input(
         parse_quantity(args.c0, "concentration", "--c0"), "concentration", "--c0", args.c0
@@ -100,7 +162,6 @@ def cmd_sand(args: argparse.Namespace) -> int:
         "diffusivity_held_fixed": "D (ambipolar)",
     }
     lines = [f"Sand's time, semi-infinite electrolyte (analytic): {_fmt_time(tau_semi)}"]
-    numerical_length = length
     if length is not None:
         j_lim = float(sand.limiting_current_density(c0, d, tp, length, eps, tort))
         tau_fin = sand.finite_cell_sand_time(c0, d, j, tp, length, eps, tort)
@@ -124,66 +185,15 @@ def cmd_sand(args: argparse.Namespace) -> int:
         result["sand_time"] = tau_semi
         result["method"] = "semi-infinite closed form"
     if args.numerical or args.plot:
-        ell = math.sqrt(d / tort * tau_semi)  # the depletion length at Sand's time
-        if numerical_length is None:  # semi-infinite: a domain 10 diffusion lengths long
-            numerical_length = 10.0 * ell
-        elif math.isfinite(result["sand_time"]) and numerical_length > 1e3 * ell:
-            # The depletion layer is < 1/1000 of the cell: the far electrode is not felt
-            # before Sand's time (the finite-cell series equals the semi-infinite value), and
-            # a mesh of the whole cell cannot resolve the layer; solve on 10 lengths of it.
-            numerical_length = 10.0 * ell
-            lines.append(
-                f"  the depletion layer at Sand's time ({ell * 1e6:.3g} um) is < 1/1000 of "
-                f"L: the solver's domain is {numerical_length * 1e6:.3g} um (semi-infinite)"
-            )
-        layer = Layer(numerical_length, d, tp, eps, tort, "separator")
-        t_ref = (
-            result["sand_time"]
-            if math.isfinite(result["sand_time"])
-            else 3 * eps * numerical_length**2 * tort / (eps * d)
-        )
-        outs = [t_ref * f for f in (0.05, 0.2, 0.4, 0.6, 0.8)]
-        res = simulate([layer], c0, j, t_end=1.5 * t_ref, profile_times=outs, rtol=args.rtol)
-        result["sand_time_numerical"] = res.sand_time
-        result["numerical_domain_length"] = numerical_length
-        result["numerical_steps"] = res.n_steps
-        result["numerical_method"] = res.method
-        how = (
-            f"modal, closed form in time, {res.n_modes} modes"
-            if res.method == "modal"
-            else f"BDF2, {res.n_steps} steps"
-        )
-        lines.append(
-            f"Sand's time, finite-volume solver (domain {numerical_length * 1e6:.4g} um, "
-            f"{how}): {_fmt_time(res.sand_time)}"
-        )
-        if length is None or j > result.get("limiting_current_density", 0):
-            rel = (
-                res.sand_time / result["sand_time"] - 1
-                if math.isfinite(res.sand_time)
-                else float("nan")
-            )
-            result["numerical_relative_difference"] = rel
-            lines.append(f"  relative difference to the analytic value: {rel:.2e}")
-        else:
-            _, c_ss, cs = steady_state([layer], c0, j)
-            result["steady_surface_concentration_numerical"] = cs
-        if args.numerical:
-            result["sand_time"] = res.sand_time
-            result["method"] = "finite-volume solver"
-        if args.plot:
-            from atomistics.continuum.plots import plot_profiles
-
-            path = plot_profiles(
-                res, args.plot, title=f"J = {j / 10:g} mA/cm², t⁺ = {tp}, c₀ = {c0 / 1000:g} M"
-            )
-            result["plot"] = str(path)
-            lines.append(f"profiles written to {path}")
+        _sand_numerical(args, c0, d, j, tp, eps, tort, length, tau_semi, result, lines)
     return emit(result, args.json, lines)
 
 
 def _free_energy(args: argparse.Namespace):
-    """The adsorption free energy from the command line: exchange reaction, dG, or FITTED."""
+    """The adsorption free energy from the command line: exchange reaction, dG, or FITTED.
+
+    Long because it is one dispatch over the four ways a user gives dG (directly, as an exchange energy, as two binding energies, from the results database), each a few lines.
+    """
     from atomistics.continuum import bridge as br
     from atomistics.continuum.study_bridge import parse_spread
 
@@ -238,9 +248,9 @@ def _free_energy(args: argparse.Namespace):
         )
         return fe, "command line (dG given)", None, None
     if args.db:
-        from atomistics.continuum.resultsdb import read_binding_energy, read_reaction
         from atomistics.continuum.study_bridge import exchange_solvation_options
         from atomistics.execution.solvation import SolvationCorrection
+        from atomistics.stored_reactions import read_binding_energy, read_reaction
 
         if not args.study:
             raise AtomisticsError(
@@ -308,15 +318,104 @@ def _depletion_lines(res) -> list[str]:
 
     lines = [
         "  Sand = Li+ depletion at the plating electrode (Sand's time proper: the dendrite "
-        "criterion); interface = the salt running out at the coating/separator interface (a "
-        "voltage rise, not dendrite onset); the first of the two ends the model; none = not reached"
+        "criterion), here with the separator SEMI-INFINITE (10 diffusion lengths; the real "
+        "cell's own numbers are below); interface = the salt running out at the "
+        "coating/separator interface (a voltage rise, not dendrite onset); the first of the "
+        "two ends the model; none = not reached"
     ]
     columns = [("trapped anions", res.coated)]
     if getattr(res, "coated_structural", None) is not None:
         columns.insert(0, ("structural X_s", res.coated_structural))
     for name, cell in columns:
-        if not math.isfinite(cell.sand_time_layered):
+        if not math.isfinite(cell.sand_time_semi_infinite):
             lines.append(f"  {name}: {_electrode_status(cell)}")
+    return lines
+
+
+def _real_cell_status(rc) -> str:
+    """Why a column's real cell has no Sand's time at the local current (empty if it has)."""
+    if rc.event == "sand":
+        return ""
+    if rc.event == "below J_lim":
+        return f"not reached (below J_lim: {rc.limiting_current / 10:.5g} mA/cm^2 > J_loc)"
+    head = (
+        ""
+        if rc.electrode_can_deplete
+        else "a constant fixed charge keeps Li+ at the electrode at c+ >= X: no Sand's time at "
+        "any current (A* is where its salt runs out at the electrode; at the interface it runs "
+        f"out above {rc.interface_limiting_current / 10:.5g} mA/cm^2); "
+    )
+    if rc.event == "interface":
+        return head + (
+            f"the salt runs out at the coating/separator interface first, after "
+            f"{rc.interface_depletion_time:.4g} s, with Li+ at the electrode still "
+            f"{rc.electrode_li_at_interface_depletion:.3g} mol/m^3 (a voltage rise, not dendrite "
+            "onset; the electroneutral model ends there)"
+        )
+    if rc.event == "electrode cannot deplete":
+        return head + "below the interface limit: a steady state"
+    return head + "not reached within the simulated time"
+
+
+def _real_cell_rows(res, struct_width: int) -> list[str]:
+    """The real finite cell's own numbers (``CellNumbers.real_cell``): steady state at J,
+    threshold amplification, and the depletion events at the local current."""
+    pe, nt = res.pe, res.coated_neutral
+    if getattr(pe, "real_cell", None) is None:
+        return []
+    rb = getattr(res, "real_cell_bands", None) or {}
+    sb = rb.get("coated_structural") or {}
+    cb = rb.get("coated") or {}
+    structural = getattr(res, "coated_structural", None)
+
+    def row(label: str, key: str, fmt: str, scale: float = 1.0, sand: bool = False) -> str:
+        def single(cell, width: int) -> str:
+            rc = cell.real_cell
+            if sand and rc.event == "below J_lim":
+                return f"{'below J_lim':>{width}s}"
+            return _num(getattr(rc, key) * scale, f">{width}{fmt}")
+
+        def banded(cell, bands) -> str:
+            if sand and cell.real_cell.event == "below J_lim":
+                return "below J_lim"
+            return _band(bands[key], fmt, scale) if key in bands else single(cell, 0).strip()
+
+        struct = (
+            f"{banded(structural, sb):{struct_width}s}"
+            if struct_width and structural is not None and structural.real_cell is not None
+            else f"{'':{struct_width}s}"
+        )
+        return f"{label:28s}{single(pe, 14)}{single(nt, 16)}   {struct}{banded(res.coated, cb)}"
+
+    rc = pe.real_cell
+    lines = [
+        f"real cell at J = {rc.current_density / 10:.4g} mA/cm^2 (PE: "
+        f"{res.inputs['separator']['thickness'] * 1e6:.3g} um; coated: "
+        f"{res.inputs['coating']['thickness'] * 1e6:.3g} um coating + the separator):",
+        row("Li+ at Li, steady (mol/m^3)", "steady_electrode_li", ".6g"),
+        row("conc. overpotential (mV)", "concentration_overpotential", ".4g", 1e3),
+        row(f"{rc.steady_fraction:.0%} to steady state (s)", "time_to_steady_state", ".4g"),
+        row("A* = J_lim/J", "threshold_amplification", ".5g"),
+        f"real cell at J_loc = {rc.local_current_density / 10:.5g} mA/cm^2 "
+        f"(amplification {rc.local_amplification:.5g}):",
+        row("Sand, Li+ out at Li (s)", "sand_time", ".4g", sand=True),
+        row("interface salt out (s)", "interface_depletion_time", ".4g", sand=True),
+        "  real cell: Li+ at the plating electrode at steady state; concentration overpotential = "
+        "the zero-current voltage of the polarised cell (Nernst terms of the two Li electrodes + "
+        "diffusion potentials in the layers + Donnan jumps, positive = loss); time for Li+ at the "
+        f"electrode to go {rc.steady_fraction:.0%} of the way from its initial to its steady "
+        "value; A* = the factor by which a protrusion must concentrate the current for the real "
+        "cell to reach a Sand's time; at J_loc the real finite cell's Li+ depletion at the "
+        "electrode (Sand) and salt depletion at the interface",
+    ]
+    columns = [("PE separator", pe), ("coated, X = 0", nt)]
+    if structural is not None and structural.real_cell is not None:
+        columns.append(("structural X_s", structural))
+    columns.append(("trapped anions", res.coated))
+    for name, cell in columns:
+        status = _real_cell_status(cell.real_cell)
+        if status:
+            lines.append(f"  {name} at J_loc: {status}")
     return lines
 
 
@@ -338,6 +437,40 @@ def _limiting_current_line(res) -> str:
         "traps release their anions (X -> 0 there), so Li+ itself runs out at the electrode "
         "at J_lim, as in a neutral layer: no steady state beyond it"
     )
+
+
+def _double_layer_line(res) -> list[str]:
+    """The Debye length against the coating's pore size, and the regime (empty if absent)."""
+    dl = getattr(res, "double_layer", None) or {}
+    if not dl:
+        return []
+    lo, hi = dl["pore_hydraulic_radius_band"]
+    return [
+        f"COMPUTED  double layers: Debye length at c0 {dl['debye_length'] * 1e9:.3g} nm (mean "
+        f"field, eps_r {dl['relative_permittivity']:g}); coating pore hydraulic radius r_h = "
+        f"{dl['pore_hydraulic_radius'] * 1e9:.3g} nm [{lo * 1e9:.3g}, {hi * 1e9:.3g}] (pore "
+        f"volume / external clay surface {dl['external_specific_surface'] / 1e3:.3g} m^2/g = "
+        f"{dl['accessible_fraction']:.0%} of {dl['total_specific_surface'] / 1e3:.3g} m^2/g); "
+        f"lambda_D/r_h = {dl['ratio']:.3g}: {dl['regime'].upper()} ({dl['meaning']}); t+ "
+        "brackets are [thin double layer, TMS]; J_lim, the depletion times and the real "
+        "cell's numbers are TMS only"
+    ]
+
+
+def _bracket_rows(res, struct_width: int) -> list[str]:
+    """Rows of the table: t+ of the charged columns as [thin double layer, TMS]."""
+    br = getattr(res, "t_plus_bracket", None) or {}
+    if not br:
+        return []
+    rows = []
+    for key, label in (
+        ("coating", "t+ coating [thin DL, TMS]"),
+        ("stack", "t+ stack [thin DL, TMS]"),
+    ):
+        cells = {k: f"[{v[key][0]:.4f}, {v[key][1]:.4f}]" for k, v in br.items()}
+        struct = f"{cells.get('structural', ''):{struct_width}s}" if struct_width else ""
+        rows.append(f"{label:28s}{'-':>14s}{'-':>16s}   {struct}{cells['trapped']}")
+    return rows
 
 
 def bridge_report_lines(
@@ -381,6 +514,7 @@ def bridge_report_lines(
     sc, sb = getattr(res, "structural", None), getattr(res, "structural_bands", None) or {}
     if sc is not None:
         lines.append(sc.label())
+    lines += _double_layer_line(res)
     lines += [
         "",
         f"{'':28s}{'PE separator':>14s}{'coated, X = 0':>16s}   "
@@ -397,11 +531,13 @@ def bridge_report_lines(
         f"{struct('t_plus_coating', '.4f')}{_band(bands['t_plus_coating'], '.4f')}",
         f"{'t+ of the stack (B-V)':28s}{pe.t_plus_stack:>14.4f}{nt.t_plus_stack:>16.4f}   "
         f"{struct('t_plus_stack', '.4f')}{_band(bands['t_plus_stack'], '.4f')}",
+        *_bracket_rows(res, 30 if sb else 0),
         f"{'J_lim (mA/cm^2)':28s}{pe.limiting_current / 10:>14.5g}{nt.limiting_current / 10:>16.5g}   "
         f"{struct('limiting_current', '.5g', 0.1)}{_band(bands['limiting_current'], '.5g', 0.1)}",
-        f"{'Sand, Li+ out at Li (h)':28s}{_num(pe.sand_time_layered / 3600, '>14.5g')}"
-        f"{_num(nt.sand_time_layered / 3600, '>16.5g')}   "
-        f"{struct('sand_time_layered', '.5g', 1 / 3600)}{_band(bands['sand_time_layered'], '.5g', 1 / 3600)}",
+        f"{'Sand, semi-inf. sep. (h)':28s}{_num(pe.sand_time_semi_infinite / 3600, '>14.5g')}"
+        f"{_num(nt.sand_time_semi_infinite / 3600, '>16.5g')}   "
+        f"{struct('sand_time_semi_infinite', '.5g', 1 / 3600)}"
+        f"{_band(bands['sand_time_semi_infinite'], '.5g', 1 / 3600)}",
         f"{'interface salt out (h)':28s}{_num(pe.interface_depletion_time / 3600, '>14.5g')}"
         f"{_num(nt.interface_depletion_time / 3600, '>16.5g')}   "
         + (
@@ -411,6 +547,7 @@ def bridge_report_lines(
         )
         + _band(bands["interface_depletion_time"], ".5g", 1 / 3600),
         *_depletion_lines(res),
+        *_real_cell_rows(res, 30 if sb else 0),
         "",
         "which way:",
     ]
@@ -423,7 +560,7 @@ def bridge_report_lines(
         "",
         f"VERDICT: {res.verdict}",
         f"comparison only: Oriani trapping with occupancy slows the anion {1 / tr.oriani_factor:.7f}x; "
-        "the low-occupancy form (former bridge) would claim "
+        "the low-occupancy form would claim "
         + format_slowing(tr.oriani_low_occupancy_log10_slowing)
         + (" (NOT valid: traps saturated)" if tr.trap_occupancy > 0.9 else ""),
     ]
@@ -432,6 +569,50 @@ def bridge_report_lines(
     lines += [f"WARNING: {w}" for w in res.warnings]
     lines += [f"note: {n}" for n in res.notes]
     return lines
+
+
+def _local_current(args: argparse.Namespace, applied: float) -> float | None:
+    """The local current density of the real-cell depletion rows [A/m^2] from
+    ``--local-current`` or ``--amplification`` (x the applied one); None: the default
+    (twice the PE cell's J_lim). Either must be at least the applied current density (a
+    protrusion concentrates the current) and within the range the solvers take."""
+    from atomistics.continuum.sand import check_sand_input
+
+    if args.local_current is not None and args.amplification is not None:
+        raise AtomisticsError("give either --local-current or --amplification, not both")
+    if args.amplification is not None:
+        text = str(args.amplification).strip()
+        try:
+            a = float(text)
+        except ValueError:
+            a = math.nan
+        if not (math.isfinite(a) and a >= 1):
+            raise AtomisticsError(
+                f"--amplification: {text!r} is no current amplification; give a number >= 1, "
+                "the factor by which a protrusion concentrates the applied current, e.g. 1000"
+            )
+        return check_sand_input(
+            a * applied,
+            "current_density",
+            "--amplification",
+            f"{a:g} x {applied / 10:g} mA/cm^2 = {a * applied / 10:g} mA/cm^2",
+        )
+    if args.local_current is None:
+        return None
+    text = args.local_current
+    local = check_sand_input(
+        parse_quantity(text, "current_density", "--local-current"),
+        "current_density",
+        "--local-current",
+        text,
+    )
+    if local < applied:
+        raise AtomisticsError(
+            f"--local-current: {str(text).strip()!r} is below the applied current density "
+            f"({applied / 10:g} mA/cm^2); a protrusion concentrates the current: give a value "
+            "at or above it, e.g. '1.3 A/cm^2'"
+        )
+    return local
 
 
 def cmd_bridge(args: argparse.Namespace) -> int:
@@ -508,18 +689,18 @@ def cmd_bridge(args: argparse.Namespace) -> int:
         ),
         derived=geometry.derived,
     )
+    j_applied = parse_quantity(args.current_density, "current_density", "--current-density")
     res = br.run_bridge(
         fe,
         electrolyte=ely,
         separator=sep,
         coating=coat,
-        current_density=parse_quantity(
-            args.current_density, "current_density", "--current-density"
-        ),
+        current_density=j_applied,
         model=args.model,
         calibrate=tuple(args.calibrate) if args.calibrate else None,
         calibrate_target=args.calibrate_target,
         electrolyte_origin=origin,
+        local_current_density=_local_current(args, j_applied),
     )
     out = res.to_dict()
     out["energy_source"] = source
@@ -534,6 +715,7 @@ def cmd_bridge(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Long because it is the flat list of the three commands' argparse options (sand, bridge, analyze), one call per option."""
     p = subparsers.add_parser(
         "sand",
         help="Sand's time of a binary electrolyte at constant current",
@@ -669,6 +851,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     b.add_argument("--current-density", default="1 mA/cm^2")
     b.add_argument(
+        "--local-current",
+        help="local current density at which the real cell's Sand's time is computed (a "
+        "protrusion's tip), >= --current-density, e.g. '1.5 A/cm^2'; default: twice the PE "
+        "cell's J_lim (or --current-density if larger), the same for every column",
+    )
+    b.add_argument(
+        "--amplification",
+        help="the same as a multiple of --current-density (a protrusion's current "
+        "amplification, >= 1), e.g. 1500",
+    )
+    b.add_argument(
         "--coating-thickness",
         help="coating thickness; give two of --coating-thickness, --loading, "
         "--coating-porosity, the third is derived (default: derived from the loading and "
@@ -719,9 +912,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     b.add_argument(
         "--model",
-        choices=("tms", "tms-frozen", "oriani"),
+        choices=("tms", "tms-frozen"),
         default="tms",
-        help="tms: traps in equilibrium (default; 'oriani' is an alias); tms-frozen: constant X",
+        help="tms: traps in equilibrium (default); tms-frozen: constant X",
     )
     b.add_argument(
         "--calibrate",

@@ -17,6 +17,32 @@ GEOMETRY_NOTE = (
 )
 
 
+def _composite_note(relax_engine: str) -> str:
+    return (
+        f"Composite protocol: the relaxation is done by the {relax_engine} engine at run time "
+        "(calculation.relax_engine), so no CP2K relax input is written. The single_point "
+        "input is written on the built geometry; `atomistics run` (and the FireWorks "
+        f"workflow) replaces its coordinates with the {relax_engine}-relaxed geometry, and "
+        "the single point's content hash records where that geometry came from."
+    )
+
+
+def _stages(relax_engine: str | None) -> tuple[str, ...]:
+    """The CP2K stages ``inputs`` writes: both, or the single point alone when another
+    engine relaxes (a CP2K relax input would describe a step that never runs)."""
+    from atomistics.cp2k import STAGES
+
+    return STAGES if relax_engine in (None, "cp2k") else ("single_point",)
+
+
+def _protocol_label(protocol: str, overrides: dict) -> str:
+    """``quick protocol``, plus every override, so that a raised cutoff is not hidden."""
+    if not overrides:
+        return f"{protocol} protocol"
+    shown = ", ".join(f"{k} {v}" for k, v in sorted(overrides.items()))
+    return f"{protocol} protocol with overrides: {shown}"
+
+
 class _Undo:
     """What a refused ``atomistics inputs`` created or replaced, to put back on the way out.
 
@@ -93,16 +119,20 @@ def _structure_text(atoms, structure_file: Path, force: bool) -> str:
     return text
 
 
-def _write_system(name, atoms, study, protocol, overrides, out, args, undo: _Undo) -> dict:
+def _write_system(
+    name, atoms, study, protocol, overrides, out, args, undo: _Undo, relax_engine=None
+) -> dict:
     """Write one system's folder (inputs of every stage, structure, calculation.json)."""
     from atomistics.cp2k import STAGES, write_cp2k_input
+
+    stages = _stages(relax_engine)
 
     folder = _system_folder(out, name)
     structure_file = folder / "structure.extxyz"
     structure = _structure_text(atoms, structure_file, args.force)
     undo.mkdir(folder)
     undo.before_writing(
-        structure_file, folder / "calculation.json", *(folder / f"{s}.inp" for s in STAGES)
+        structure_file, folder / "calculation.json", *(folder / f"{s}.inp" for s in stages)
     )
     record = {
         "system": name,
@@ -111,9 +141,10 @@ def _write_system(name, atoms, study, protocol, overrides, out, args, undo: _Und
         "overrides": overrides,
         "structure": structure_file.name,
         "stages": {},
-        "note": GEOMETRY_NOTE,
+        "relax_engine": relax_engine or "cp2k",
+        "note": GEOMETRY_NOTE if stages == STAGES else _composite_note(relax_engine),
     }
-    for stage in STAGES:
+    for stage in stages:
         _, meta = write_cp2k_input(
             atoms,
             stage,
@@ -133,7 +164,6 @@ def _write_system(name, atoms, study, protocol, overrides, out, args, undo: _Und
 
 
 def _print_system(name: str, atoms, record: dict, folder: Path) -> None:
-    from atomistics.cp2k import STAGES
     from atomistics.cp2k.resources import ResourceEstimate
 
     sp = record["stages"]["single_point"]["settings"]
@@ -144,7 +174,12 @@ def _print_system(name: str, atoms, record: dict, folder: Path) -> None:
         f"{sp['multiplicity']}, UKS {sp['uks']}, {sp['system_type']} ({sp['poisson_solver']}), "
         f"single point k-points {kp}; {basis} -> {folder}/"
     )
-    for stage in STAGES:
+    if "relax" not in record["stages"]:
+        print(
+            f"  relax: by the {record['relax_engine']} engine at run time "
+            "(calculation.relax_engine): no CP2K input"
+        )
+    for stage in record["stages"]:
         resources = record["stages"][stage]["resources"]
         res = ResourceEstimate(**{k: v for k, v in resources.items() if k != "node_memory_gb"})
         print(f"  {stage}: estimated {res.summary()}")
@@ -152,7 +187,7 @@ def _print_system(name: str, atoms, record: dict, folder: Path) -> None:
 
 def _inputs(args: argparse.Namespace) -> int:
     from atomistics.cli.study_check import load_checked_study as load_study
-    from atomistics.cp2k import STAGES
+    from atomistics.engines import relax_engine_name
     from atomistics.study import build_study_structures
 
     _check_ranks(args.ranks)
@@ -164,6 +199,7 @@ def _inputs(args: argparse.Namespace) -> int:
     study = load_study(args.study)
     protocol = args.protocol or study.calculation.protocol
     overrides = dict(study.calculation.overrides)
+    relax_engine = relax_engine_name(study, None)
     structures = _selected(build_study_structures(study), args.system)
     for name in structures:
         _system_folder(out, name)  # every folder name checked before the first is made
@@ -171,15 +207,20 @@ def _inputs(args: argparse.Namespace) -> int:
     records = {}
     try:
         for name, atoms in structures.items():
-            records[name] = _write_system(name, atoms, study, protocol, overrides, out, args, undo)
+            records[name] = _write_system(
+                name, atoms, study, protocol, overrides, out, args, undo, relax_engine
+            )
     except BaseException:
         undo.undo()  # refused half way: leave the output folder as it was
         raise
     for name, atoms in structures.items():
         _print_system(name, atoms, records[name], out / name)
     checked = "validated" if not args.no_validate else "NOT validated (--no-validate)"
+    stages = _stages(relax_engine)
+    what = " + ".join(stages) if len(stages) > 1 else f"{stages[0]} only ({relax_engine} relaxes)"
     print(
-        f"wrote {len(structures)} calculations x {len(STAGES)} stages ({protocol} protocol), {checked}"
+        f"wrote {len(structures)} calculations x {len(stages)} stage(s) ({what}; "
+        f"{_protocol_label(protocol, overrides)}), {checked}"
     )
     return 0
 

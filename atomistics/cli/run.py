@@ -164,11 +164,12 @@ def _print_bridge(
         print()
         print("\n".join(solvation.report_lines()))
     from atomistics.cli.continuum import bridge_report_lines
-    from atomistics.continuum.resultsdb import bridge_inputs
     from atomistics.continuum.study_bridge import parse_bridge_spec, run_study_bridge
+    from atomistics.stored_reactions import bridge_inputs
 
-    allow_unconverged = allow_unconverged or parse_bridge_spec(study.bridge).allow_unconverged
-    inputs = bridge_inputs(study.bridge, reactions)
+    spec = parse_bridge_spec(study.bridge)
+    allow_unconverged = allow_unconverged or spec.allow_unconverged
+    inputs = bridge_inputs(spec.exchange, spec.surface_anion, spec.cation_anion, reactions)
     if inputs is None:
         return
     binding, records, used = inputs

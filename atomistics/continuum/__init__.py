@@ -10,11 +10,16 @@ Modules, one job each:
   (:mod:`~atomistics.continuum.modal`: its exact-in-time solution).
 - :mod:`~atomistics.continuum.fixedcharge`: charged (Teorell-Meyer-Sievers) layers: trapped
   anions as fixed charge, Donnan partition, their nonlinear transient, J_lim.
+- :mod:`~atomistics.continuum.real_cell`: the real finite cell's own numbers: steady state,
+  concentration overpotential, time to steady state, threshold amplification J_lim/J and the
+  Sand's time at a local current.
 - :mod:`~atomistics.continuum.sweep`: vectorised parameter sweeps.
 - :mod:`~atomistics.continuum.bridge`: adsorption free energy -> trapped anions -> t+, J_lim,
   Sand's time, with uncertainty bands.
-- :mod:`~atomistics.continuum.resultsdb`: reading binding energies from a study's ASE database.
 - :mod:`~atomistics.continuum.plots`: figures (matplotlib Figure objects, no global backend).
+
+The package takes numbers and returns numbers: stored reactions reach it through
+:mod:`atomistics.stored_reactions` (below it), never by opening the database here.
 
 All functions take and return SI units (mol/m^3, m^2/s, A/m^2, m, s, K); binding
 energies are in eV.

@@ -30,14 +30,19 @@ Model (every step is an assumption; the output labels each number COMPUTED, GIVE
    the stack by default.
 5. **J_lim and the layered Sand's time** with and without the coating, from the
    fixed-charge solver (the depletion layer at Sand's time is much thicker than the
-   cell at the paper's 1 mA/cm^2, so these Sand's times are for a semi-infinite
-   separator; the real cell runs below J_lim and has none). Sand's time
-   (``sand_time_layered``) is Li+ depletion at the plating electrode, the dendrite
+   cell at the paper's 1 mA/cm^2, so these Sand's times are for a SEMI-INFINITE
+   separator, ``sand_time_semi_infinite``; the real cell runs below J_lim and has none).
+   Sand's time is Li+ depletion at the plating electrode, the dendrite
    criterion and the only event the VERDICT calls dendrite onset; the salt running out
    at the coating/separator interface is its own event (``interface_depletion_time``:
    a voltage rise; the electroneutral model ends there). A constant X keeps ``c+ >= X``
-   at the electrode, which then never depletes (``sand_time_layered`` infinite, null
-   in JSON).
+   at the electrode, which then never depletes (``sand_time_semi_infinite`` infinite,
+   null in JSON). The real cell's own numbers (``CellNumbers.real_cell``,
+   :mod:`atomistics.continuum.real_cell`): at the applied J its steady Li+ at the
+   electrode, concentration overpotential and time to steady state; the threshold
+   amplification ``A* = J_lim/J`` of a protrusion; and the real cell's depletion events
+   at one local current above it (default twice the PE cell's J_lim, the same for
+   every column).
 6. **Uncertainty.** A spread in ``dG`` (site-to-site, xtb vs DFT, D3 variant,
    charged-cell residual; combined in quadrature) is carried through every output:
    ``dG`` is taken normal, and the 95 % interval of each output is its range over the
@@ -46,6 +51,14 @@ Model (every step is an assumption; the output labels each number COMPUTED, GIVE
    is NOT monotone in ``dG``: trapped anions buffer the depletion only if they are
    released at the concentrations reached near the electrode, so very strong binding
    helps less than moderate binding; hence a sampled range, not the two ends.
+7. **Where TMS holds** (:mod:`atomistics.continuum.double_layer`, :func:`_double_layer_check`).
+   The uniform-X Donnan partition needs overlapping double layers (Debye length >~ the
+   pores' hydraulic radius); at 6 M in DME the Debye length (0.04 nm) is ~1 % of the
+   coating's r_h (3.6 nm), the thin-double-layer limit, where the co-ion is not
+   excluded (``c- = c0, c+ = c0 + X``). The coating's and the stack's t+ of the charged
+   columns are reported as a bracket [thin double layer, TMS] (``t_plus_bracket``),
+   with the regime and a WARNING saying which end the model supports; J_lim and the
+   depletion times are TMS only.
 
 Trapping as a mobility (Oriani's effective diffusivity) is reported only for
 comparison, with occupancy (:func:`oriani_anion_factor`): at the defaults the traps
@@ -55,6 +68,7 @@ are saturated and it is ~1.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -62,6 +76,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from atomistics.continuum import clay_charge as cc
+from atomistics.continuum import double_layer as dbl
 from atomistics.continuum.constants import BOLTZMANN_EV
 from atomistics.continuum.electrolyte_inputs import is_paper_concentration, origin_from_values
 from atomistics.continuum.fixedcharge import (
@@ -73,6 +88,7 @@ from atomistics.continuum.fixedcharge import (
     max_trapped_fraction,
 )
 from atomistics.continuum.mesh import Layer, TrapSites, log_equilibrium_constant
+from atomistics.continuum.real_cell import RealCellNumbers, real_cell_numbers
 from atomistics.continuum.sand import bruggeman_tortuosity, ion_diffusivities, sand_time
 from atomistics.continuum.transport import limiting_current, simulate
 from atomistics.errors import AtomisticsError
@@ -554,7 +570,7 @@ def oriani_anion_factor(traps: TrapSites, c_minus: float) -> float:
     Oriani, Acta Metall. 18, 147 (1970), in its general (occupancy) form
     ``D_eff = D_L / (1 + (N_T/N_L) K / (1 + (K - 1) theta_L)^2)`` (= ``1/(1 + dc_T/dc_L)``
     with Fermi-Dirac occupancy); its low-occupancy limit ``1/(1 + (N_T/N_L) K)`` is
-    what the former bridge used while the traps were saturated.
+    what a low-occupancy bridge would use while the traps are saturated.
     """
     return float(1.0 / (1.0 + traps.d_trapped(c_minus)))
 
@@ -647,7 +663,7 @@ class CoatingTransport:
     t_plus_stack: float  # Bruce-Vincent t+ of coating + separator
     t_plus_stack_neutral: float  # the same with X = 0 (geometry only)
     oriani_factor: float  # D_eff/D_L with occupancy (comparison only)
-    oriani_low_occupancy_factor: float  # the former bridge's number (invalid when saturated)
+    oriani_low_occupancy_factor: float  # the low-occupancy number (invalid when saturated)
     #: log10 of that slowing, 1/factor (finite when the factor underflows to 0)
     oriani_low_occupancy_log10_slowing: float = 0.0
 
@@ -806,9 +822,10 @@ class CellNumbers:
     t_plus_coating: float | None
     t_plus_stack: float
     limiting_current: float  # A/m^2, the real (finite) cell
-    #: s, semi-infinite separator: Li+ depletion at the plating electrode (Sand's time
+    #: s, SEMI-INFINITE separator (10 diffusion lengths; the real cell below J_lim has
+    #: none, see ``real_cell``): Li+ depletion at the plating electrode (Sand's time
     #: proper, the dendrite criterion); inf when not reached while the model holds
-    sand_time_layered: float
+    sand_time_semi_infinite: float
     #: s, the salt running out at the coating/separator interface (inf: not first / never);
     #: the electroneutral model ends there, so an electrode depletion after it is not known
     interface_depletion_time: float = math.inf
@@ -818,6 +835,10 @@ class CellNumbers:
     electrode_li_at_interface_depletion: float = math.nan
     #: A/m^2: salt depletion at the interface behind a constant-X coating (inf: none)
     interface_limiting_current: float = math.inf
+    #: the real finite cell's own numbers (:mod:`atomistics.continuum.real_cell`): steady
+    #: state, concentration overpotential and time to steady state at the applied J, the
+    #: threshold amplification J_lim/J and the depletion events at a local current
+    real_cell: RealCellNumbers | None = None
 
 
 def _sand_domain(electrolyte: Electrolyte, separator: Separator, current_density: float) -> float:
@@ -845,18 +866,21 @@ def cell_numbers(
     cells: int = 600,
     rtol: float = 1e-6,
     fixed_charge: float | None = None,
+    local_current_density: float | None = None,
 ) -> CellNumbers:
     """t+, J_lim and the layered Sand's time of the PE cell (``coating=None``), the
     coated cell without trapping (``delta_g_ev=None``) or the coated cell with traps.
     ``fixed_charge`` (with ``delta_g_ev=None``): the coating with a constant fixed charge
     X [mol/m^3 of pore liquid] instead, the clay's structural charge (TMS, as "tms-frozen").
+    ``local_current_density`` [A/m^2]: also the real cell's own numbers
+    (``real_cell``, :func:`_real_cell`), its depletion events at that local current.
 
     The Sand's times are numerical on the same mesh for all three (the PE cell's first
     ``coating.thickness`` is a separator-material layer), so their ratios carry no
     mesh error; the semi-infinite separator is 10 diffusion lengths long. At the default
     600 separator cells and rtol 1e-6 the depletion times are converged to ~1e-5
     (mesh) and ~2e-7 (tolerance) relative, and agree with a semi-analytic Volterra
-    solution to ~1e-5 (tests/test_continuum_fixedcharge.py, issue 19 item 7).
+    solution to ~1e-5 (tests/test_continuum_fixedcharge.py).
     """
     bulk, tau_bare = _sand_domain(electrolyte, separator, current_density)
     sep = separator_layer(electrolyte, separator)
@@ -877,12 +901,16 @@ def cell_numbers(
         rtol=rtol,
     )
     if coating is None:
+        j_pe = limiting_current([sep], electrolyte.c0)
         return CellNumbers(
             None,
             electrolyte.t_plus,
-            limiting_current([sep], electrolyte.c0),
+            j_pe,
             float(res.sand_time),
             float(res.interface_depletion_time),
+            real_cell=_real_cell(
+                [sep], electrolyte, current_density, local_current_density, j_pe, cells, rtol
+            ),
         )
     j_lim = limiting_current([first, sep], electrolyte.c0)
     if delta_g_ev is None and fixed_charge:
@@ -901,6 +929,37 @@ def cell_numbers(
         bool(res.electrode_can_deplete),
         float(res.electrode_li_at_interface_depletion),
         interface_limiting_current([first, sep], electrolyte.c0),
+        _real_cell(
+            [first, sep], electrolyte, current_density, local_current_density, j_lim, cells, rtol
+        ),
+    )
+
+
+def _real_cell(
+    layers: list[Layer],
+    electrolyte: Electrolyte,
+    current_density: float,
+    local_current_density: float | None,
+    j_lim: float,
+    cells: int,
+    rtol: float,
+) -> RealCellNumbers | None:
+    """The real cell's numbers (:func:`atomistics.continuum.real_cell.real_cell_numbers`)
+    on the real thicknesses, or ``None`` without a local current. Mesh: ``cells // 4``
+    separator cells and ``cells // 12`` coating cells (150 and 50 at the default 600):
+    the time to steady state and the depletion times to ~1e-4 relative."""
+    if local_current_density is None:
+        return None
+    counts = [max(cells // 12, 20)] * (len(layers) - 1) + [max(cells // 4, 40)]
+    return real_cell_numbers(
+        layers,
+        electrolyte.c0,
+        current_density,
+        local_current_density,
+        temperature=electrolyte.temperature,
+        cells=counts,
+        rtol=rtol,
+        limiting_current_density=j_lim,
     )
 
 
@@ -942,61 +1001,21 @@ def _t_stack_at_charge(x, electrolyte, separator, coating, thickness=None):
     return num / den
 
 
-def calibrate_free_energy(
+def _unreachable(
+    target: str,
     t_plus_bare: float,
     t_plus_coated: float,
-    electrolyte: Electrolyte,
+    ely: Electrolyte,
     separator: Separator,
     coating: Coating,
-    target: Literal["stack", "coating"] = "stack",
-    delta_e_ev: float | None = None,
+    grid: np.ndarray,
+    reach: tuple[float, float],
+    needed_x: float,
 ) -> Calibration:
-    """Fit dG so that the model gives the measured t+ of the coated cell.
-
-    ``t_plus_bare`` (bare PE cell) sets the bulk t+. ``target="stack"`` (default) fits
-    the Bruce-Vincent t+ of coating + separator, which is what the measurement sees;
-    ``"coating"`` the coating layer alone. The t+ rises monotonically as dG falls
-    (more sites filled) up to full occupancy, X = N_T. When the target lies outside
-    the reachable range, the result says so and computes what would reach it: the
-    site density at the given thickness, the thickness at the given site
-    concentration (loading scaled with thickness), and the fixed charge at which the
-    coating alone has the target t+ (a bound: the stack t+ never exceeds the larger
-    of the coating's and the separator's).
-    """
-    for name, v in (("bare", t_plus_bare), ("coated", t_plus_coated)):
-        if not 0 < v < 1:
-            raise AtomisticsError(f"measured t+ ({name}) must lie in (0, 1), got {v!r}")
-    if target not in ("stack", "coating"):
-        raise AtomisticsError(f"calibration target must be 'stack' or 'coating', got {target!r}")
-    ely = replace(electrolyte, t_plus=t_plus_bare)
-    idx = 1 if target == "stack" else 0
-    kt = BOLTZMANN_EV * ely.temperature
-    grid = np.linspace(-60 * kt, 60 * kt, 2401)[::-1]  # traps empty -> full
-    tp = t_plus_sweep(grid, ely, separator, coating)[idx]
-    lo, hi = float(tp[0]), float(tp[-1])
-    d_plus, d_minus = (float(v) for v in ion_diffusivities(ely.diffusivity, ely.t_plus))
+    """The calibration that cannot reach its target: what site density, thickness or fixed
+    charge would (:func:`calibrate_free_energy`)."""
+    lo, hi = reach
     c0 = ely.c0
-    # the fixed charge at which the coating's own t+ equals the target
-    ratio = t_plus_coated * d_minus / ((1 - t_plus_coated) * d_plus)  # c+/c- needed
-    needed_x = c0 * (math.sqrt(ratio) - 1 / math.sqrt(ratio)) if ratio > 1 else 0.0
-    if lo <= t_plus_coated <= hi:
-
-        def f(dg: float) -> float:
-            return float(t_plus_sweep(dg, ely, separator, coating)[idx][0]) - t_plus_coated
-
-        k = int(np.argmax(tp >= t_plus_coated))
-        a, b = (grid[k - 1], grid[k]) if k > 0 else (grid[0], grid[0])
-        dg = float(brentq(f, b, a, xtol=1e-12)) if k > 0 else float(grid[0])
-        s = dg / delta_e_ev if delta_e_ev else None
-        note = (
-            f"fitted dG = {dg:+.4f} eV ({ev_to_kj_per_mol(dg):+.2f} kJ/mol) gives the {target} "
-            f"t+ = {t_plus_coated:.3f}"
-            + (f" (implied screening s = {s:.4g}, 1/s = {1 / s:.3g})" if s else "")
-        )
-        return Calibration(
-            target, t_plus_bare, t_plus_coated, True, dg, s, (lo, hi), None, None, needed_x, note
-        )
-    # cannot reach: say what would
     needed_sd = needed_l = None
     n_t = coating.trap_concentration
     if target == "stack":
@@ -1074,6 +1093,65 @@ def calibrate_free_energy(
     )
 
 
+def calibrate_free_energy(
+    t_plus_bare: float,
+    t_plus_coated: float,
+    electrolyte: Electrolyte,
+    separator: Separator,
+    coating: Coating,
+    target: Literal["stack", "coating"] = "stack",
+    delta_e_ev: float | None = None,
+) -> Calibration:
+    """Fit dG so that the model gives the measured t+ of the coated cell.
+
+    ``t_plus_bare`` (bare PE cell) sets the bulk t+. ``target="stack"`` (default) fits
+    the Bruce-Vincent t+ of coating + separator, which is what the measurement sees;
+    ``"coating"`` the coating layer alone. The t+ rises monotonically as dG falls
+    (more sites filled) up to full occupancy, X = N_T. When the target lies outside
+    the reachable range, the result says so and computes what would reach it: the
+    site density at the given thickness, the thickness at the given site
+    concentration (loading scaled with thickness), and the fixed charge at which the
+    coating alone has the target t+ (a bound: the stack t+ never exceeds the larger
+    of the coating's and the separator's).
+    """
+    for name, v in (("bare", t_plus_bare), ("coated", t_plus_coated)):
+        if not 0 < v < 1:
+            raise AtomisticsError(f"measured t+ ({name}) must lie in (0, 1), got {v!r}")
+    if target not in ("stack", "coating"):
+        raise AtomisticsError(f"calibration target must be 'stack' or 'coating', got {target!r}")
+    ely = replace(electrolyte, t_plus=t_plus_bare)
+    idx = 1 if target == "stack" else 0
+    kt = BOLTZMANN_EV * ely.temperature
+    grid = np.linspace(-60 * kt, 60 * kt, 2401)[::-1]  # traps empty -> full
+    tp = t_plus_sweep(grid, ely, separator, coating)[idx]
+    lo, hi = float(tp[0]), float(tp[-1])
+    d_plus, d_minus = (float(v) for v in ion_diffusivities(ely.diffusivity, ely.t_plus))
+    c0 = ely.c0
+    # the fixed charge at which the coating's own t+ equals the target
+    ratio = t_plus_coated * d_minus / ((1 - t_plus_coated) * d_plus)  # c+/c- needed
+    needed_x = c0 * (math.sqrt(ratio) - 1 / math.sqrt(ratio)) if ratio > 1 else 0.0
+    if lo <= t_plus_coated <= hi:
+
+        def f(dg: float) -> float:
+            return float(t_plus_sweep(dg, ely, separator, coating)[idx][0]) - t_plus_coated
+
+        k = int(np.argmax(tp >= t_plus_coated))
+        a, b = (grid[k - 1], grid[k]) if k > 0 else (grid[0], grid[0])
+        dg = float(brentq(f, b, a, xtol=1e-12)) if k > 0 else float(grid[0])
+        s = dg / delta_e_ev if delta_e_ev else None
+        note = (
+            f"fitted dG = {dg:+.4f} eV ({ev_to_kj_per_mol(dg):+.2f} kJ/mol) gives the {target} "
+            f"t+ = {t_plus_coated:.3f}"
+            + (f" (implied screening s = {s:.4g}, 1/s = {1 / s:.3g})" if s else "")
+        )
+        return Calibration(
+            target, t_plus_bare, t_plus_coated, True, dg, s, (lo, hi), None, None, needed_x, note
+        )
+    return _unreachable(
+        target, t_plus_bare, t_plus_coated, ely, separator, coating, grid, (lo, hi), needed_x
+    )
+
+
 # ---------------------------------------------------------------------------
 # The bridge
 # ---------------------------------------------------------------------------
@@ -1140,6 +1218,15 @@ class BridgeResult:
     coating_geometry: dict[str, Any] = field(default_factory=dict)
     #: where c0, D and t+ came from (GIVEN, PAPER, ASSUMED, CALIBRATION)
     electrolyte_origin: dict[str, str] = field(default_factory=dict)
+    #: Debye length at c0 against the coating's pore hydraulic radius, and the regime
+    #: (:func:`_double_layer_check`, :mod:`atomistics.continuum.double_layer`)
+    double_layer: dict[str, Any] = field(default_factory=dict)
+    #: t+ of the charged columns ("structural", "trapped") as a bracket
+    #: ``{"coating": (thin, TMS), "stack": (thin, TMS), "fixed_charge": (thin, TMS)}``
+    t_plus_bracket: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: bands of the real cell's numbers (:data:`REAL_CELL_BAND_KEYS`) of the charged
+    #: columns, ``{"coated": {...}, "coated_structural": {...}}``, over the ends of their bands
+    real_cell_bands: dict[str, dict[str, Interval]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -1171,10 +1258,10 @@ def _verdict(
     current_density: float,
 ) -> str:
     """The verdict on the paper's claim. Only Li+ depletion at the plating electrode
-    (Sand's time proper, ``sand_time_layered``) is called dendrite onset; salt depletion
+    (Sand's time proper, ``sand_time_semi_infinite``) is called dendrite onset; salt depletion
     at the coating/separator interface (``interface_depletion_time``) is a voltage rise,
     reported as such."""
-    tau_pe = res_bare.sand_time_layered
+    tau_pe = res_bare.sand_time_semi_infinite
     t_i = coated.interface_depletion_time
     iface = (
         f"; the salt runs out at the coating/separator interface after {t_i / 3600:.4g} h "
@@ -1183,14 +1270,14 @@ def _verdict(
         if math.isfinite(t_i)
         else ""
     )
-    if not math.isfinite(coated.sand_time_layered):
+    if not math.isfinite(coated.sand_time_semi_infinite):
         return (
             "The model CANNOT TELL whether the coating delays dendrite onset (Li+ depletion at "
             f"the plating electrode): in the coated cell {_electrode_status(coated)}{iface}."
         )
-    rel_tau = coated.sand_time_layered / tau_pe - 1
-    lo = bands["sand_time_layered"].low / tau_pe - 1
-    hi = bands["sand_time_layered"].high / tau_pe - 1
+    rel_tau = coated.sand_time_semi_infinite / tau_pe - 1
+    lo = bands["sand_time_semi_infinite"].low / tau_pe - 1
+    hi = bands["sand_time_semi_infinite"].high / tau_pe - 1
     lo_t = f"{lo:+.1%}"
     hi_t = f"{hi:+.1%}" if math.isfinite(hi) else "no onset within the model"
     why = (
@@ -1232,25 +1319,36 @@ def _structural_column(
     cells: int,
     band_points: int,
     neutral: CellNumbers,
-) -> tuple[cc.StructuralCharge, CellNumbers, dict[str, Interval]]:
+    local_current_density: float | None = None,
+) -> tuple[cc.StructuralCharge, CellNumbers, dict[str, Interval], dict[str, Interval]]:
     """The coating with the clay's structural charge X_s alone (constant X, TMS), and its
     band over the accessible-fraction range (t+ closed form at the ends, which bound it:
-    t+ rises with X; J_lim and Sand's time sampled on up to 3 values of X)."""
+    t+ rises with X; J_lim and Sand's time sampled on up to 3 values of X). The real
+    cell's numbers (``local_current_density`` given) at X_s and the band's two ends: the
+    fourth item, their bands (:func:`_real_cell_bands`)."""
     sc = coating.structural_charge()
     x = sc.fixed_charge
 
-    def numbers(xv: float) -> CellNumbers:
+    def numbers(xv: float, local: float | None = None) -> CellNumbers:
         if xv <= 0:
             return neutral
         return cell_numbers(
-            None, electrolyte, separator, coating, current_density, model, cells, fixed_charge=xv
+            None,
+            electrolyte,
+            separator,
+            coating,
+            current_density,
+            model,
+            cells,
+            fixed_charge=xv,
+            local_current_density=local,
         )
 
-    col = numbers(x)
+    col = numbers(x, local_current_density)
     lo, hi = sc.band
     n = min(2 * (band_points // 2) + 1, 3)
     samples = [float(v) for v in np.linspace(lo, hi, n)] if (hi > lo and n > 1) else []
-    ends = [numbers(v) for v in samples if v != x]
+    ends = [numbers(v, local_current_density if v in (lo, hi) else None) for v in samples if v != x]
     t_ends = [
         structural_transference(v, None, electrolyte, separator, coating) if v > 0 else None
         for v in (lo, hi)
@@ -1264,15 +1362,44 @@ def _structural_column(
         "limiting_current": _interval(
             [col.limiting_current] + [e.limiting_current for e in ends], col.limiting_current
         ),
-        "sand_time_layered": _interval(
-            [col.sand_time_layered] + [e.sand_time_layered for e in ends], col.sand_time_layered
+        "sand_time_semi_infinite": _interval(
+            [col.sand_time_semi_infinite] + [e.sand_time_semi_infinite for e in ends],
+            col.sand_time_semi_infinite,
         ),
         "interface_depletion_time": _interval(
             [col.interface_depletion_time] + [e.interface_depletion_time for e in ends],
             col.interface_depletion_time,
         ),
     }
-    return sc, col, bands
+    return sc, col, bands, _real_cell_bands(col, ends)
+
+
+#: the real cell's numbers that get a band (:class:`~atomistics.continuum.real_cell.RealCellNumbers`)
+REAL_CELL_BAND_KEYS = (
+    "steady_electrode_li",
+    "concentration_overpotential",
+    "time_to_steady_state",
+    "threshold_amplification",
+    "sand_time",
+    "interface_depletion_time",
+)
+
+
+def _real_cell_bands(central: CellNumbers, ends: list[CellNumbers]) -> dict[str, Interval]:
+    """Bands of the real cell's numbers over the samples that carry them (nan: no value);
+    the threshold amplification J_lim/J over every sample's J_lim (the J_lim band's)."""
+    if central.real_cell is None:
+        return {}
+    cells = [central.real_cell] + [e.real_cell for e in ends if e.real_cell is not None]
+    out = {}
+    for key in REAL_CELL_BAND_KEYS:
+        c = getattr(central.real_cell, key)
+        vals = [v for v in (getattr(r, key) for r in cells) if not math.isnan(v)]
+        if key == "threshold_amplification":
+            j = central.real_cell.current_density
+            vals = [e.limiting_current / j for e in [central, *ends]]
+        out[key] = Interval(c, min(vals), max(vals)) if vals else Interval(c, c, c)
+    return out
 
 
 def _mechanism(
@@ -1340,6 +1467,162 @@ def _mechanism(
     return out
 
 
+def _double_layer_check(
+    electrolyte: Electrolyte,
+    separator: Separator,
+    coating: Coating,
+    tr: CoatingTransport,
+    x_struct: float,
+    delta_g_ev: float,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Debye length vs the coating's pore size, and t+ of the charged columns as a bracket.
+
+    Returns ``(double_layer, t_plus_bracket)``. The Debye length is at c0 with DME's
+    permittivity; the pore hydraulic radius is pore volume / external clay surface with
+    the coating's accessible fraction (band: the accessible-fraction range)
+    (:mod:`atomistics.continuum.double_layer`). Each bracket is ``(thin double layer,
+    TMS)``: the thin-double-layer partition ``c- = c0, c+ = c0 + X`` against the Donnan
+    one, in the coating's t+ and in the Bruce-Vincent t+ of coating + separator
+    (:func:`stack_transference_number`); ideal Poisson-Boltzmann puts the truth between
+    them. Trapped anions: occupancy at the pore-core concentration c0 in the thin limit
+    (at the Donnan c- in TMS). J_lim, the depletion times and the real cell's numbers stay
+    TMS only.
+    """
+    c0 = electrolyte.c0
+    eps_r = DME_DIELECTRIC_CONSTANT
+    lam = dbl.debye_length(c0, eps_r, electrolyte.temperature)
+    geometry = dict(
+        thickness=coating.thickness,
+        porosity=coating.porosity,
+        loading=coating.loading,
+        active_fraction=coating.active_fraction,
+        layer_charge=coating.layer_charge,
+    )
+    f = coating.accessible_fraction
+    r_h = dbl.pore_hydraulic_radius(**geometry, accessible_fraction=f)
+    f_lo = min(f, cc.ACCESSIBLE_FRACTION_RANGE[0])
+    f_hi = max(f, cc.ACCESSIBLE_FRACTION_RANGE[1])
+    r_band = (
+        dbl.pore_hydraulic_radius(**geometry, accessible_fraction=f_hi),
+        dbl.pore_hydraulic_radius(**geometry, accessible_fraction=f_lo),
+    )
+    regime = dbl.double_layer_regime(lam, r_h)
+    supported = {"thin": "thin-double-layer", "overlapping": "TMS", "intermediate": "between"}
+    double_layer = {
+        "relative_permittivity": eps_r,
+        "debye_length": lam,
+        "total_specific_surface": dbl.clay_specific_surface(coating.layer_charge),
+        "external_specific_surface": dbl.external_specific_surface(f, coating.layer_charge),
+        "accessible_fraction": f,
+        "pore_hydraulic_radius": r_h,
+        "pore_hydraulic_radius_band": r_band,
+        "ratio": lam / r_h,
+        "ratio_band": (lam / r_band[1], lam / r_band[0]),
+        "thresholds": (dbl.THIN_LIMIT, dbl.OVERLAP_LIMIT),
+        "regime": regime,
+        "meaning": dbl.REGIMES[regime],
+        "supported_end": supported[regime],
+        "bracket_order": ("thin-double-layer", "TMS"),
+        "tms_only": "J_lim, the depletion times and the real cell's numbers",
+    }
+    d_plus, d_minus = tr.d_plus, tr.d_minus
+    sep = LayerIons(
+        separator.thickness, d_plus, d_minus, separator.porosity, separator.tortuosity, c0, c0
+    )
+
+    def thin(x: float) -> tuple[float, float]:
+        cp, cm = dbl.thin_double_layer_partition(c0, x)
+        coat = LayerIons(
+            coating.thickness, d_plus, d_minus, coating.porosity, coating.tortuosity, cp, cm
+        )
+        return (
+            dbl.thin_double_layer_transference_number(c0, x, d_plus, d_minus),
+            stack_transference_number([coat, sep]),
+        )
+
+    if x_struct > 0:
+        s_tms = structural_transference(x_struct, None, electrolyte, separator, coating)
+    else:
+        s_tms = (electrolyte.t_plus, electrolyte.t_plus)
+    s_thin = thin(x_struct)
+    x_trap = float(trap_sites(delta_g_ev, electrolyte, coating).trapped(c0))
+    t_thin = thin(x_trap)
+    bracket = {
+        "structural": {
+            "fixed_charge": (x_struct, x_struct),
+            "coating": (s_thin[0], s_tms[0]),
+            "stack": (s_thin[1], s_tms[1]),
+        },
+        "trapped": {
+            "fixed_charge": (x_trap, tr.fixed_charge),
+            "coating": (t_thin[0], tr.t_plus_coating),
+            "stack": (t_thin[1], tr.t_plus_stack),
+        },
+    }
+    return double_layer, bracket
+
+
+def _double_layer_warning(dl: dict[str, Any], bracket: dict[str, dict[str, Any]], c0: float) -> str:
+    """The WARNING (thin regime) or note (otherwise) on TMS's validity at c0."""
+    lam, r_h, ratio = dl["debye_length"], dl["pore_hydraulic_radius"], dl["ratio"]
+    lo, hi = dl["thresholds"]
+    s, t = bracket["structural"]["stack"], bracket["trapped"]["stack"]
+    head = (
+        f"Debye length at c0 = {c0 / 1000:.4g} M (eps_r {dl['relative_permittivity']:g}) "
+        f"{lam * 1e9:.3g} nm = {ratio:.3g} x the coating's pore hydraulic radius "
+        f"{r_h * 1e9:.3g} nm"
+    )
+    ends = (
+        f"stack t+ {s[0]:.5f} with X_s and {t[0]:.5f} with trapped anions, against TMS's "
+        f"{s[1]:.5f} and {t[1]:.5f}"
+    )
+    if dl["regime"] == "thin":
+        return (
+            f"TMS outside its validity: {head} (< {lo:g}: thin double layers), where the "
+            "uniform-X Donnan partition over-states co-ion exclusion; the model supports the "
+            f"THIN-DOUBLE-LAYER end of the t+ brackets ({ends}); J_lim, the depletion "
+            "times and the real cell's numbers are TMS only. Caveat: measured screening "
+            "lengths in concentrated electrolytes are nm-scale (underscreening); one above "
+            f"{lo * r_h * 1e9:.2g} nm would make the regime intermediate, with t+ between "
+            "the two ends"
+        )
+    if dl["regime"] == "overlapping":
+        return f"TMS within its validity: {head} (> {hi:g}: overlapping double layers)"
+    return (
+        f"TMS only partly valid: {head} (between {lo:g} and {hi:g}): neither limit holds and "
+        f"t+ lies between the two ends of the brackets ({ends}); J_lim, the depletion "
+        "times and the real cell's numbers are TMS only"
+    )
+
+
+#: The default local current of the real-cell depletion rows, as a multiple of the PE
+#: cell's J_lim: twice the smallest current at which the bare cell reaches a Sand's time,
+#: so that the PE column has one (its finite-cell Sand's time is then ~0.6 of the
+#: semi-infinite one at that current), the same local current for every column.
+DEFAULT_LOCAL_AMPLIFICATION_OF_PE_LIMIT = 2.0
+
+
+def _real_cell_note(pe: CellNumbers, separator: Separator) -> str:
+    """What the real (finite) PE cell does at the applied current, in one sentence."""
+    rc = pe.real_cell
+    if rc is None:
+        return "the Sand's times are for a semi-infinite separator"
+    head = f"real cell ({separator.thickness * 1e6:.3g} um PE) at J = {rc.current_density / 10:.4g} mA/cm^2: "
+    if math.isnan(rc.steady_electrode_li):
+        return head + (
+            "above its limiting current, no steady state; the 'semi-inf.' Sand's times are "
+            "for a semi-infinite separator"
+        )
+    return head + (
+        f"steady state with Li+ at the electrode {rc.steady_electrode_li:.5g} mol/m^3 and a "
+        f"concentration overpotential of {rc.concentration_overpotential * 1e3:.3g} mV, "
+        f"{rc.steady_fraction:.0%} of the way there in {rc.time_to_steady_state:.3g} s; no "
+        "Sand's time below J_lim: a protrusion reaches one only where it concentrates the "
+        f"current by A* = J_lim/J = {rc.threshold_amplification:.4g}x; the 'semi-inf.' "
+        "Sand's times are for a semi-infinite separator, not this cell"
+    )
+
+
 def _geometry_note(coating: Coating) -> str:
     """Which of thickness, loading and porosity was derived, and from what."""
     given = [k for k in cc.GEOMETRY_KEYS if k != coating.derived]
@@ -1368,89 +1651,76 @@ def _geometry_note(coating: Coating) -> str:
     return text
 
 
-def run_bridge(
-    free_energy: FreeEnergy,
-    *,
-    electrolyte: Electrolyte | None = None,
-    separator: Separator | None = None,
-    coating: Coating | None = None,
-    current_density: float = 10.0,
-    model: str = "tms",
-    calibrate: tuple[float, float] | None = None,
-    calibrate_target: Literal["stack", "coating"] = "stack",
-    cells: int = 600,
-    band_points: int = 7,
-    electrolyte_origin: dict[str, str] | None = None,
-) -> BridgeResult:
-    """Free energy -> fixed charge -> t+, J_lim, Sand's time with bands (module docstring).
-
-    The clay's structural charge (``coating.structural_charge()``) is its own column
-    (``coated_structural``, constant X) beside the adsorption column (``coated``), and
-    ``mechanism`` says which of the two moves t+ and by how much.
-    ``electrolyte_origin``: where c0, D and t+ came from (CLI/study,
-    :func:`atomistics.continuum.electrolyte_inputs.resolve_electrolyte`); default: a
-    value equal to the 6 M default is labelled as that default.
-
-    ``current_density`` in A/m^2. ``model``: "tms" (traps in equilibrium, default) or
-    "tms-frozen" (constant X: trapped anions never released). With
-    ``calibrate=(t_bare, t_coated)`` dG is fitted (bulk t+ set to ``t_bare``); if the
-    pair is unreachable the given dG is used and the calibration says what would be
-    needed.
-    """
-    electrolyte = electrolyte or Electrolyte()
-    separator = separator or Separator()
-    coating = coating or Coating()
-    if model == "oriani":  # the former name: Oriani occupancy now sits inside the TMS model
-        model = "tms"
-    if model not in ("tms", "tms-frozen"):
-        raise AtomisticsError(f"unknown bridge model {model!r}; use 'tms' or 'tms-frozen'")
-    if not (math.isfinite(current_density) and current_density > 0):
-        raise AtomisticsError(f"current density must be > 0, got {current_density!r}")
-    notes: list[str] = []
-    warnings: list[str] = []
-    cal = None
-    fe = free_energy
-    if calibrate is not None:
-        cal = calibrate_free_energy(
-            calibrate[0],
-            calibrate[1],
-            electrolyte,
-            separator,
-            coating,
-            calibrate_target,
-            fe.delta_e_ev if fe.origin == "screening" else None,
+def _calibrated(
+    fe: FreeEnergy,
+    electrolyte: Electrolyte,
+    separator: Separator,
+    coating: Coating,
+    calibrate: tuple[float, float],
+    target: str,
+    notes: list[str],
+) -> tuple[FreeEnergy, Electrolyte, Calibration]:
+    """dG fitted to the measured pair ``calibrate`` (bulk t+ set to its first value); the
+    given dG is kept, with a note, when the pair is unreachable."""
+    cal = calibrate_free_energy(
+        calibrate[0],
+        calibrate[1],
+        electrolyte,
+        separator,
+        coating,
+        target,
+        fe.delta_e_ev if fe.origin == "screening" else None,
+    )
+    electrolyte = replace(electrolyte, t_plus=calibrate[0])
+    if cal.reachable and cal.delta_g_ev is not None:
+        fe = replace(
+            fe,
+            delta_g_ev=cal.delta_g_ev,
+            fitted=True,
+            screening=cal.screening if fe.origin == "screening" else fe.screening,
         )
-        electrolyte = replace(electrolyte, t_plus=calibrate[0])
-        if cal.reachable and cal.delta_g_ev is not None:
-            fe = replace(
-                fe,
-                delta_g_ev=cal.delta_g_ev,
-                fitted=True,
-                screening=cal.screening if fe.origin == "screening" else fe.screening,
-            )
-            notes.append(f"dG FITTED to t+ {calibrate[0]} -> {calibrate[1]} ({calibrate_target})")
-        else:
-            notes.append(
-                f"calibration not reachable (see the calibration line): dG kept at the given "
-                f"{fe.delta_g_ev:+.4g} eV"
-            )
-    tr = coating_transport(fe.delta_g_ev, electrolyte, separator, coating)
-    pe = cell_numbers(None, electrolyte, separator, None, current_density, cells=cells)
-    neutral = cell_numbers(None, electrolyte, separator, coating, current_density, cells=cells)
-    coated = cell_numbers(
-        fe.delta_g_ev, electrolyte, separator, coating, current_density, model, cells
-    )
-    sc, structural_cell, structural_bands = _structural_column(
-        coating, electrolyte, separator, current_density, model, cells, band_points, neutral
-    )
-    # uncertainty: outputs over the 95 % interval of dG
+        notes.append(f"dG FITTED to t+ {calibrate[0]} -> {calibrate[1]} ({target})")
+    else:
+        notes.append(
+            f"calibration not reachable (see the calibration line): dG kept at the given "
+            f"{fe.delta_g_ev:+.4g} eV"
+        )
+    return fe, electrolyte, cal
+
+
+def _local_current(
+    given: float | None, electrolyte: Electrolyte, separator: Separator, current_density: float
+) -> float:
+    """The local current of the real cell's depletion events: ``given``, else twice the PE
+    cell's J_lim (or the applied J if that is larger, which then reaches a Sand's time)."""
+    local = given
+    if local is None:
+        j_pe = limiting_current([separator_layer(electrolyte, separator)], electrolyte.c0)
+        local = max(DEFAULT_LOCAL_AMPLIFICATION_OF_PE_LIMIT * j_pe, current_density)
+    if not (math.isfinite(local) and local > 0):
+        raise AtomisticsError(f"local current density must be > 0, got {local!r}")
+    return float(local)
+
+
+def _adsorption_bands(
+    fe: FreeEnergy,
+    tr: CoatingTransport,
+    coated: CellNumbers,
+    cell_at: Callable[[float, bool], CellNumbers],
+    electrolyte: Electrolyte,
+    separator: Separator,
+    coating: Coating,
+    band_points: int,
+) -> tuple[dict[str, Interval], list[CellNumbers], float, float]:
+    """The outputs over the 95 % interval of dG: t+ on a fine grid (closed form), J_lim and
+    the depletion times on ``band_points`` samples (``cell_at(dG, with_real_cell)``, the
+    real cell at the two ends only: each is a transient solve)."""
     sigma = fe.sigma_ev
     dg_lo, dg_hi = fe.delta_g_ev - Z95 * sigma, fe.delta_g_ev + Z95 * sigma
-    grid = np.linspace(dg_lo, dg_hi, 201)
-    t_c, t_s = t_plus_sweep(grid, electrolyte, separator, coating)
+    t_c, t_s = t_plus_sweep(np.linspace(dg_lo, dg_hi, 201), electrolyte, separator, coating)
     samples = np.linspace(dg_lo, dg_hi, 2 * (band_points // 2) + 1)
     ends = [
-        cell_numbers(float(dg), electrolyte, separator, coating, current_density, model, cells)
+        cell_at(float(dg), dg in (samples[0], samples[-1]))
         for dg in (samples if sigma > 0 else ())
         if dg != fe.delta_g_ev
     ]
@@ -1460,6 +1730,12 @@ def run_bridge(
     else:  # no spread: the band is the central value
         t_c_lo = t_c_hi = tr.t_plus_coating
         t_s_lo = t_s_hi = tr.t_plus_stack
+
+    def over(key: str) -> Interval:
+        return _interval(
+            [getattr(coated, key)] + [getattr(e, key) for e in ends], getattr(coated, key)
+        )
+
     bands = {
         "t_plus_coating": Interval(
             tr.t_plus_coating, min(t_c_lo, tr.t_plus_coating), max(t_c_hi, tr.t_plus_coating)
@@ -1467,48 +1743,41 @@ def run_bridge(
         "t_plus_stack": Interval(
             tr.t_plus_stack, min(t_s_lo, tr.t_plus_stack), max(t_s_hi, tr.t_plus_stack)
         ),
-        "limiting_current": _interval(
-            [coated.limiting_current] + [e.limiting_current for e in ends], coated.limiting_current
-        ),
-        "sand_time_layered": _interval(
-            [coated.sand_time_layered] + [e.sand_time_layered for e in ends],
-            coated.sand_time_layered,
-        ),
-        "interface_depletion_time": _interval(
-            [coated.interface_depletion_time] + [e.interface_depletion_time for e in ends],
-            coated.interface_depletion_time,
-        ),
+        **{
+            k: over(k)
+            for k in ("limiting_current", "sand_time_semi_infinite", "interface_depletion_time")
+        },
     }
+    return bands, ends, dg_lo, dg_hi
+
+
+def _directions(pe: CellNumbers, neutral: CellNumbers, coated: CellNumbers) -> dict[str, str]:
+    """Which way the coating (vs PE) and the trapping alone (vs X = 0) move each output."""
     by_coat, by_trap = "the coating (vs PE)", "trapping (vs the same coating with X = 0)"
-    directions = {
+    onset = "dendrite onset (Li+ out at the electrode)"
+    return {
         "t_plus_stack": _direction("stack t+", coated.t_plus_stack, pe.t_plus_stack, by_coat),
         "limiting_current": _direction(
             "J_lim", coated.limiting_current, pe.limiting_current, by_coat
         ),
-        "sand_time_layered": _direction(
-            "dendrite onset (Li+ out at the electrode)",
-            coated.sand_time_layered,
-            pe.sand_time_layered,
-            by_coat,
+        "sand_time_semi_infinite": _direction(
+            onset, coated.sand_time_semi_infinite, pe.sand_time_semi_infinite, by_coat
         ),
         "limiting_current_trapping_only": _direction(
             "J_lim", coated.limiting_current, neutral.limiting_current, by_trap
         ),
         "sand_time_trapping_only": _direction(
-            "dendrite onset (Li+ out at the electrode)",
-            coated.sand_time_layered,
-            neutral.sand_time_layered,
-            by_trap,
+            onset, coated.sand_time_semi_infinite, neutral.sand_time_semi_infinite, by_trap
         ),
     }
-    verdict = _verdict(pe, coated, bands, tr, current_density)
-    mechanism = _mechanism(
-        electrolyte, separator, coating, fe.delta_g_ev, tr, sc, structural_bands, bands
-    )
-    surfaces = {
-        "site_density": f"{coating.site_surface}: {SURFACES[coating.site_surface]}",
-        "adsorption_energy": f"{fe.surface}: {SURFACES[fe.surface]}",
-    }
+
+
+def _input_warnings(
+    coating: Coating, fe: FreeEnergy, tr: CoatingTransport, electrolyte: Electrolyte
+) -> list[str]:
+    """Inputs that do not fit together or put the model at a limit (mismatched surfaces,
+    saturated traps, an implausible dG, too few sites)."""
+    warnings = []
     if coating.site_surface != fe.surface:
         warnings.append(
             f"the site density describes the {coating.site_surface} surface but the adsorption energy "
@@ -1537,12 +1806,17 @@ def run_bridge(
             f"N_T = {tr.site_concentration:.4g} mol/m^3 << c0 = {electrolyte.c0:.4g} mol/m^3: the sites "
             "can hold only a small fraction of the anions"
         )
-    solid = coating.implied_solid_fraction
-    notes.append(_geometry_note(coating))
-    origin = dict(electrolyte_origin or {}) or origin_from_values(
+    return warnings
+
+
+def _origin(
+    electrolyte: Electrolyte, given: dict[str, str] | None, calibrated: bool, warnings: list[str]
+) -> dict[str, str]:
+    """Where c0, D and t+ came from; a warning when c0 is not 6 M but D or t+ are 6 M's."""
+    origin = dict(given or {}) or origin_from_values(
         electrolyte.c0, electrolyte.diffusivity, electrolyte.t_plus
     )
-    if calibrate is not None:
+    if calibrated:
         origin["t_plus"] = "CALIBRATION: the measured bare-PE t+"
     at_6m = [k for k in ("diffusivity", "t_plus") if "6 M" in origin.get(k, "")]
     if not is_paper_concentration(electrolyte.c0) and at_6m:
@@ -1551,16 +1825,15 @@ def run_bridge(
             f"{'is the 6 M default' if len(at_6m) == 1 else 'are the 6 M defaults'}: give the "
             f"values measured at {electrolyte.c0 / 1000:.4g} M"
         )
-    if current_density < pe.limiting_current:
-        notes.append(
-            "the real cell runs below its limiting current, so its concentration reaches a steady "
-            "state and it has no Sand's time; the Sand's times are for a semi-infinite separator"
-        )
-    notes.append(
-        f"dilute-solution theory at c0 = {electrolyte.c0 / 1000:.4g} M (no activity "
-        "coefficients, ideal Donnan partition): trends, not numbers; "
-        "the effective-medium Sand's time (stack t+ in a uniform cell) is not reported: it is not physical"
-    )
+    return origin
+
+
+def _frozen_coating_voltage(
+    model: str, coating: Coating, electrolyte: Electrolyte, tr: CoatingTransport, j_lim: float
+) -> float | None:
+    """tms-frozen only: the ohmic cost of carrying J_lim through a co-ion-depleted coating."""
+    if model != "tms-frozen":
+        return None
     frozen_coat = Layer(
         coating.thickness,
         electrolyte.diffusivity,
@@ -1570,17 +1843,116 @@ def run_bridge(
         "coating",
         fixed_charge=max(tr.fixed_charge, 1e-300),
     )
-    inputs = {
-        "current_density": current_density,
-        "model": model,
-        "electrolyte": asdict(electrolyte),
-        "separator": asdict(separator),
-        "coating": asdict(coating),
-        "trap_concentration": coating.trap_concentration,
-        "structural_charge": sc.fixed_charge,
-    }
+    return depleted_layer_voltage(frozen_coat, j_lim, electrolyte.temperature)
+
+
+def run_bridge(
+    free_energy: FreeEnergy,
+    *,
+    electrolyte: Electrolyte | None = None,
+    separator: Separator | None = None,
+    coating: Coating | None = None,
+    current_density: float = 10.0,
+    model: str = "tms",
+    calibrate: tuple[float, float] | None = None,
+    calibrate_target: Literal["stack", "coating"] = "stack",
+    cells: int = 600,
+    band_points: int = 7,
+    electrolyte_origin: dict[str, str] | None = None,
+    local_current_density: float | None = None,
+) -> BridgeResult:
+    """Free energy -> fixed charge -> t+, J_lim, Sand's time with bands (module docstring).
+
+    Each column also gets the real cell's own numbers (``CellNumbers.real_cell``, bands in
+    ``real_cell_bands``): at ``current_density`` its steady state, concentration
+    overpotential and time to steady state; the threshold amplification J_lim/J; and its
+    depletion events at ``local_current_density`` [A/m^2], the same for every column
+    (default: twice the PE cell's J_lim, :data:`DEFAULT_LOCAL_AMPLIFICATION_OF_PE_LIMIT`,
+    or the applied J if that is larger).
+
+    The clay's structural charge (``coating.structural_charge()``) is its own column
+    (``coated_structural``, constant X) beside the adsorption column (``coated``), and
+    ``mechanism`` says which of the two moves t+ and by how much.
+    ``electrolyte_origin``: where c0, D and t+ came from (CLI/study,
+    :func:`atomistics.continuum.electrolyte_inputs.resolve_electrolyte`); default: a
+    value equal to the 6 M default is labelled as that default.
+
+    ``current_density`` in A/m^2. ``model``: "tms" (traps in equilibrium, default) or
+    "tms-frozen" (constant X: trapped anions never released). With
+    ``calibrate=(t_bare, t_coated)`` dG is fitted (bulk t+ set to ``t_bare``); if the
+    pair is unreachable the given dG is used and the calibration says what would be
+    needed.
+
+    Long because its second half is the BridgeResult's constructor, one keyword per field; the computations are the helpers above it (_calibrated, _adsorption_bands, _structural_column, _directions, _input_warnings, _origin).
+    """
+    electrolyte = electrolyte or Electrolyte()
+    separator = separator or Separator()
+    coating = coating or Coating()
+    if model not in ("tms", "tms-frozen"):
+        raise AtomisticsError(f"unknown bridge model {model!r}; use 'tms' or 'tms-frozen'")
+    if not (math.isfinite(current_density) and current_density > 0):
+        raise AtomisticsError(f"current density must be > 0, got {current_density!r}")
+    notes: list[str] = []
+    cal, fe = None, free_energy
+    if calibrate is not None:
+        fe, electrolyte, cal = _calibrated(
+            fe, electrolyte, separator, coating, calibrate, calibrate_target, notes
+        )
+    tr = coating_transport(fe.delta_g_ev, electrolyte, separator, coating)
+    local = _local_current(local_current_density, electrolyte, separator, current_density)
+
+    def cell(dg: float | None, coat: Coating | None, with_real_cell: bool = True) -> CellNumbers:
+        return cell_numbers(
+            dg,
+            electrolyte,
+            separator,
+            coat,
+            current_density,
+            model,
+            cells,
+            local_current_density=local if with_real_cell else None,
+        )
+
+    pe, neutral, coated = cell(None, None), cell(None, coating), cell(fe.delta_g_ev, coating)
+    sc, structural_cell, structural_bands, structural_real = _structural_column(
+        coating, electrolyte, separator, current_density, model, cells, band_points, neutral, local
+    )
+    bands, ends, dg_lo, dg_hi = _adsorption_bands(
+        fe,
+        tr,
+        coated,
+        lambda dg, real: cell(dg, coating, real),
+        electrolyte,
+        separator,
+        coating,
+        band_points,
+    )
+    warnings = _input_warnings(coating, fe, tr, electrolyte)
+    double_layer, t_plus_bracket = _double_layer_check(
+        electrolyte, separator, coating, tr, sc.fixed_charge, fe.delta_g_ev
+    )
+    (warnings if double_layer["regime"] == "thin" else notes).append(
+        _double_layer_warning(double_layer, t_plus_bracket, electrolyte.c0)
+    )
+    notes.append(_geometry_note(coating))
+    origin = _origin(electrolyte, electrolyte_origin, calibrate is not None, warnings)
+    notes.append(_real_cell_note(pe, separator))
+    notes.append(
+        f"dilute-solution theory at c0 = {electrolyte.c0 / 1000:.4g} M (no activity "
+        "coefficients, ideal Donnan partition): trends, not numbers; "
+        "the effective-medium Sand's time (stack t+ in a uniform cell) is not reported: it is not physical"
+    )
+    solid = coating.implied_solid_fraction
     return BridgeResult(
-        inputs=inputs,
+        inputs={
+            "current_density": current_density,
+            "model": model,
+            "electrolyte": asdict(electrolyte),
+            "separator": asdict(separator),
+            "coating": asdict(coating),
+            "trap_concentration": coating.trap_concentration,
+            "structural_charge": sc.fixed_charge,
+        },
         free_energy=fe,
         transport=tr,
         pe=pe,
@@ -1588,13 +1960,14 @@ def run_bridge(
         coated=coated,
         bands=bands,
         delta_g_interval=Interval(fe.delta_g_ev, dg_lo, dg_hi),
-        directions=directions,
-        verdict=verdict,
-        surfaces=surfaces,
-        depleted_coating_voltage=(
-            depleted_layer_voltage(frozen_coat, coated.limiting_current, electrolyte.temperature)
-            if model == "tms-frozen"
-            else None
+        directions=_directions(pe, neutral, coated),
+        verdict=_verdict(pe, coated, bands, tr, current_density),
+        surfaces={
+            "site_density": f"{coating.site_surface}: {SURFACES[coating.site_surface]}",
+            "adsorption_energy": f"{fe.surface}: {SURFACES[fe.surface]}",
+        },
+        depleted_coating_voltage=_frozen_coating_voltage(
+            model, coating, electrolyte, tr, coated.limiting_current
         ),
         coating_implied_solid_fraction=solid,
         calibration=cal,
@@ -1603,7 +1976,9 @@ def run_bridge(
         structural=sc,
         coated_structural=structural_cell,
         structural_bands=structural_bands,
-        mechanism=mechanism,
+        mechanism=_mechanism(
+            electrolyte, separator, coating, fe.delta_g_ev, tr, sc, structural_bands, bands
+        ),
         coating_geometry={
             "thickness": coating.thickness,
             "loading": coating.loading,
@@ -1612,4 +1987,10 @@ def run_bridge(
             "solid_fraction": solid,
         },
         electrolyte_origin=origin,
+        double_layer=double_layer,
+        t_plus_bracket=t_plus_bracket,
+        real_cell_bands={
+            "coated": _real_cell_bands(coated, ends),
+            "coated_structural": structural_real,
+        },
     )

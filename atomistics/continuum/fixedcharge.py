@@ -84,7 +84,13 @@ dendrite onset; the electroneutral model ends there.
 
 Validity. Dilute (ideal) solution theory, no activity coefficients (at 6 M LiFSI in
 DME this is a strong assumption: only trends are meaningful); local
-electroneutrality (Debye length << pore size); traps in local equilibrium (binding
+electroneutrality on the scale of a layer (Debye length << layer thickness); a UNIFORM
+fixed charge in Donnan equilibrium, which needs overlapping double layers in the pores
+(Debye length >~ pore hydraulic radius). With thin double layers (Debye length << pore
+size: 0.04 nm at 6 M in DME against nm pores) the pore core is neutral bath electrolyte
+and TMS over-states co-ion exclusion; the thin-double-layer (surface-conduction) limit
+and the regime check are in :mod:`atomistics.continuum.double_layer`, and the bridge
+reports t+ as a bracket between the two. Traps in local equilibrium (binding
 faster than transport). Over-limiting current carried by a constant fixed charge's
 counter-ions (Dydek et al. 2011) is part of the model: the steady state exists past
 the salt's limit at the electrode up to the interface limit
@@ -727,6 +733,8 @@ def simulate_fixed_charge(
     ``sand_time`` is ``inf`` (not reached while the model holds) and
     ``electrode_li_at_interface_depletion`` says how much Li+ was left at the wall.
     ``surface`` holds the Li+ concentration at the wall at the solver's steps.
+
+    Long because it sets up and runs one stiff integration with its two events (electrode, interface) and the stall guard, which share the solver's state.
     """
     if not (np.isfinite(c0) and c0 > 0):
         raise AtomisticsError(f"c0 must be > 0, got {c0!r}")

@@ -208,7 +208,10 @@ def bridge_bands_figure(
     tol: float = BRIDGE_TOLERANCE,
     cells: int = 300,
 ) -> Figure:
-    """The figure of :func:`plot_bridge_bands` (returned, not saved: tests measure it)."""
+    """The figure of :func:`plot_bridge_bands` (returned, not saved: tests measure it).
+
+    Long because it lays out one figure's three panels (t+, J_lim, depletion times), which share the sampled band and the axes' style.
+    """
     from atomistics.continuum import bridge as br
 
     ely = br.Electrolyte(**result.inputs["electrolyte"])
@@ -224,7 +227,7 @@ def bridge_bands_figure(
 
     def solve(g: float) -> np.ndarray:
         c = br.cell_numbers(g, ely, sep, coat, j, model, cells)
-        return np.array([c.limiting_current, c.sand_time_layered])
+        return np.array([c.limiting_current, c.sand_time_semi_infinite])
 
     start = np.concatenate([np.linspace(lo, hi, start_points), [iv.low, iv.central, iv.high]])
     pts, vals = adaptive_samples(solve, start, tol, max_solves, min_width=(hi - lo) / 80)
@@ -247,7 +250,7 @@ def bridge_bands_figure(
             axes[2],
             "Sand's time (h)",
             "Sand's time, semi-infinite separator",
-            ("sand_time_layered", 1 / 3600, vals[:, 1]),
+            ("sand_time_semi_infinite", 1 / 3600, vals[:, 1]),
         ),
     ]
     for ax, ylabel, title, key in panels:

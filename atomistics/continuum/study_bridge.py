@@ -92,7 +92,7 @@ class BridgeSpec(BaseModel):
     cation_anion: str = "li_fsi"
     current_density: str | float = "1 mA/cm^2"
     screening: float = Field(1.0 / DME_DIELECTRIC_CONSTANT, gt=0, le=1)
-    model: Literal["tms", "tms-frozen", "oriani"] = "tms"
+    model: Literal["tms", "tms-frozen"] = "tms"
     calibrate: tuple[float, float] | None = None
     calibrate_target: Literal["stack", "coating"] = "stack"
     dg_spread: dict[str, str | float] | str | float | None = None

@@ -133,6 +133,8 @@ def simulate(
     to five diffusion times of the whole stack (``max eps L^2 / D_eff``). Returns
     profiles at the requested ``profile_times`` (clipped to the run) and Sand's
     time (first zero of the surface concentration) when ``stop_at_sand``.
+
+    Long because it is one adaptive BDF2 integrator: the step loop shares the factorised operator, the error estimate and the event search, which a split would only pass around.
     """
     if not np.isfinite(c0) or c0 <= 0:
         raise AtomisticsError(f"c0 must be > 0, got {c0!r}")

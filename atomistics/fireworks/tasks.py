@@ -368,12 +368,13 @@ class RunBridge(_Base):
 
     def run_task(self, fw_spec):
         from atomistics import db as dbmod
-        from atomistics.continuum.resultsdb import bridge_inputs, stored_solvation
-        from atomistics.continuum.study_bridge import run_study_bridge
+        from atomistics.continuum.study_bridge import parse_bridge_spec, run_study_bridge
+        from atomistics.stored_reactions import bridge_inputs, stored_solvation
 
         db = self.connect(fw_spec)
         stored = dbmod.reactions_from_db(db, self["study"], self["engine"], self.get("protocol"))
-        inputs = bridge_inputs(self["bridge"], stored)
+        spec = parse_bridge_spec(self["bridge"])
+        inputs = bridge_inputs(spec.exchange, spec.surface_anion, spec.cation_anion, stored)
         energies: dict[str, float] = {}
         used = []
         if inputs is None:

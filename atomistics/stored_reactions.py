@@ -1,4 +1,7 @@
-"""Read a study's reaction (binding) energies for the bridge, through :mod:`atomistics.db`.
+"""Stored reactions as the bridge's inputs: read through :mod:`atomistics.db`, returned as numbers.
+
+This adapter sits beside the reactions (below :mod:`atomistics.continuum`), so that the
+continuum model takes numbers and returns numbers and never opens the database.
 
 The results database is opened read-only; energies are filtered by study,
 engine and protocol (:func:`atomistics.db.reactions_from_db`), so an xtb and a
@@ -109,24 +112,25 @@ def read_all_binding_energies(
     return {e.name: e.energy_ev for e in read_reactions(db_path, study, engine, protocol)}
 
 
-def bridge_inputs(section, reactions) -> tuple[dict[str, float], dict, list[str]] | None:
+def bridge_inputs(
+    exchange: str | None, surface_anion: str, cation_anion: str, reactions
+) -> tuple[dict[str, float], dict, list[str]] | None:
     """What a study's ``bridge:`` section takes from these reaction records.
 
-    Returns ``(binding_energies_ev, reactions_by_name, used)``: the exchange
-    reaction when the section names one and it was computed, else the two binding
-    energies of the FITTED fallback; ``used`` lists the names the bridge will
-    read (check their ``.converged``). ``None`` when the records lack them.
-    ``atomistics run`` and the FireWorks bridge task both call this.
+    ``exchange``, ``surface_anion``, ``cation_anion``: the reaction names the section
+    gives (:class:`atomistics.continuum.study_bridge.BridgeSpec`). Returns
+    ``(binding_energies_ev, reactions_by_name, used)``: the exchange reaction when the
+    section names one and it was computed, else the two binding energies of the FITTED
+    fallback; ``used`` lists the names the bridge will read (check their
+    ``.converged``). ``None`` when the records lack them. ``atomistics run`` and the
+    FireWorks bridge task both call this.
     """
-    from atomistics.continuum.study_bridge import parse_bridge_spec
-
-    spec = parse_bridge_spec(section)
     by_name = {r.name: r for r in reactions}
-    if spec.exchange is not None and spec.exchange in by_name:
-        used = [spec.exchange]
-    elif spec.surface_anion in by_name and spec.cation_anion in by_name:
-        used = list(dict.fromkeys([spec.surface_anion, spec.cation_anion]))
+    if exchange is not None and exchange in by_name:
+        used = [exchange]
+    elif surface_anion in by_name and cation_anion in by_name:
+        used = list(dict.fromkeys([surface_anion, cation_anion]))
     else:
         return None
-    binding = {n: float(by_name[n].energy_ev) for n in used if n != spec.exchange}
+    binding = {n: float(by_name[n].energy_ev) for n in used if n != exchange}
     return binding, {n: by_name[n] for n in used}, used
