@@ -231,7 +231,9 @@ def test_bridge_carries_the_structural_charge_with_its_band():
         cells_per_layer=(40, 80),
         rtol=1e-6,
     )
-    assert res.coated_structural.sand_time_semi_infinite == pytest.approx(direct.sand_time, rel=1e-12)
+    assert res.coated_structural.sand_time_semi_infinite == pytest.approx(
+        direct.sand_time, rel=1e-12
+    )
     # which mechanism: the parts, and both together from one Donnan partition
     mech = res.mechanism
     t0 = 0.32

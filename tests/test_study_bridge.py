@@ -30,7 +30,9 @@ def test_study_bridge_falls_back_to_the_fitted_screening_and_says_so(study_file)
         calibrate=(0.32, 0.63),
     )
     # (rel 1e-9: the section's quantities pass through pint, e.g. "20 um" -> 1.9999999999999998e-05 m)
-    assert result.pe.sand_time_semi_infinite == pytest.approx(direct.pe.sand_time_semi_infinite, rel=1e-9)
+    assert result.pe.sand_time_semi_infinite == pytest.approx(
+        direct.pe.sand_time_semi_infinite, rel=1e-9
+    )
     assert result.transport.t_plus_stack == pytest.approx(direct.transport.t_plus_stack, rel=1e-9)
 
 

@@ -274,6 +274,11 @@ def _has_sccs(raw: dict) -> bool:
     return any(str(k).upper() == "SCCS" for k in dft)
 
 
+def stage_uses_sccs(overrides: dict | None, stage: str) -> bool:
+    """Whether ``overrides`` switch CP2K's implicit solvent (SCCS) on for ``stage``."""
+    return _has_sccs(_split_overrides(overrides, stage)[1])
+
+
 def machine_overrides(overrides: dict | None) -> dict:
     """The machine keys (:data:`MACHINE_KEYS`) of ``overrides``: ``node_memory``, ``mpi_ranks``."""
     if not isinstance(overrides, dict):

@@ -64,6 +64,12 @@ class CompositeEngine:
     def version(self) -> str:
         return self.main.version()
 
+    def variant(self, *args: Any, **kwargs: Any) -> CompositeEngine:
+        """The main engine's variant (e.g. a Γ-point or solvated single point) with the same
+        relax engine, so that a variant's single points keep the composite's label
+        (``paper//GFN1-xTB``) and record where their geometry came from."""
+        return CompositeEngine(self.main.variant(*args, **kwargs), self.relax_engine)
+
     def geometry_from(self) -> dict[str, str]:
         eng = self.relax_engine
         return {

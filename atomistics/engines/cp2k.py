@@ -137,6 +137,23 @@ class Cp2kEngine:
         self.monitor_freq = monitor_freq
         self._version: str | None = None
 
+    def variant(self, overrides: dict | None = None) -> Cp2kEngine:
+        """This engine with ``overrides`` deep-merged into its own (same protocol and machine
+        settings), e.g. ``{"single_point": {"kpoints": "gamma"}}``: the implicit-solvent
+        correction builds its Γ-point gas-phase and SCCS engines this way."""
+        from atomistics.cp2k.protocol import deep_merge
+
+        return Cp2kEngine(
+            protocol=self.protocol,
+            overrides=deep_merge(self.overrides, overrides or {}),
+            command=self.command,
+            omp_threads=self.omp_threads,
+            max_errors=self.max_errors,
+            data_dir=self.data_dir,
+            polling_time_step=self.polling_time_step,
+            monitor_freq=self.monitor_freq,
+        )
+
     def version(self) -> str:
         if self._version is None:
             from atomistics.cp2k import cp2k_version_info

@@ -446,6 +446,15 @@ class XtbEngine(ASECalculatorEngine):
             **relax,
         )
 
+    def variant(self, **changes: Any) -> XtbEngine:
+        """A single-point variant of this engine: the same calculator settings (method,
+        accuracy, electronic temperature, SCF cycles) with ``changes`` (e.g.
+        ``solvation="cpcm:7.2", periodic_solvation="cluster"``), one cell at Γ (no
+        ``sp_supercell``). The implicit-solvent correction builds its gas-phase and solvated
+        engines this way, so they differ from the study's engine only in ``changes``."""
+        calc = {k: v for k, v in self.calculator_settings.items() if k in XTB_DEFAULTS}
+        return XtbEngine(**{**calc, **changes})
+
     def settings(self, atoms: Atoms, stage: str) -> dict[str, Any]:
         out = super().settings(atoms, stage)
         if stage == "single_point" and self.calculator_settings.get("solvation"):

@@ -71,7 +71,6 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
-from atomistics.cp2k.protocol import deep_merge
 from atomistics.engines.base import Engine
 from atomistics.errors import AtomisticsError
 from atomistics.execution.hashing import round_positions
@@ -237,50 +236,30 @@ def _sccs_eps(model: str) -> float:
 # ------------------------------------------------------------------ engine variants
 
 
-def _cp2k_variant(engine, extra: dict) -> Engine:
-    from atomistics.engines.cp2k import Cp2kEngine
-
-    return Cp2kEngine(
-        protocol=engine.protocol,
-        overrides=deep_merge(engine.overrides, extra),
-        command=engine.command,
-        omp_threads=engine.omp_threads,
-        max_errors=engine.max_errors,
-        data_dir=engine.data_dir,
-    )
-
-
 def gas_engine(engine: Engine) -> Engine:
     """The engine of the gas-phase reference: the study's own (xtb), or CP2K at Γ."""
     if engine.name == "cp2k":
-        return _cp2k_variant(engine, {"single_point": {"kpoints": "gamma"}})
+        return engine.variant({"single_point": {"kpoints": "gamma"}})
     if getattr(engine, "sp_supercell", None):
         # The solvated single point is one cell at Γ (the cluster approximation solvates
         # one cell's atoms), so its gas-phase partner is the same cell at Γ, not the
         # study's n×m-supercell single point: ΔG_solv then compares like with like.
-        from atomistics.engines.xtb import XTB_DEFAULTS, XtbEngine
-
-        calc = getattr(engine, "calculator_settings", {})
-        return XtbEngine(**{k: v for k, v in calc.items() if k in XTB_DEFAULTS})
+        return engine.variant()
     return engine
 
 
 def solvated_engine(engine: Engine, model: str, approximation: str) -> Engine:
     """The study's engine with the implicit solvent ``model`` switched on."""
     if engine.name == "xtb":
-        from atomistics.engines.xtb import XTB_DEFAULTS, XtbEngine
-
-        calc = getattr(engine, "calculator_settings", {})
-        return XtbEngine(
+        return engine.variant(
             solvation=model,
             periodic_solvation="cluster" if approximation == "cluster" else "refuse",
-            **{k: v for k, v in calc.items() if k in XTB_DEFAULTS},
         )
     if engine.name == "cp2k":
         from atomistics.cp2k.protocol import sccs_overrides
 
-        return _cp2k_variant(
-            engine, {"single_point": {"kpoints": "gamma", **sccs_overrides(_sccs_eps(model))}}
+        return engine.variant(
+            {"single_point": {"kpoints": "gamma", **sccs_overrides(_sccs_eps(model))}}
         )
     raise AtomisticsError(
         f"bridge.solvation needs the xtb or the cp2k engine, not {engine.name!r}."
@@ -296,10 +275,10 @@ def _check_gas_engine(engine: Engine) -> None:
             "remove one of the two."
         )
     if engine.name == "cp2k":
-        from atomistics.cp2k.protocol import _has_sccs, _split_overrides
+        from atomistics.cp2k.protocol import stage_uses_sccs
 
         for stage in ("relax", "single_point"):
-            if _has_sccs(_split_overrides(engine.overrides, stage)[1]):
+            if stage_uses_sccs(engine.overrides, stage):
                 raise AtomisticsError(
                     "bridge.solvation computes SCCS single points against gas-phase ones, but "
                     f"calculation.overrides already switch SCCS on for {stage}: remove one of the two."
