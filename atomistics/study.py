@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from atomistics.charged_cell import VACUUM_SERIES_MIN_POINTS, distinct_heights
 from atomistics.errors import StudySpecError
 from atomistics.limits import check_atom_count
 from atomistics.structures import adsorption, clay, molecules
@@ -150,14 +151,6 @@ SystemSpec = Annotated[
 
 #: Å, smallest clear vacuum of a vacuum series (the density must decay in the vacuum)
 VACUUM_SERIES_MIN_HEIGHT = 5.0
-#: a + bL + c/L has three parameters: the fit needs this many distinct heights
-VACUUM_SERIES_MIN_POINTS = 3
-
-
-def distinct_heights(heights) -> int:
-    """How many distinct heights (Å, equal to 1e-6) a vacuum series has (the one rule the
-    study check, the builder and the fit share)."""
-    return len({round(float(h), 6) for h in heights})
 
 
 def _vacuum_series(v: list[float] | None) -> list[float] | None:

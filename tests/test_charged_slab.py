@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from atomistics.charged_slab import (
+from atomistics.charged_cell import (
     COULOMB_EV_ANGSTROM,
     background_sheet_energy,
+    fit_vacuum_series,
+)
+from atomistics.charged_slab import (
     build_vacuum_series,
     fit_reaction_vacuum_series,
-    fit_vacuum_series,
 )
 from atomistics.errors import AtomisticsError
 from atomistics.structures import build_limmt_slab, build_molecule
@@ -200,7 +202,7 @@ def test_vacuum_series_of_the_neutral_exchange_reaction(slab_and_complex):
 def test_model_spread_is_zero_without_a_linear_term_and_exposes_a_correlated_one():
     """a + c/L data: both forms extrapolate to the same a. Data with a linear term that
     a + c/L cannot describe: the spread is of the order of what b·L contributes."""
-    from atomistics.charged_slab import linear_term_model_spread
+    from atomistics.charged_cell import linear_term_model_spread
 
     L = np.array([18.0, 23.0, 28.0, 38.0])
     assert linear_term_model_spread(L, -3.8 + 2.0 / L) < 1e-10

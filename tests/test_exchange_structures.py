@@ -8,7 +8,7 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 from ase.geometry import find_mic
 
-from atomistics.charged_slab import background_sheet_energy
+from atomistics.charged_cell import background_sheet_energy
 from atomistics.errors import AtomisticsError
 from atomistics.structures import build_limmt_slab, build_molecule, check_structure, place_adsorbate
 from atomistics.structures.clay import DEFAULT_LI_HEIGHT, cavity_centres

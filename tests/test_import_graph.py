@@ -35,6 +35,7 @@ LAYERS = {
     "yamlsafe": 0,
     "jsonable": 0,
     "solvents": 0,
+    "charged_cell": 0,
     "structures": 1,
     "cp2k": 1,
     "parse": 1,

@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 from ase.db import connect
 
+from atomistics import charged_cell as cc
 from atomistics import charged_slab as cs
 from atomistics.cli import main
 from atomistics.errors import AtomisticsError
@@ -110,13 +111,13 @@ def test_series_runs_stores_every_height_and_matches_a_hand_fit(tiny_run, capsys
     # the extrapolated value is fit_vacuum_series applied by hand to those energies
     L = [float(cells["li_ads", v].cell[2, 2]) for v in HEIGHTS]
     dE = [energies["li_ads", v] - energies["slab", v] - energies["li_cell", v] for v in HEIGHTS]
-    hand = cs.fit_vacuum_series(L, dE)
+    hand = cc.fit_vacuum_series(L, dE)
     reaction = db.get(kind="reaction", name="li_slab")
     assert reaction.e_vacuum_extrapolated_ev == pytest.approx(hand.a, abs=1e-9)
-    amp = cs.noise_amplification(L)
+    amp = cc.noise_amplification(L)
     sigma = cs.SERIES_ENERGY_SIGMA_EV * math.sqrt(3.0)  # three energies per ΔE
     # numerical part (1 meV per energy through the fit) and the model-form part, in quadrature
-    model = cs.linear_term_model_spread(L, dE)
+    model = cc.linear_term_model_spread(L, dE)
     total = math.hypot(amp * sigma, model)
     assert reaction.e_vacuum_uncertainty_ev == pytest.approx(total, rel=1e-9)
     assert reaction.vacuum_series_status == "ok"
@@ -257,10 +258,10 @@ def test_noise_amplification_is_the_monte_carlo_spread_of_a():
     L = np.array([25.0, 30.0, 35.0])
     rng = np.random.default_rng(3)
     a = [
-        cs.fit_vacuum_series(L, 1.0 + 0.01 * L + 2.0 / L + rng.normal(0, 1e-3, 3)).a
+        cc.fit_vacuum_series(L, 1.0 + 0.01 * L + 2.0 / L + rng.normal(0, 1e-3, 3)).a
         for _ in range(4000)
     ]
-    assert np.std(a) / 1e-3 == pytest.approx(cs.noise_amplification(L), rel=0.05)
+    assert np.std(a) / 1e-3 == pytest.approx(cc.noise_amplification(L), rel=0.05)
 
 
 def _fake(name, energy, *, geo=True):
@@ -309,7 +310,7 @@ def test_assemble_recovers_a_and_flags_unconverged_inputs():
     assert "NOT CONVERGED inputs of the series" in line
     # exact data: the residual term is 0, so the propagated precision plus the model-form
     # spread (b = 0.01 eV/Å is real here, so a + c/L extrapolates elsewhere) is the uncertainty
-    numeric = cs.noise_amplification([22, 32, 42, 52]) * cs.SERIES_ENERGY_SIGMA_EV * math.sqrt(3)
+    numeric = cc.noise_amplification([22, 32, 42, 52]) * cs.SERIES_ENERGY_SIGMA_EV * math.sqrt(3)
     model = rec["model_uncertainty_ev"]
     assert model > 0.1 and rec["uncertainty_ev"] == pytest.approx(math.hypot(numeric, model))
 
