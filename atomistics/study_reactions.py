@@ -41,7 +41,7 @@ def check_bridge_exchange(bridge: Mapping | None, specs: Mapping, structures, wh
     """``bridge.exchange`` names a neutral reaction: refused before any job otherwise.
 
     A charged-fragment binding energy (Li⁺ + FSI⁻ → LiFSI) is not an exchange energy; the
-    bridge would refuse it (``continuum.bridge.check_neutral_exchange``) only after every
+    bridge would refuse it (``continuum.coating_model.check_neutral_exchange``) only after every
     calculation had run. (This module sits below the continuum package, so the rule is
     checked here on the built structures' charges.)
     """

@@ -153,14 +153,17 @@ def main() -> None:
 def fixed_charge() -> None:
     """The fixed-charge (TMS) model: one layered Sand's-time solve, its X = 0 limit, a bridge."""
     from atomistics.continuum import bridge as br
+    from atomistics.continuum import coating_model as cmod
     from atomistics.continuum.fixedcharge import simulate_fixed_charge
 
-    ely, sep, coat = br.Electrolyte(), br.Separator(), br.Coating()
+    ely, sep, coat = cmod.Electrolyte(), cmod.Separator(), cmod.Coating()
     j = 10.0
-    bulk, tau_bare = br._sand_domain(ely, sep, j)
-    long_sep = br.separator_layer(ely, sep, bulk)
-    trapped = br.coating_layer(br.free_energy_from_screening(-10.39, -8.35).delta_g_ev, ely, coat)
-    neutral = br.coating_layer(None, ely, coat)
+    bulk, tau_bare = cmod._sand_domain(ely, sep, j)
+    long_sep = cmod.separator_layer(ely, sep, bulk)
+    trapped = cmod.coating_layer(
+        cmod.free_energy_from_screening(-10.39, -8.35).delta_g_ev, ely, coat
+    )
+    neutral = cmod.coating_layer(None, ely, coat)
     print(
         "\nfixed-charge (trapped-anion) coating, bridge defaults (6 M, 1 mA/cm^2, 2 um + semi-inf.):"
     )
@@ -199,7 +202,9 @@ def fixed_charge() -> None:
         f"  X = 0 limit: general solver {t_g * 1e3:.1f} ms vs modal {t_m * 1e3:.2f} ms, "
         f"Sand's times differ by {abs(gen.sand_time / modal_res.sand_time - 1):.1e}"
     )
-    t_b, _ = best_of(lambda: br.run_bridge(br.free_energy_from_screening(-10.39, -8.35)), repeat=1)
+    t_b, _ = best_of(
+        lambda: br.run_bridge(cmod.free_energy_from_screening(-10.39, -8.35)), repeat=1
+    )
     print(f"  whole bridge (PE, X = 0, trapped + 6 band samples): {t_b:.2f} s")
 
 

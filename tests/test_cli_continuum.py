@@ -100,14 +100,14 @@ def test_bridge_paper_energies_json_bands_and_which_way(tmp_path):
     # from the printed dG and sigma with scipy's z; t+ is monotonic in dG)
     from scipy.stats import norm
 
-    from atomistics.continuum import bridge as br
+    from atomistics.continuum import coating_model as cmod
 
     fe = out["free_energy"]
     z = norm.ppf(0.975)
     ends = [fe["delta_g_ev"] + k * z * fe["sigma_ev"] for k in (-1, 1)]
-    layers = (br.Electrolyte(), br.Separator(), br.Coating())
+    layers = (cmod.Electrolyte(), cmod.Separator(), cmod.Coating())
     for key in ("t_plus_coating", "t_plus_stack"):
-        at_ends = [getattr(br.coating_transport(g, *layers), key) for g in ends]
+        at_ends = [getattr(cmod.coating_transport(g, *layers), key) for g in ends]
         assert out["bands"][key]["low"] == pytest.approx(min(at_ends), rel=1e-6), key
         assert out["bands"][key]["high"] == pytest.approx(max(at_ends), rel=1e-6), key
     assert out["free_energy"]["fitted"] and out["free_energy"]["origin"] == "screening"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from atomistics.continuum import bridge as br
+from atomistics.continuum import coating_model as cmod
 from atomistics.continuum import fixedcharge as fc
 from atomistics.continuum.constants import BOLTZMANN_EV
 from atomistics.continuum.mesh import Layer
@@ -13,12 +14,12 @@ from atomistics.continuum.transport import limiting_current, simulate
 from atomistics.errors import AtomisticsError
 from atomistics.stored_reactions import read_all_binding_energies, read_binding_energy
 
-ELY, SEP, COAT = br.Electrolyte(), br.Separator(), br.Coating()
-PAPER = br.free_energy_from_screening(-10.39, -8.35)  # FITTED path, s = 1/7.2
+ELY, SEP, COAT = cmod.Electrolyte(), cmod.Separator(), cmod.Coating()
+PAPER = cmod.free_energy_from_screening(-10.39, -8.35)  # FITTED path, s = 1/7.2
 
 
 def test_competitive_adsorption_energy_and_screening_label():
-    assert br.competitive_adsorption_energy(-10.39, -8.35) == pytest.approx(-2.04)
+    assert cmod.competitive_adsorption_energy(-10.39, -8.35) == pytest.approx(-2.04)
     assert PAPER.delta_g_ev == pytest.approx(-2.04 / 7.2)
     assert PAPER.fitted and "FITTED" in PAPER.label() and "NOT a free energy" in PAPER.label()
 
@@ -65,39 +66,39 @@ def test_x_zero_limit_equals_todays_layered_results():
         COAT.thickness, ELY.diffusivity, ELY.t_plus, COAT.porosity, COAT.tortuosity, "coating"
     )
     sep_layer = Layer(SEP.thickness, ELY.diffusivity, ELY.t_plus, SEP.porosity, SEP.tortuosity)
-    neutral = br.cell_numbers(None, ELY, SEP, COAT, j, cells=120)
+    neutral = cmod.cell_numbers(None, ELY, SEP, COAT, j, cells=120)
     assert neutral.limiting_current == pytest.approx(
         limiting_current([coat_layer, sep_layer], ELY.c0), rel=1e-12
     )
     assert neutral.limiting_current == pytest.approx(_closed_cell_limiting_current(), rel=1e-4)
-    bulk, tau = br._sand_domain(ELY, SEP, j)
+    bulk, tau = cmod._sand_domain(ELY, SEP, j)
     long_sep = Layer(bulk, ELY.diffusivity, ELY.t_plus, SEP.porosity, SEP.tortuosity)
     today = simulate([coat_layer, long_sep], ELY.c0, j, t_end=20 * tau, cells_per_layer=(40, 120))
     assert neutral.sand_time_semi_infinite == pytest.approx(today.sand_time, rel=1e-12)
-    empty = br.cell_numbers(+1.5, ELY, SEP, COAT, j, cells=120)  # K ~ 1e-25: X ~ 1e-22 mol/m^3
+    empty = cmod.cell_numbers(+1.5, ELY, SEP, COAT, j, cells=120)  # K ~ 1e-25: X ~ 1e-22 mol/m^3
     assert empty.limiting_current == pytest.approx(neutral.limiting_current, rel=1e-6)
     assert empty.sand_time_semi_infinite == pytest.approx(neutral.sand_time_semi_infinite, rel=1e-5)
-    tr = br.coating_transport(+1.5, ELY, SEP, COAT)
+    tr = cmod.coating_transport(+1.5, ELY, SEP, COAT)
     assert tr.t_plus_coating == pytest.approx(ELY.t_plus, abs=1e-12)
     assert tr.t_plus_stack == pytest.approx(tr.t_plus_stack_neutral, abs=1e-12)
 
 
 def test_stack_transference_number_single_layer_series_and_tms():
-    one = br.LayerIons(20e-6, 1.0, 2.0, 0.4, 1.5)
-    assert br.stack_transference_number([one]) == pytest.approx(1.0 / 3.0)
-    blocked = br.LayerIons(20e-6, 1.0, 1e-12, 0.4, 1.5)  # anion immobile in an equal layer
-    assert br.stack_transference_number([one, blocked]) == pytest.approx(2.0 / 3.0, rel=1e-9)
+    one = cmod.LayerIons(20e-6, 1.0, 2.0, 0.4, 1.5)
+    assert cmod.stack_transference_number([one]) == pytest.approx(1.0 / 3.0)
+    blocked = cmod.LayerIons(20e-6, 1.0, 1e-12, 0.4, 1.5)  # anion immobile in an equal layer
+    assert cmod.stack_transference_number([one, blocked]) == pytest.approx(2.0 / 3.0, rel=1e-9)
     # one uniformly charged layer: the TMS transference number
     cp, cm = fc.donnan_partition(6000.0, 2000.0)
-    charged = br.LayerIons(2e-6, 1.0, 2.0, 0.35, 1.7, float(cp), float(cm))
-    assert br.stack_transference_number([charged]) == pytest.approx(
+    charged = cmod.LayerIons(2e-6, 1.0, 2.0, 0.35, 1.7, float(cp), float(cm))
+    assert cmod.stack_transference_number([charged]) == pytest.approx(
         fc.tms_transference_number(6000.0, 2000.0, 1.0, 2.0), rel=1e-12
     )
 
 
 @pytest.mark.parametrize("dg", [-2.04, -0.2833, -0.05, 0.1])
 def test_trapping_bound_and_oriani_with_occupancy(dg):
-    tr = br.coating_transport(dg, ELY, SEP, COAT)
+    tr = cmod.coating_transport(dg, ELY, SEP, COAT)
     assert tr.trapped_fraction <= tr.trapped_fraction_bound * (1 + 1e-12)
     assert tr.fixed_charge <= tr.site_concentration * (1 + 1e-12)
     # the coating's t+ can be no higher than with every site filled
@@ -111,16 +112,16 @@ def test_trapping_bound_and_oriani_with_occupancy(dg):
 
 def test_t_plus_sweep_matches_scalar_path():
     grid = np.array([-1.0, -0.3, 0.0, 0.2])
-    t_c, t_s = br.t_plus_sweep(grid, ELY, SEP, COAT)
+    t_c, t_s = cmod.t_plus_sweep(grid, ELY, SEP, COAT)
     for g, a, b in zip(grid, t_c, t_s, strict=True):
-        tr = br.coating_transport(float(g), ELY, SEP, COAT)
+        tr = cmod.coating_transport(float(g), ELY, SEP, COAT)
         assert a == pytest.approx(tr.t_plus_coating, rel=1e-10)
         assert b == pytest.approx(tr.t_plus_stack, rel=1e-10)
-    assert np.all(np.diff(br.t_plus_sweep(np.linspace(0.5, -1, 50), ELY, SEP, COAT)[1]) >= 0)
+    assert np.all(np.diff(cmod.t_plus_sweep(np.linspace(0.5, -1, 50), ELY, SEP, COAT)[1]) >= 0)
 
 
 def test_calibration_reports_cannot_reach_and_what_would():
-    cal = br.calibrate_free_energy(0.32, 0.63, ELY, SEP, COAT)
+    cal = cmod.calibrate_free_energy(0.32, 0.63, ELY, SEP, COAT)
     assert cal.target == "stack" and not cal.reachable and cal.delta_g_ev is None
     assert "CANNOT REACH" in cal.note and cal.t_plus_range[1] < 0.63
     assert cal.needed_site_density is None and cal.needed_thickness is None
@@ -128,20 +129,20 @@ def test_calibration_reports_cannot_reach_and_what_would():
     t = fc.tms_transference_number(ELY.c0, cal.needed_fixed_charge, 1 / 0.68, 1 / 0.32)
     assert t == pytest.approx(0.63, rel=1e-9)
     # a modest target: the needed site density and thickness each reach it exactly
-    cal2 = br.calibrate_free_energy(0.32, 0.33, ELY, SEP, COAT)
+    cal2 = cmod.calibrate_free_energy(0.32, 0.33, ELY, SEP, COAT)
     assert not cal2.reachable and cal2.needed_site_density and cal2.needed_thickness
     full = -3.0  # every site filled
-    more_sites = br.Coating(site_density=cal2.needed_site_density)
-    assert br.t_plus_sweep(full, ELY, SEP, more_sites)[1][0] == pytest.approx(0.33, abs=1e-6)
+    more_sites = cmod.Coating(site_density=cal2.needed_site_density)
+    assert cmod.t_plus_sweep(full, ELY, SEP, more_sites)[1][0] == pytest.approx(0.33, abs=1e-6)
     scale = cal2.needed_thickness / COAT.thickness  # loading scaled with thickness
-    thick = br.Coating(thickness=cal2.needed_thickness, loading=COAT.loading * scale)
-    assert br.t_plus_sweep(full, ELY, SEP, thick)[1][0] == pytest.approx(0.33, abs=1e-6)
+    thick = cmod.Coating(thickness=cal2.needed_thickness, loading=COAT.loading * scale)
+    assert cmod.t_plus_sweep(full, ELY, SEP, thick)[1][0] == pytest.approx(0.33, abs=1e-6)
 
 
 def test_calibration_fits_a_reachable_stack_target():
-    cal = br.calibrate_free_energy(0.32, 0.321, ELY, SEP, COAT, delta_e_ev=-2.04)
+    cal = cmod.calibrate_free_energy(0.32, 0.321, ELY, SEP, COAT, delta_e_ev=-2.04)
     assert cal.reachable
-    assert br.coating_transport(cal.delta_g_ev, ELY, SEP, COAT).t_plus_stack == pytest.approx(
+    assert cmod.coating_transport(cal.delta_g_ev, ELY, SEP, COAT).t_plus_stack == pytest.approx(
         0.321, abs=1e-9
     )
     assert cal.screening == pytest.approx(cal.delta_g_ev / -2.04)
@@ -157,11 +158,11 @@ def _assert_band_matches_the_interval_ends(res, dg: float, sigma: float) -> None
 
     z = norm.ppf(0.975)
     ends = (dg - z * sigma, dg + z * sigma)
-    t_stack = [br.coating_transport(g, ELY, SEP, COAT).t_plus_stack for g in ends]
+    t_stack = [cmod.coating_transport(g, ELY, SEP, COAT).t_plus_stack for g in ends]
     band = res.bands["t_plus_stack"]
     assert band.low == pytest.approx(min(t_stack), rel=1e-9)
     assert band.high == pytest.approx(max(t_stack), rel=1e-9)
-    cells = [br.cell_numbers(g, ELY, SEP, COAT, 10.0, cells=80) for g in ends]
+    cells = [cmod.cell_numbers(g, ELY, SEP, COAT, 10.0, cells=80) for g in ends]
     # Sand's time comes from a time-stepped solve; its event time carried noise of up to
     # 2e-3 relative before issue 19 item 7 (now ~2e-7 at rtol 1e-6), so interior samples
     # no longer stick out of the ends: it is held to 1e-5, J_lim to 1e-6
@@ -174,7 +175,7 @@ def _assert_band_matches_the_interval_ends(res, dg: float, sigma: float) -> None
 def test_bands_match_independent_ends_and_widen_with_spread():
     widths = []
     for sigma in (0.02, 0.08, 0.2):
-        fe = br.given_free_energy(-0.05, spread_ev={"total": sigma})
+        fe = cmod.given_free_energy(-0.05, spread_ev={"total": sigma})
         res = br.run_bridge(fe, cells=80)
         _assert_band_matches_the_interval_ends(res, -0.05, sigma)
         assert res.delta_g_interval.high - res.delta_g_interval.low == pytest.approx(
@@ -183,7 +184,7 @@ def test_bands_match_independent_ends_and_widen_with_spread():
         widths.append({k: v.high - v.low for k, v in res.bands.items()})
     for key in ("t_plus_coating", "t_plus_stack", "limiting_current", "sand_time_semi_infinite"):
         assert widths[0][key] < widths[1][key] < widths[2][key], key
-    none = br.run_bridge(br.given_free_energy(-0.05, spread_ev={}), cells=80)
+    none = br.run_bridge(cmod.given_free_energy(-0.05, spread_ev={}), cells=80)
     assert all(iv.low == iv.high == iv.central for iv in none.bands.values())
 
 
@@ -203,7 +204,7 @@ def test_paper_energies_at_the_defaults_say_which_way():
     # electrode's Sand's time is not reached while the model holds and the verdict says so
     assert np.isfinite(res.coated.interface_depletion_time)
     assert res.coated.sand_time_semi_infinite == np.inf
-    assert 0 < res.coated.electrode_li_at_interface_depletion < 0.01 * br.Electrolyte().c0
+    assert 0 < res.coated.electrode_li_at_interface_depletion < 0.01 * cmod.Electrolyte().c0
     assert "not reached" in res.directions["sand_time_semi_infinite"]
     # the verdict is the real cell's (coating + 20 um separator): at a protrusion's local
     # current both cells reach Sand's time, the coated one later at the central dG, but over
@@ -220,7 +221,7 @@ def test_paper_energies_at_the_defaults_say_which_way():
     assert any("edge surface" in w for w in res.warnings)  # site density vs adsorption surface
     assert res.surfaces["site_density"].startswith("edge")
     assert res.surfaces["adsorption_energy"].startswith("basal")
-    same = br.run_bridge(br.given_free_energy(-0.28, surface="edge", spread_ev={}), cells=80)
+    same = br.run_bridge(cmod.given_free_energy(-0.28, surface="edge", spread_ev={}), cells=80)
     assert not any("not the same sites" in w for w in same.warnings)
     d = res.to_dict()
     assert d["bands"]["sand_time_semi_infinite"] == {
@@ -233,11 +234,11 @@ def test_paper_energies_at_the_defaults_say_which_way():
 def test_exchange_free_energy_provenance_and_convergence():
     rx = SimpleNamespace(name="limmt_exchange", energy_ev=-0.4, converged=False, engine="xtb")
     with pytest.raises(AtomisticsError, match="unconverged"):
-        br.free_energy_from_exchange(rx)
-    fe = br.free_energy_from_exchange(rx, allow_unconverged=True)
+        cmod.free_energy_from_exchange(rx)
+    fe = cmod.free_energy_from_exchange(rx, allow_unconverged=True)
     assert "UNCONVERGED" in fe.solvation and fe.engine == "xtb" and not fe.fitted
     assert "gas-phase" in fe.label() and "charged-cell-residual" not in fe.spread_ev
-    ok = br.free_energy_from_exchange(
+    ok = cmod.free_energy_from_exchange(
         -0.4, converged=True, solvation_correction_ev=0.1, solvation_model="ALPB(DME-like, eps 7.2)"
     )
     assert ok.delta_g_ev == pytest.approx(-0.3)
@@ -248,16 +249,16 @@ def test_exchange_free_energy_provenance_and_convergence():
 def test_bad_inputs_raise():
     for bad in (-5.0, 0.0, float("nan"), float("inf")):
         with pytest.raises(AtomisticsError, match="temperature"):
-            br.Electrolyte(temperature=bad)
+            cmod.Electrolyte(temperature=bad)
     with pytest.raises(AtomisticsError, match="site_surface"):
-        br.Coating(site_surface="side")
+        cmod.Coating(site_surface="side")
     with pytest.raises(AtomisticsError, match="model"):
         br.run_bridge(PAPER, model="barrier")
 
 
 def test_unit_conversion_uses_pint():
-    assert br.ev_to_kj_per_mol(1.0) == pytest.approx(96.485332, rel=1e-8)
-    assert br.DME_SITE_CONCENTRATION == pytest.approx(868.3 / 0.09012, rel=1e-12)
+    assert cmod.ev_to_kj_per_mol(1.0) == pytest.approx(96.485332, rel=1e-8)
+    assert cmod.DME_SITE_CONCENTRATION == pytest.approx(868.3 / 0.09012, rel=1e-12)
     assert BOLTZMANN_EV * 298.15 == pytest.approx(0.025693, rel=1e-4)
 
 

@@ -14,6 +14,7 @@ import pytest
 from atomistics.cli import main
 from atomistics.continuum import bridge as br
 from atomistics.continuum import clay_charge as cc
+from atomistics.continuum import coating_model as cmod
 from atomistics.continuum.electrolyte_inputs import resolve_electrolyte
 from atomistics.continuum.mesh import Layer, TrapSites
 from atomistics.continuum.transport import limiting_current, simulate
@@ -52,7 +53,7 @@ def test_formula_mass_and_cec_of_the_builders_limmt():
     # the builder's default is the one the coating uses
     from atomistics.structures.clay import DEFAULT_LAYER_CHARGE
 
-    assert br.Coating().layer_charge == DEFAULT_LAYER_CHARGE == 0.25
+    assert cmod.Coating().layer_charge == DEFAULT_LAYER_CHARGE == 0.25
 
 
 def test_composition_read_off_the_built_slab():
@@ -80,7 +81,7 @@ def test_geometry_default_derives_the_thickness():
     assert (g.derived, g.loading, g.porosity) == ("thickness", 0.57e-2, 0.35)
     assert g.thickness == pytest.approx(THICKNESS, rel=1e-12)
     assert THICKNESS == pytest.approx(3.5836e-6, rel=1e-4)
-    coat = br.Coating()
+    coat = cmod.Coating()
     assert coat.thickness == pytest.approx(THICKNESS, rel=1e-12) and coat.derived == "thickness"
     # the paper's pair: 2.32934 um of solid in 2 um
     assert SOLID_PER_AREA / 2e-6 == pytest.approx(1.1647, rel=1e-4)
@@ -99,8 +100,8 @@ def test_geometry_other_pairs():
     # a Coating round trip (what --plot does with the result's inputs) keeps what was derived
     from dataclasses import asdict
 
-    coat = br.Coating(thickness=2e-6, porosity=0.35)
-    assert br.Coating(**asdict(coat)) == coat and coat.derived == "loading"
+    coat = cmod.Coating(thickness=2e-6, porosity=0.35)
+    assert cmod.Coating(**asdict(coat)) == coat and coat.derived == "loading"
 
 
 @pytest.mark.parametrize(
@@ -120,12 +121,12 @@ def test_geometry_refusals(kwargs, words):
     msg = str(err.value)
     assert "\n" not in msg and all(w in msg for w in words), msg
     with pytest.raises(AtomisticsError):
-        br.Coating(**kwargs)
+        cmod.Coating(**kwargs)
 
 
 def test_structural_fixed_charge_of_the_default_coating():
     assert X_TOTAL == pytest.approx(2515.14, rel=1e-5)
-    sc = br.Coating().structural_charge()
+    sc = cmod.Coating().structural_charge()
     assert sc.source == "composition"
     assert sc.cec == pytest.approx(CEC_025, rel=1e-7)
     assert sc.total_charge == pytest.approx(X_TOTAL, rel=1e-7)
@@ -135,10 +136,10 @@ def test_structural_fixed_charge_of_the_default_coating():
     # X_tot = CEC w (1 - eps) / (eps (w/rho_clay + (1 - w)/rho_binder))
     x_26 = CEC_025 * 0.8 * 0.65 / (0.35 * (0.8 / 2600.0 + 0.2 / 1780.0))
     assert x_26 == pytest.approx(2446.9, rel=1e-4)  # the issue rounds the CEC to 0.69: 2441
-    got = br.Coating(active_density=2600.0).structural_charge()
+    got = cmod.Coating(active_density=2600.0).structural_charge()
     assert got.total_charge == pytest.approx(x_26, rel=1e-7)
     # set directly: no band
-    given = br.Coating(fixed_charge=400.0).structural_charge()
+    given = cmod.Coating(fixed_charge=400.0).structural_charge()
     assert (given.source, given.fixed_charge, given.band) == ("given", 400.0, (400.0, 400.0))
 
 
@@ -152,7 +153,7 @@ def test_structural_charge_refusals():
         {"porosity": 1e-4},  # X_s = 0.1 x 1354 x 0.9999/1e-4 mol/m^3: no pore liquid left
     ):
         with pytest.raises(AtomisticsError) as err:
-            br.Coating(**kwargs)
+            cmod.Coating(**kwargs)
         assert "\n" not in str(err.value)
 
 
@@ -191,13 +192,15 @@ def test_structural_transference_numbers_by_hand():
     xs = 0.1 * X_TOTAL
     cm = (math.sqrt(xs**2 + 4 * 6000.0**2) - xs) / 2
     t_coat, t_stack = _t_plus_by_hand(cm + xs, cm)
-    got = br.structural_transference(xs, None, br.Electrolyte(), br.Separator(), br.Coating())
+    got = cmod.structural_transference(
+        xs, None, cmod.Electrolyte(), cmod.Separator(), cmod.Coating()
+    )
     assert got == pytest.approx((t_coat, t_stack), rel=1e-10)
     assert t_coat == pytest.approx(0.32919, abs=1e-5)
 
 
 def test_bridge_carries_the_structural_charge_with_its_band():
-    fe = br.given_free_energy(-0.5, spread_ev={})
+    fe = cmod.given_free_energy(-0.5, spread_ev={})
     # tms-frozen: the adsorption column as a constant X too (the structural column, the
     # mechanism's closed forms and this test do not depend on the model; it is the fast one)
     res = br.run_bridge(fe, model="tms-frozen", cells=80, band_points=3)
@@ -215,16 +218,16 @@ def test_bridge_carries_the_structural_charge_with_its_band():
         assert getattr(sb["t_plus_coating"], end) == pytest.approx(t_coat, rel=1e-9)
         assert getattr(sb["t_plus_stack"], end) == pytest.approx(t_stack, rel=1e-9)
     # the structural column is the existing fixed-charge machinery with a constant X
-    ely, sep, coat = br.Electrolyte(), br.Separator(), br.Coating()
+    ely, sep, coat = cmod.Electrolyte(), cmod.Separator(), cmod.Coating()
     layer = Layer(
         coat.thickness, 3e-10, 0.32, 0.35, coat.tortuosity, "coating", fixed_charge=sc.fixed_charge
     )
     assert res.coated_structural.limiting_current == pytest.approx(
-        limiting_current([layer, br.separator_layer(ely, sep)], 6000.0), rel=1e-12
+        limiting_current([layer, cmod.separator_layer(ely, sep)], 6000.0), rel=1e-12
     )
-    bulk, tau = br._sand_domain(ely, sep, 10.0)
+    bulk, tau = cmod._sand_domain(ely, sep, 10.0)
     direct = simulate(
-        [layer, br.separator_layer(ely, sep, bulk)],
+        [layer, cmod.separator_layer(ely, sep, bulk)],
         6000.0,
         10.0,
         t_end=20 * tau,
@@ -271,9 +274,9 @@ def test_resolve_electrolyte_labels_and_refusals():
 
 def test_bridge_at_another_c0_with_6m_values_warns_and_fixed_charge_0_is_off():
     res = br.run_bridge(
-        br.given_free_energy(-0.5, spread_ev={}),
-        electrolyte=br.Electrolyte(c0=1000.0),
-        coating=br.Coating(fixed_charge=0.0),
+        cmod.given_free_energy(-0.5, spread_ev={}),
+        electrolyte=cmod.Electrolyte(c0=1000.0),
+        coating=cmod.Coating(fixed_charge=0.0),
         model="tms-frozen",
         cells=60,
         band_points=1,

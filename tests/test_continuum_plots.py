@@ -7,6 +7,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from atomistics.continuum import bridge as br
+from atomistics.continuum import coating_model as cmod
 from atomistics.continuum import plots
 
 CELLS = 80  # the bridge and the figure on the same mesh: their central values agree exactly
@@ -14,7 +15,7 @@ CELLS = 80  # the bridge and the figure on the same mesh: their central values a
 
 @pytest.fixture(scope="module")
 def result():
-    return br.run_bridge(br.free_energy_from_screening(-10.39, -8.35), cells=CELLS, band_points=3)
+    return br.run_bridge(cmod.free_energy_from_screening(-10.39, -8.35), cells=CELLS, band_points=3)
 
 
 @pytest.fixture(scope="module")

@@ -270,9 +270,10 @@ def test_bridge_table_rows_and_a_column_below_its_limit():
     "not reached (below J_lim)" while the PE cell has a Sand's time."""
     from atomistics.cli.continuum import bridge_report_lines
     from atomistics.continuum import bridge as br
+    from atomistics.continuum import coating_model as cmod
 
-    fe = br.given_free_energy(-1.019, spread_ev={})
-    coat = br.Coating(fixed_charge=0.0)  # no structural column: one solve less
+    fe = cmod.given_free_energy(-1.019, spread_ev={})
+    coat = cmod.Coating(fixed_charge=0.0)  # no structural column: one solve less
     res = br.run_bridge(fe, coating=coat, cells=120, local_current_density=1.1 * 6461.2)
     assert res.coated.real_cell.event == "below J_lim"
     assert res.pe.real_cell.event == "sand" and res.coated_neutral.real_cell.event == "sand"
@@ -289,8 +290,9 @@ def test_verdict_is_made_on_the_real_cell_at_the_protrusion_current():
     same local current for both cells, and says that at the applied current neither cell
     has a Sand's time; the numbers in it are the real cell's own."""
     from atomistics.continuum import bridge as br
+    from atomistics.continuum import coating_model as cmod
 
-    weak = br.run_bridge(br.given_free_energy(0.5, spread_ev={}), cells=120)
+    weak = br.run_bridge(cmod.given_free_energy(0.5, spread_ev={}), cells=120)
     pe, co = weak.pe.real_cell, weak.coated.real_cell
     assert np.isfinite(pe.sand_time) and np.isfinite(co.sand_time)
     rel = co.sand_time / pe.sand_time - 1
@@ -299,24 +301,30 @@ def test_verdict_is_made_on_the_real_cell_at_the_protrusion_current():
     assert f"{rel:+.1%}" in weak.verdict and f"{co.sand_time:.4g} s" in weak.verdict
     assert "neither cell reaches dendrite onset (both reach a steady state)" in weak.verdict
     assert f"{pe.threshold_amplification:.4g}x (PE)" in weak.verdict
-    strong = br.run_bridge(br.given_free_energy(-1.019, spread_ev={}), cells=120)
+    strong = br.run_bridge(cmod.given_free_energy(-1.019, spread_ev={}), cells=120)
     co = strong.coated.real_cell
     assert co.event == "interface" and not np.isfinite(co.sand_time)
     assert strong.verdict.startswith("The model CANNOT TELL")
     assert f"after {co.interface_depletion_time:.4g} s" in strong.verdict
     assert "not dendrite onset" in strong.verdict and "trends, not numbers" in strong.verdict
+    # with the dry run's 6.31 eV spread the weak end of the band empties the traps: the
+    # verdict says where the onset goes over the band, not only at the central dG
+    wide = br.run_bridge(cmod.given_free_energy(-1.019, spread_ev={"tail": 6.31}), cells=120)
+    low = wide.real_cell_bands["coated"]["sand_time"].low
+    assert np.isfinite(low) and low < wide.pe.real_cell.sand_time
+    assert f"onset ranges from {low:.4g} s" in wide.verdict and "to never" in wide.verdict
 
 
 def test_real_cell_sand_time_with_traps_is_converged_on_the_bridge_mesh():
     """With trapped anions the electrode runs out inside the 3.6 um coating, so the coating's
     mesh sets the error: the bridge's mesh (800 coating + 600 separator cells at the
     default) must agree with a mesh twice as fine to 1e-4 (a 50-cell coating was 3 % off)."""
-    from atomistics.continuum import bridge as br
+    from atomistics.continuum import coating_model as cmod
 
-    ely, sep, coat = br.Electrolyte(), br.Separator(), br.Coating()
-    layers = [br.coating_layer(-0.2833, ely, coat, "tms"), br.separator_layer(ely, sep)]
+    ely, sep, coat = cmod.Electrolyte(), cmod.Separator(), cmod.Coating()
+    layers = [cmod.coating_layer(-0.2833, ely, coat, "tms"), cmod.separator_layer(ely, sep)]
     j_loc = 12922.5  # A/m^2: twice the PE cell's J_lim, the bridge's default local current
-    cell = br.cell_numbers(-0.2833, ely, sep, coat, 10.0, local_current_density=j_loc)
+    cell = cmod.cell_numbers(-0.2833, ely, sep, coat, 10.0, local_current_density=j_loc)
     fine = rc.real_cell_depletion(layers, ely.c0, j_loc, cells=[1600, 1200], rtol=1e-7)
     assert cell.real_cell.event == fine.event == "sand"
     assert cell.real_cell.sand_time == pytest.approx(fine.sand_time, rel=1e-4)

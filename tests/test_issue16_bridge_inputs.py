@@ -24,7 +24,7 @@ from catalogue_cases_bridge import two_protocols_db
 from scipy.optimize import brentq
 
 from atomistics.cli import main
-from atomistics.continuum import bridge as br
+from atomistics.continuum import coating_model as cmod
 from atomistics.continuum.constants import BOLTZMANN_EV
 from atomistics.continuum.study_bridge import parse_spread, run_study_bridge
 from atomistics.errors import AtomisticsError
@@ -32,10 +32,10 @@ from atomistics.reactions import ReactionEnergy
 
 REPO = Path(__file__).resolve().parents[1]
 TAFEL_CSV = REPO / "tests" / "data" / "tafel.csv"
-ELY, SEP, COAT = br.Electrolyte(), br.Separator(), br.Coating()
+ELY, SEP, COAT = cmod.Electrolyte(), cmod.Separator(), cmod.Coating()
 
 
-def _ion_diffusivities(ely: br.Electrolyte) -> tuple[float, float]:
+def _ion_diffusivities(ely: cmod.Electrolyte) -> tuple[float, float]:
     """D+ and D- from the ambipolar D and t+: D = 2 D+ D-/(D+ + D-), t+ = D+/(D+ + D-)."""
     return ely.diffusivity / (2 * (1 - ely.t_plus)), ely.diffusivity / (2 * ely.t_plus)
 
@@ -68,11 +68,11 @@ def _saturated_by_hand(ely=ELY, coat=COAT):
     ("dg", "temperature"), [(-19.0, 298.15), (-20.0, 298.15), (-1e4, 298.15), (-0.5, 150.0)]
 )
 def test_strong_binding_saturates_the_sites_without_overflow(dg, temperature):
-    ely = br.Electrolyte(temperature=temperature)
+    ely = cmod.Electrolyte(temperature=temperature)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        tr = br.coating_transport(dg, ely, SEP, COAT)
-        sweep_coat, sweep_stack = br.t_plus_sweep(np.array([dg, 10 * dg]), ely, SEP, COAT)
+        tr = cmod.coating_transport(dg, ely, SEP, COAT)
+        sweep_coat, sweep_stack = cmod.t_plus_sweep(np.array([dg, 10 * dg]), ely, SEP, COAT)
     c_plus, c_minus = _saturated_by_hand(ely)
     t_coat, t_stack = _t_plus_by_hand(c_plus, c_minus, ely)
     assert tr.trap_occupancy == 1.0
@@ -104,7 +104,7 @@ def test_moderate_dg_matches_a_direct_fermi_dirac_solution(dg):
     t_coat, t_stack = _t_plus_by_hand(c_plus, c_minus)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        tr = br.coating_transport(dg, ELY, SEP, COAT)
+        tr = cmod.coating_transport(dg, ELY, SEP, COAT)
     assert tr.trap_occupancy == pytest.approx(theta(c_minus), rel=1e-12)
     assert tr.c_plus_coating == pytest.approx(c_plus, rel=1e-12)
     assert tr.t_plus_coating == pytest.approx(t_coat, rel=1e-12)
@@ -159,7 +159,7 @@ def test_bridge_at_minus_20_ev_is_the_saturated_answer(capsys):
 def test_weak_binding_leaves_the_sites_empty():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        tr = br.coating_transport(20.0, br.Electrolyte(temperature=500.0), SEP, COAT)
+        tr = cmod.coating_transport(20.0, cmod.Electrolyte(temperature=500.0), SEP, COAT)
     assert tr.fixed_charge == 0.0 and tr.t_plus_stack == pytest.approx(ELY.t_plus, rel=1e-12)
 
 
@@ -171,12 +171,12 @@ def test_spread_bound():
     with pytest.raises(AtomisticsError, match=r"bridge.dg_spread.a: 10\.01 eV .* 0 to 10 eV"):
         parse_spread({"a": "10.01 eV"}, "exchange", "bridge.dg_spread")
     with pytest.raises(AtomisticsError, match="dG spread.x"):
-        br.given_free_energy(-0.3, spread_ev={"x": 1e300})
+        cmod.given_free_energy(-0.3, spread_ev={"x": 1e300})
 
 
 @pytest.mark.parametrize("temperature", [150.0, 500.0])
 def test_cell_temperature_ends_are_accepted(temperature):
-    assert br.Electrolyte(temperature=temperature).temperature == temperature
+    assert cmod.Electrolyte(temperature=temperature).temperature == temperature
     from atomistics.analysis.tafel import tafel_fit
 
     f = 96485.33212 / (8.314462618 * temperature)
@@ -192,7 +192,7 @@ def test_one_cell_temperature_rule(temperature):
     from atomistics.analysis.tafel import tafel_fit
 
     for call in (
-        lambda: br.Electrolyte(temperature=temperature),
+        lambda: cmod.Electrolyte(temperature=temperature),
         lambda: tafel_fit([0.1, 0.2, 0.3], [1.0, 2.0, 3.0], (0.1, 0.3), temperature),
         lambda: arrhenius_fit([temperature, 300.0], [1.0, 2.0]),
     ):
@@ -219,10 +219,10 @@ def test_study_bridge_refuses_a_charged_exchange_and_uses_a_neutral_one():
     section = {"exchange": "be", "dg_spread": "0 eV"}
     with pytest.raises(AtomisticsError, match=r"bridge.exchange = 'be' is a binding energy of"):
         run_study_bridge(section, None, {"be": _reaction("be", -8.4, True)})
-    fe = br.free_energy_from_exchange(_reaction("ex", -0.4, False))
+    fe = cmod.free_energy_from_exchange(_reaction("ex", -0.4, False))
     assert fe.origin == "exchange" and fe.delta_g_ev == -0.4 and "COMPUTED" in fe.label()
     with pytest.raises(AtomisticsError, match="charged fragments"):
-        br.free_energy_from_exchange(_reaction("be", -8.4, True))
+        cmod.free_energy_from_exchange(_reaction("be", -8.4, True))
 
 
 # --- item 16: --protocol -----------------------------------------------------------------

@@ -4,7 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from atomistics.continuum.bridge import Coating, free_energy_from_screening, run_bridge
+from atomistics.continuum.bridge import run_bridge
+from atomistics.continuum.coating_model import Coating, free_energy_from_screening
 from atomistics.continuum.study_bridge import parse_bridge_spec, parse_spread, run_study_bridge
 from atomistics.errors import AtomisticsError, StudySpecError
 from atomistics.study import load_study, parse_study

@@ -194,7 +194,7 @@ def _free_energy(args: argparse.Namespace):
 
     Long because it is one dispatch over the four ways a user gives dG (directly, as an exchange energy, as two binding energies, from the results database), each a few lines.
     """
-    from atomistics.continuum import bridge as br
+    from atomistics.continuum import coating_model as cmod
     from atomistics.continuum.study_bridge import parse_spread
 
     given = [
@@ -234,14 +234,14 @@ def _free_energy(args: argparse.Namespace):
         "spread_ev": spread,
     }
     if args.exchange_energy:
-        fe = br.free_energy_from_exchange(
+        fe = cmod.free_energy_from_exchange(
             parse_quantity(args.exchange_energy, "energy", "--exchange-energy"),
             converged=not args.unconverged_input,
             **exchange_options,
         )
         return fe, "command line (neutral exchange reaction)", None, None
     if args.delta_g:
-        fe = br.given_free_energy(
+        fe = cmod.given_free_energy(
             parse_quantity(args.delta_g, "energy", "--delta-g"),
             surface=args.surface,
             spread_ev=spread,
@@ -260,7 +260,7 @@ def _free_energy(args: argparse.Namespace):
             record = read_reaction(
                 args.db, args.study, args.exchange_name, args.engine, args.protocol
             )
-            br.check_neutral_exchange(
+            cmod.check_neutral_exchange(
                 record,
                 f"--exchange-name {args.exchange_name!r}",
                 "give a neutral exchange reaction of the study, or drop --exchange-name to read "
@@ -275,7 +275,7 @@ def _free_energy(args: argparse.Namespace):
                 correction = SolvationCorrection.from_record(record.solvation)
                 exchange_options.update(exchange_solvation_options(correction))
                 source += f"; ddG_solv {correction.ddg_ev:+.4f} eV stored with the reaction"
-            fe = br.free_energy_from_exchange(record, **exchange_options)
+            fe = cmod.free_energy_from_exchange(record, **exchange_options)
             return fe, source, None, None
         e_sa = read_binding_energy(
             args.db, args.study, args.surface_anion_name, args.engine, args.protocol
@@ -294,7 +294,7 @@ def _free_energy(args: argparse.Namespace):
             "primary), --delta-g, or the paper's charged-fragment binding energies (FITTED "
             "screening) --e-surface-anion '-10.39 eV' --e-cation-anion '-8.35 eV', or --db results.db --study NAME"
         )
-    fe = br.free_energy_from_screening(
+    fe = cmod.free_energy_from_screening(
         e_sa, e_ca, args.screening, surface=args.surface, spread_ev=spread
     )
     return fe, source, e_sa, e_ca
@@ -314,7 +314,7 @@ def _band(iv, fmt: str, scale: float = 1.0) -> str:
 
 def _depletion_lines(res) -> list[str]:
     """What the two depletion rows mean, and why a coated column has no dendrite onset."""
-    from atomistics.continuum.bridge import _electrode_status
+    from atomistics.continuum.bridge_report import _electrode_status
 
     lines = [
         "  Sand = Li+ depletion at the plating electrode (Sand's time proper: the dendrite "
@@ -477,7 +477,7 @@ def bridge_report_lines(
     res, e_sa: float | None = None, e_ca: float | None = None, source: str = ""
 ) -> list[str]:
     """Human-readable bridge result, each number labelled COMPUTED, GIVEN or FITTED."""
-    from atomistics.continuum.bridge import format_slowing
+    from atomistics.continuum.bridge_report import format_slowing
 
     fe, tr = res.free_energy, res.transport
     ely = res.inputs["electrolyte"]
@@ -617,6 +617,7 @@ def _local_current(args: argparse.Namespace, applied: float) -> float | None:
 
 def cmd_bridge(args: argparse.Namespace) -> int:
     from atomistics.continuum import bridge as br
+    from atomistics.continuum import coating_model as cmod
 
     temperature = check_cell_temperature(
         parse_quantity(args.temperature, "temperature", "--temperature"),
@@ -637,7 +638,7 @@ def cmd_bridge(args: argparse.Namespace) -> int:
         names={"c0": "--c0", "diffusivity": "--diffusivity", "t_plus": "--t-plus"},
         c0_text=args.c0,
     )
-    ely = br.Electrolyte(
+    ely = cmod.Electrolyte(
         c0=values["c0"],
         diffusivity=values["diffusivity"],
         t_plus=values["t_plus"],
@@ -646,7 +647,7 @@ def cmd_bridge(args: argparse.Namespace) -> int:
             args.liquid_sites, "concentration", "--liquid-sites"
         ),
     )
-    sep = br.Separator(
+    sep = cmod.Separator(
         thickness=parse_quantity(args.separator_thickness, "length", "--separator-thickness"),
         porosity=args.separator_porosity,
         bruggeman=args.bruggeman,
@@ -668,7 +669,7 @@ def cmd_bridge(args: argparse.Namespace) -> int:
             "porosity": "--coating-porosity",
         },
     )
-    coat = br.Coating(
+    coat = cmod.Coating(
         thickness=geometry.thickness,
         loading=geometry.loading,
         active_fraction=args.active_fraction,

@@ -14,8 +14,10 @@ Modules, one job each:
   concentration overpotential, time to steady state, threshold amplification J_lim/J and the
   Sand's time at a local current.
 - :mod:`~atomistics.continuum.sweep`: vectorised parameter sweeps.
-- :mod:`~atomistics.continuum.bridge`: adsorption free energy -> trapped anions -> t+, J_lim,
-  Sand's time, with uncertainty bands.
+- :mod:`~atomistics.continuum.coating_model`: the bridge's physics: adsorption free energy ->
+  trapped anions -> t+, J_lim, Sand's time; calibration of dG to a measured t+.
+- :mod:`~atomistics.continuum.bridge_report`: the bridge's prose (verdict, notes, warnings).
+- :mod:`~atomistics.continuum.bridge`: runs the model with uncertainty bands (``run_bridge``).
 - :mod:`~atomistics.continuum.plots`: figures (matplotlib Figure objects, no global backend).
 
 The package takes numbers and returns numbers: stored reactions reach it through

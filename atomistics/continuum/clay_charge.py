@@ -1,6 +1,6 @@
 r"""The clay's own layer charge as a fixed charge, and a coating geometry that can exist.
 
-Pure functions; the bridge (:mod:`atomistics.continuum.bridge`) calls them and carries
+Pure functions; the coating model (:mod:`atomistics.continuum.coating_model`) calls them and carries
 the result through the existing Teorell-Meyer-Sievers (TMS) machinery
 (:mod:`atomistics.continuum.fixedcharge`): this module solves no transport.
 

@@ -1,7 +1,8 @@
 r"""Where the uniform-X (TMS) coating model holds: Debye length against pore size.
 
-Pure functions in SI units; the bridge (:mod:`atomistics.continuum.bridge`) calls them and
-reports the coating's transference number as a bracket between two limits.
+Pure functions in SI units; the coating model (:mod:`atomistics.continuum.coating_model`)
+calls them, and the bridge reports the coating's transference number as a bracket between
+two limits.
 
 Two limits of a charged pore
 ----------------------------

@@ -89,7 +89,7 @@ def resolve_electrolyte(
 
 
 def origin_from_values(c0: float, diffusivity: float, t_plus: float) -> dict[str, str]:
-    """Labels for an :class:`~atomistics.continuum.bridge.Electrolyte` built in code:
+    """Labels for an :class:`~atomistics.continuum.coating_model.Electrolyte` built in code:
     a value equal to the 6 M default is labelled as the default, anything else GIVEN."""
     out = {}
     for key, v, default in (

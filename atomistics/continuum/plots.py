@@ -212,21 +212,21 @@ def bridge_bands_figure(
 
     Long because it lays out one figure's three panels (t+, J_lim, depletion times), which share the sampled band and the axes' style.
     """
-    from atomistics.continuum import bridge as br
+    from atomistics.continuum import coating_model as cmod
 
-    ely = br.Electrolyte(**result.inputs["electrolyte"])
-    sep = br.Separator(**result.inputs["separator"])
-    coat = br.Coating(**result.inputs["coating"])
+    ely = cmod.Electrolyte(**result.inputs["electrolyte"])
+    sep = cmod.Separator(**result.inputs["separator"])
+    coat = cmod.Coating(**result.inputs["coating"])
     j = result.inputs["current_density"]
     model = result.inputs["model"]
     iv = result.delta_g_interval
     half = max(iv.central - iv.low, 0.25)
     lo, hi = iv.central - 1.6 * half, iv.central + 1.6 * half
     grid = np.linspace(lo, hi, 301)
-    t_c, t_s = br.t_plus_sweep(grid, ely, sep, coat)
+    t_c, t_s = cmod.t_plus_sweep(grid, ely, sep, coat)
 
     def solve(g: float) -> np.ndarray:
-        c = br.cell_numbers(g, ely, sep, coat, j, model, cells)
+        c = cmod.cell_numbers(g, ely, sep, coat, j, model, cells)
         return np.array([c.limiting_current, c.sand_time_semi_infinite])
 
     start = np.concatenate([np.linspace(lo, hi, start_points), [iv.low, iv.central, iv.high]])

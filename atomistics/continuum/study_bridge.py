@@ -3,7 +3,7 @@
 The section names where the adsorption free energy comes from and the electrolyte /
 separator / coating / current parameters, each a number in SI or a string with units
 (parsed with :func:`atomistics.units.parse_quantity`). Omitted values take the defaults
-of :mod:`atomistics.continuum.bridge` (the paper's 6 M LiFSI/DME, 0.57 mg cm⁻²
+of :mod:`atomistics.continuum.coating_model` (the paper's 6 M LiFSI/DME, 0.57 mg cm⁻²
 LiMMT:PVDF 80:20 coating of porosity 0.35, its thickness derived, 1 mA cm⁻²). A c0 other
 than 6 M needs diffusivity and t_plus. The coating takes two of thickness, loading and
 porosity (the third is derived); its structural charge comes from ``layer_charge`` and
@@ -35,9 +35,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from atomistics.continuum import clay_charge as cc
-from atomistics.continuum.bridge import (
+from atomistics.continuum.bridge import BridgeResult, run_bridge
+from atomistics.continuum.coating_model import (
     DME_DIELECTRIC_CONSTANT,
-    BridgeResult,
     Coating,
     Electrolyte,
     FreeEnergy,
@@ -47,7 +47,6 @@ from atomistics.continuum.bridge import (
     default_spread,
     free_energy_from_exchange,
     free_energy_from_screening,
-    run_bridge,
 )
 from atomistics.continuum.electrolyte_inputs import resolve_electrolyte
 from atomistics.errors import AtomisticsError, StudySpecError
@@ -169,8 +168,8 @@ def parse_spread(value: Any, origin: str, where: str = "dg_spread") -> dict[str,
     """A dG spread: ``None`` (the ASSUMED defaults), one number/quantity, a mapping of
     sources, or text ``"site-to-site=0.1 eV, xtb-vs-DFT=0.15 eV"``; 1 sigma, in eV.
 
-    Each component must lie in 0 to :data:`~atomistics.continuum.bridge.MAX_DG_SPREAD_EV`
-    (10 eV; :func:`~atomistics.continuum.bridge.check_spread` says why); ``where`` names
+    Each component must lie in 0 to :data:`~atomistics.continuum.coating_model.MAX_DG_SPREAD_EV`
+    (10 eV; :func:`~atomistics.continuum.coating_model.check_spread` says why); ``where`` names
     the input in the messages."""
     if value is None:
         return default_spread(origin)
@@ -208,7 +207,7 @@ def check_bridge_section(section: dict[str, Any] | None) -> BridgeSpec:
     would read: electrolyte, separator and coating (units, finite, physical ranges: a cell
     temperature of 150-500 K (:func:`atomistics.units.check_cell_temperature`), a porosity
     in (0, 1), ...), current density, solvation correction and dG spread (each source 0 to
-    10 eV, :func:`atomistics.continuum.bridge.check_spread`). Commands that load a study call it first, so a bad value
+    10 eV, :func:`atomistics.continuum.coating_model.check_spread`). Commands that load a study call it first, so a bad value
     fails before any calculation, not at the bridge step after all of them.
     """
     spec = parse_bridge_spec(section)
