@@ -167,16 +167,7 @@ def _verdict(
             f"; over dG's 95 % band the coated cell's onset ranges from {band.low:.4g} s{vs} "
             f"to {hi_t}"
         )
-    a_pe, a_co = pe.threshold_amplification, co.threshold_amplification
-    applied = f"at the applied {current_density / 10:.4g} mA/cm^2 "
-    if a_pe > 1 and a_co > 1:
-        applied += (
-            "neither cell reaches dendrite onset (both reach a steady state); a protrusion must "
-            f"concentrate the current {a_pe:.4g}x (PE) or {a_co:.4g}x (coated) to reach it: the "
-            f"coating {'RAISES' if a_co > a_pe else 'LOWERS'} that threshold by {a_co / a_pe - 1:+.1%}"
-        )
-    else:
-        applied += f"the current is above J_lim (A* = {a_pe:.3g} PE, {a_co:.3g} coated)"
+    applied = _applied_current_clause(pe, co, current_density)
     limits = (
         f"; at c0 = {c0 / 1000:.3g} M the model is dilute-solution theory (no activity "
         "coefficients, ideal Donnan partition): trends, not numbers"
@@ -184,6 +175,19 @@ def _verdict(
         else ""
     )
     return f"{head}; {applied}{limits}."
+
+
+def _applied_current_clause(pe, co, current_density: float) -> str:
+    """The verdict's clause on the applied current: a steady state or not, and A* = J_lim/J."""
+    a_pe, a_co = pe.threshold_amplification, co.threshold_amplification
+    applied = f"at the applied {current_density / 10:.4g} mA/cm^2 "
+    if a_pe > 1 and a_co > 1:
+        return applied + (
+            "neither cell reaches dendrite onset (both reach a steady state); a protrusion must "
+            f"concentrate the current {a_pe:.4g}x (PE) or {a_co:.4g}x (coated) to reach it: the "
+            f"coating {'RAISES' if a_co > a_pe else 'LOWERS'} that threshold by {a_co / a_pe - 1:+.1%}"
+        )
+    return applied + f"the current is above J_lim (A* = {a_pe:.3g} PE, {a_co:.3g} coated)"
 
 
 def _semi_infinite_verdict(
