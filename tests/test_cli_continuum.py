@@ -221,3 +221,19 @@ def test_bridge_reads_the_exchange_reaction_from_the_db(tmp_path):
     fe = out["free_energy"]
     assert fe["origin"] == "exchange" and fe["delta_g_ev"] == pytest.approx(-0.31)
     assert fe["engine"] == "xtb" and "UNCONVERGED" in fe["solvation"]
+
+
+def test_negative_quantities_are_values_and_usage_errors_are_one_line():
+    """``--delta-g -1.019eV`` (no space, no '=') is a value, not an unknown option: the
+    CLI's parser treats any token that starts like a negative number as one (cli._Parser);
+    a real usage error is one line naming the option, exit 2."""
+    text = run("bridge", "--delta-g", "-1.019eV", "--json").stdout
+    assert json.loads(text)["free_energy"]["delta_g_ev"] == pytest.approx(-1.019)
+    proc = run("bridge", "--delta-g", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: argument --delta-g: expected one argument "
+        "(atomistics bridge --help lists the options)"
+    ]
+    bad = run("bridge", "--delta-g", "-1 eV", "--c0", "-1mol/L", check=False)
+    assert bad.returncode == 2 and "--c0 must be a positive concentration" in bad.stderr

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -58,12 +59,28 @@ def _load_modules() -> list:
     return modules
 
 
+#: A value that starts like a negative number, with or without a unit: "-1eV", "-0.5",
+#: "-.3mol/L", "-1e-3".
+_NEGATIVE_VALUE = re.compile(r"^-\.?\d")
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with its usage errors redacted (they quote the offending value)."""
+    r"""argparse with its usage errors on one redacted line, and negative quantities as values.
+
+    Workaround, in this one place: argparse reads a token that starts with "-" as an
+    option unless it is a bare negative number (its private ``_negative_number_matcher``,
+    ``^-\d+$|^-\d*\.\d+$``), so ``--delta-g -1eV`` failed with "expected one argument",
+    although every energy of this field is negative. No option of this CLI starts with a
+    digit, so any token that starts like a negative number is a value.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_VALUE
 
     def error(self, message: str):
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {redact(message)}\n")
+        # One line, no usage dump (``--help`` shows it): the message names the option.
+        self.exit(2, f"error: {redact(message)} ({self.prog} --help lists the options)\n")
 
 
 def _one_line(text: object) -> str:
