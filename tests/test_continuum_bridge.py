@@ -309,3 +309,19 @@ def test_frozen_fixed_charge_model_limiting_current():
     assert res.inputs["model"] == "tms-frozen"
     assert res.depleted_coating_voltage > 0  # the frozen picture's ohmic cost
     assert not res.coated.electrode_can_deplete and res.coated.sand_time_semi_infinite == np.inf
+
+
+def test_a_cp2k_exchange_energy_carries_a_dft_spread_not_xtb_vs_dft():
+    """The default spread names what the error is of: an xtb energy's 'xtb-vs-DFT', a CP2K
+    energy's 'DFT-functional' (same 1 sigma, ASSUMED), never 'xtb-vs-DFT' for DFT."""
+    from types import SimpleNamespace
+
+    def record(engine):
+        return SimpleNamespace(name="ex", energy_ev=-0.683, converged=True, engine=engine)
+
+    dft = cmod.free_energy_from_exchange(record("cp2k"))
+    xtb = cmod.free_energy_from_exchange(record("xtb"))
+    assert "xtb-vs-DFT" not in dft.spread_ev and dft.spread_ev["DFT-functional"] == 0.15
+    assert xtb.spread_ev["xtb-vs-DFT"] == 0.15 and "DFT-functional" not in xtb.spread_ev
+    assert dft.sigma_ev == pytest.approx(xtb.sigma_ev)  # the same size, named for its engine
+    assert list(dft.spread_ev) == ["site-to-site", "DFT-functional", "D3-variant"]
