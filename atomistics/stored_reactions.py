@@ -134,3 +134,20 @@ def bridge_inputs(
         return None
     binding = {n: float(by_name[n].energy_ev) for n in used if n != exchange}
     return binding, {n: by_name[n] for n in used}, used
+
+
+def unconverged_reason(records: dict, used: list[str], allow_unconverged: bool) -> str | None:
+    """Why the bridge is not evaluated on these inputs, or None when it may be.
+
+    The one rule for ``atomistics run`` and the FireWorks bridge task: a reaction energy
+    built from unconverged calculations is not used unless the study's
+    ``bridge.allow_unconverged`` (or ``atomistics run --allow-unconverged``) opts in.
+    """
+    bad = [n for n in used if not getattr(records[n], "converged", True)]
+    if not bad or allow_unconverged:
+        return None
+    return (
+        f"{', '.join(bad)} built from unconverged calculations (see the table); set "
+        "bridge.allow_unconverged: true in the study (atomistics run: --allow-unconverged) "
+        "to use them anyway."
+    )

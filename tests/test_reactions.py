@@ -390,3 +390,21 @@ def test_run_does_not_pass_an_unconverged_reaction_to_the_bridge(capsys):
     _print_bridge(study, [entry], "xtb", allow_unconverged=True)
     out = capsys.readouterr().out
     assert "UNCONVERGED inputs" in out and "VERDICT" in out
+
+
+def test_one_rule_for_an_unconverged_bridge_input():
+    """atomistics run and the FireWorks bridge task refuse the same inputs with the same
+    words, and both let the study's bridge.allow_unconverged opt in."""
+    from types import SimpleNamespace
+
+    from atomistics.stored_reactions import unconverged_reason
+
+    records = {
+        "ex": SimpleNamespace(converged=False),
+        "ok": SimpleNamespace(converged=True),
+    }
+    why = unconverged_reason(records, ["ex", "ok"], allow_unconverged=False)
+    assert why.startswith("ex built from unconverged calculations")
+    assert "bridge.allow_unconverged: true" in why and "--allow-unconverged" in why
+    assert unconverged_reason(records, ["ex"], allow_unconverged=True) is None
+    assert unconverged_reason(records, ["ok"], allow_unconverged=False) is None

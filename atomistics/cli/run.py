@@ -165,7 +165,7 @@ def _print_bridge(
         print("\n".join(solvation.report_lines()))
     from atomistics.cli.continuum import bridge_report_lines
     from atomistics.continuum.study_bridge import parse_bridge_spec, run_study_bridge
-    from atomistics.stored_reactions import bridge_inputs
+    from atomistics.stored_reactions import bridge_inputs, unconverged_reason
 
     spec = parse_bridge_spec(study.bridge)
     allow_unconverged = allow_unconverged or spec.allow_unconverged
@@ -176,12 +176,9 @@ def _print_bridge(
     print()
     print(f"Continuum bridge (study {study.name}, {engine_name} reaction energies):")
     bad = [n for n in used if not getattr(records[n], "converged", True)]
-    if bad and not allow_unconverged:
-        print(
-            f"  not evaluated: {', '.join(bad)} built from unconverged calculations "
-            "(see the table); rerun with --allow-unconverged (or set bridge.allow_unconverged: "
-            "true) to use them anyway."
-        )
+    refused = unconverged_reason(records, used, allow_unconverged)
+    if refused:
+        print(f"  not evaluated: {refused}")
         return
     try:
         result = run_study_bridge(

@@ -357,7 +357,9 @@ class RunBridge(_Base):
 
     The energies are read from the results database through
     :func:`atomistics.db.reactions_from_db`, for this engine and protocol only. An
-    energy built from unconverged inputs is not used (status "not evaluated").
+    energy built from unconverged inputs is not used (status "not evaluated") unless the
+    study's ``bridge.allow_unconverged`` opts in: the rule of ``atomistics run``
+    (:func:`atomistics.stored_reactions.unconverged_reason`).
     The result goes to the launch's ``stored_data`` and to
     ``<workdir>/<study>/bridge-<engine>.json``. A bridge that does not apply to the
     numbers is recorded as such, not fizzled: the calculations it follows are valid.
@@ -369,7 +371,11 @@ class RunBridge(_Base):
     def run_task(self, fw_spec):
         from atomistics import db as dbmod
         from atomistics.continuum.study_bridge import parse_bridge_spec, run_study_bridge
-        from atomistics.stored_reactions import bridge_inputs, stored_solvation
+        from atomistics.stored_reactions import (
+            bridge_inputs,
+            stored_solvation,
+            unconverged_reason,
+        )
 
         db = self.connect(fw_spec)
         stored = dbmod.reactions_from_db(db, self["study"], self["engine"], self.get("protocol"))
@@ -387,10 +393,9 @@ class RunBridge(_Base):
             binding, records, _ = inputs
             used = list(records.values())
             energies = {n: r.energy_ev for n, r in records.items()}
-            bad = [r.name for r in used if not r.converged]
-            if bad:
-                result = {"not_evaluated": f"{bad} built from unconverged calculations"}
-                status = "not evaluated"
+            refused = unconverged_reason(records, list(records), spec.allow_unconverged)
+            if refused:
+                result, status = {"not_evaluated": refused}, "not evaluated"
             else:
                 try:
                     solvation = stored_solvation(self["bridge"], records)
