@@ -1,7 +1,7 @@
 # Entry points for a fresh Debian/Ubuntu machine (see README):
 #   make demo   - set up, then the quick computed chain (2x1 exchange reaction, GFN1-xTB,
 #                 implicit solvent, bridge; minutes) and the paper-preset CP2K inputs
-#   make paper-dry-run - the paper's whole 2x2 study with the dry-run engine (about half an hour)
+#   make paper-dry-run - the paper's whole 2x2 study with the dry-run engine (about 1.5 h on 2 cores)
 #   make test   - set up, then run the test suite
 #   make test-fast - the suite without CP2K, tblite on slabs or FireWorks runs (< 2 min)
 # Both create/update the virtual environment in .venv (the package with its test and
