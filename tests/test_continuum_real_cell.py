@@ -328,3 +328,28 @@ def test_real_cell_sand_time_with_traps_is_converged_on_the_bridge_mesh():
     fine = rc.real_cell_depletion(layers, ely.c0, j_loc, cells=[1600, 1200], rtol=1e-7)
     assert cell.real_cell.event == fine.event == "sand"
     assert cell.real_cell.sand_time == pytest.approx(fine.sand_time, rel=1e-4)
+
+
+def test_bridge_real_cell_times_are_converged_where_they_are_cheap_and_dear():
+    """The bridge's real-cell mesh and tolerances, against references on finer meshes and
+    tighter tolerances: the time to 99 % of the steady state of a constant-X coating (rtol
+    set it: 2.8e-3 short at 1e-6) and an interface depletion time (coarse mesh, 6e-5)."""
+    from dataclasses import replace
+
+    from atomistics.continuum import coating_model as cmod
+
+    ely, sep, coat = cmod.Electrolyte(), cmod.Separator(), cmod.Coating()
+    x_layer = replace(cmod.coating_layer(None, ely, coat), fixed_charge=251.5)
+    layers = [x_layer, cmod.separator_layer(ely, sep)]
+    cell = cmod.cell_numbers(
+        None, ely, sep, coat, 10.0, fixed_charge=251.5, local_current_density=12922.5
+    )
+    ref = rc.time_to_steady_state(layers, ely.c0, 10.0, cells=[800, 600], rtol=1e-9)
+    assert cell.real_cell.time_to_steady_state == pytest.approx(ref, rel=1e-4)
+    trapped = [cmod.coating_layer(-1.019, ely, coat, "tms"), cmod.separator_layer(ely, sep)]
+    coarse = cmod.cell_numbers(-1.019, ely, sep, coat, 10.0, local_current_density=12922.5)
+    fine = rc.real_cell_depletion(trapped, ely.c0, 12922.5, cells=[400, 300], rtol=1e-7)
+    assert coarse.real_cell.event == fine.event == "interface"
+    assert coarse.real_cell.interface_depletion_time == pytest.approx(
+        fine.interface_depletion_time, rel=2e-4
+    )

@@ -956,23 +956,27 @@ def _real_cell(
     rtol: float,
 ) -> RealCellNumbers | None:
     """The real cell's numbers (:func:`atomistics.continuum.real_cell.real_cell_numbers`)
-    on the real thicknesses, or ``None`` without a local current. Mesh: ``cells``
-    separator cells and ``4 cells / 3`` coating cells (600 and 800 at the default 600): with
-    trapped anions the depletion happens in the thin coating, whose mesh sets the error;
-    there the Sand's time is converged to ~1e-5 relative (50 coating cells were 3 % off;
-    tests/test_continuum_real_cell.py), at ~1 s per transient."""
+    on the real thicknesses, or ``None`` without a local current. Mesh: ``cells // 12``
+    coating and ``cells // 4`` separator cells (50 and 150 at the default 600) find the
+    event; a Sand's time is then solved again on ``4 cells / 3`` and ``cells`` (800 and
+    600), because with trapped anions Li+ runs out inside the thin coating, whose mesh
+    sets its error: converged to ~1e-5 there (50 coating cells were 3 % off), and an
+    interface depletion to ~6e-5 on the coarse mesh, where the fine one would cost 20 s
+    (tests/test_continuum_real_cell.py)."""
     if local_current_density is None:
         return None
-    counts = [max(4 * cells // 3, 40)] * (len(layers) - 1) + [max(cells, 40)]
+    coarse = [max(cells // 12, 20)] * (len(layers) - 1) + [max(cells // 4, 40)]
+    fine = [max(4 * cells // 3, 40)] * (len(layers) - 1) + [max(cells, 40)]
     return real_cell_numbers(
         layers,
         electrolyte.c0,
         current_density,
         local_current_density,
         temperature=electrolyte.temperature,
-        cells=counts,
+        cells=coarse,
         rtol=rtol,
         limiting_current_density=j_lim,
+        sand_cells=fine,
     )
 
 
