@@ -948,7 +948,7 @@ def _steady_profile_inventory(layers: Sequence[Layer], c0: float, j: float, star
             total += layer.porosity * integral
             s = math.sqrt(cm_end * (cm_end + layer.fixed_charge))
             continue
-        x_of, dx_of = _charge_functions(layer)
+        x_of, dx_of = charge_functions(layer)
 
         def ode(_x, y, x_of=x_of, dx_of=dx_of, rate=rate):
             cm = max(y[0], 1e-300)
@@ -1034,7 +1034,7 @@ def interface_limiting_current(layers: Sequence[Layer], c0: float) -> float:
     return _solve_for_current(lambda j: _steady_profile_inventory(layers, c0, j, 0.0) - inv0)
 
 
-def _charge_functions(layer: Layer):
+def charge_functions(layer: Layer):
     """``X(c-)`` and ``dX/dc-`` of a charged layer as scalar functions."""
     if layer.traps is not None:
         traps = layer.traps

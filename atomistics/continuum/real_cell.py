@@ -92,6 +92,7 @@ from atomistics.continuum.constants import FARADAY, GAS_CONSTANT
 from atomistics.continuum.fixedcharge import (
     FixedChargeSystem,
     cell_properties,
+    charge_functions,
     constant_charge_profile_end,
     donnan_partition,
     equilibrium_li,
@@ -100,6 +101,7 @@ from atomistics.continuum.fixedcharge import (
 )
 from atomistics.continuum.mesh import Layer, discretise
 from atomistics.continuum.modal import modal_expansion
+from atomistics.continuum.sand import ion_diffusivities
 from atomistics.continuum.transport import limiting_current, simulate
 from atomistics.errors import AtomisticsError
 
@@ -140,18 +142,10 @@ def _check(layers: Sequence[Layer], c0: float, current_density: float) -> list[L
 
 
 def _ion_diffusivities(layer: Layer) -> tuple[float, float]:
-    """Free-solution ``(D+, D-)`` of a layer from its ambipolar D and t+ (as the solvers)."""
-    tp = layer.t_plus if layer.t_plus > 0 else 1e-12
-    return layer.diffusivity / (2.0 * (1.0 - tp)), layer.diffusivity / (2.0 * tp)
-
-
-def _charge(layer: Layer):
-    """``X(c-)`` and ``dX/dc-`` of a layer as scalar functions (zero for a neutral one)."""
-    if layer.traps is not None:
-        traps = layer.traps
-        return (lambda c: float(traps.trapped(c))), (lambda c: float(traps.d_trapped(c)))
-    x = float(layer.fixed_charge)
-    return (lambda c: x), (lambda c: 0.0)
+    """Free-solution ``(D+, D-)`` of a layer (:func:`atomistics.continuum.sand.ion_diffusivities`;
+    a neutral layer's t+ = 0 is taken as 1e-12, as the solvers do)."""
+    d_plus, d_minus = ion_diffusivities(layer.diffusivity, max(layer.t_plus, 1e-12))
+    return float(d_plus), float(d_minus)
 
 
 def _equilibrium_li(layer: Layer, c0: float) -> float:
@@ -212,7 +206,7 @@ def _march(layers: Sequence[Layer], c0: float, j: float, cm_wall: float) -> Stea
         g = layer.porosity / layer.tortuosity
         rate = j / (FARADAY * g * d_plus)
         cm_start = cm_wall if k == 0 else _anion_at_salt(layer, s)
-        x_of, dx_of = _charge(layer)
+        x_of, dx_of = charge_functions(layer)
         if not layer.charged:
             cm_end = cm_start + 0.5 * rate * layer.thickness
             integral = layer.thickness * 0.5 * (cm_start + cm_end)
@@ -314,7 +308,7 @@ def _diffusion_potential(layer: Layer, ends: LayerEnds) -> float:
         return 0.0
     if not layer.charged:  # c+ = c- = c: (D- - D+)/(D+ + D-) ln(c_b/c_a) = (1 - 2 t+) ln
         return (d_minus - d_plus) / (d_plus + d_minus) * math.log(b / a)
-    x_of, dx_of = _charge(layer)
+    x_of, dx_of = charge_functions(layer)
 
     def integrand(t: float) -> float:  # in t = ln c-: dc- = c- dt
         c = math.exp(t)
