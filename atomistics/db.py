@@ -441,19 +441,28 @@ def _reaction_kvp(study: str, entry: ReactionEnergy) -> dict[str, Any]:
         "protocol": entry.protocol,
         "input_hash": entry.input_hash,
     }
-    if entry.bsse_ev is not None:
-        kvp["bsse_ev"] = float(entry.bsse_ev)
     if entry.paper_value_ev is not None:
         kvp["paper_value_ev"] = float(entry.paper_value_ev)
-    series = entry.vacuum_series
-    if series:  # the vacuum-extrapolated value (atomistics.charged_slab), next to e_reaction_ev
+    kvp.update(correction_columns(entry.corrections))
+    return kvp
+
+
+def correction_columns(corrections: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The query columns of a reaction's corrections (:data:`atomistics.reactions.CORRECTIONS`),
+    next to ``e_reaction_ev``; the whole records are in the row's ``data["corrections"]``."""
+    kvp: dict[str, Any] = {}
+    counterpoise = corrections.get("counterpoise")
+    if counterpoise:
+        kvp["bsse_ev"] = float(counterpoise["bsse_ev"])
+    series = corrections.get("vacuum_series")
+    if series:  # the vacuum-extrapolated value (atomistics.charged_slab)
         kvp["vacuum_series_status"] = str(series["status"])
         kvp["vacuum_series_converged"] = bool(series["converged"])
         if series.get("value_ev") is not None:
             kvp["e_vacuum_extrapolated_ev"] = float(series["value_ev"])
             kvp["e_vacuum_uncertainty_ev"] = float(series["uncertainty_ev"])
-    solvation = entry.solvation
-    if solvation:  # ΔΔG_solv of the exchange reaction (bridge.solvation), next to e_reaction_ev
+    solvation = corrections.get("solvation")
+    if solvation:  # ΔΔG_solv of the exchange reaction (bridge.solvation)
         kvp["ddg_solv_ev"] = float(solvation["ddg_ev"])
         kvp["ddg_solv_sigma_ev"] = float(solvation["sigma_ev"])
         kvp["solvation_model"] = str(solvation["model"])
@@ -509,7 +518,11 @@ def reaction_from_row(row) -> ReactionEnergy:
             energy_raw_ev=float(row.get("e_bind_raw_ev", value)),
             paper_value_ev=row.get("paper_value_ev"),
             counterpoise=bool(row.get("counterpoise", False)),
-            bsse_ev=row.get("bsse_ev"),
+            corrections=(
+                {"counterpoise": {"bsse_ev": float(row.bsse_ev)}}
+                if row.get("bsse_ev") is not None
+                else {}
+            ),
             engine=row.get("engine", "") or "",
             protocol=row.get("protocol", "") or "",
             converged=bool(row.get("converged", True)),

@@ -27,6 +27,7 @@ paper's own charged-fragment numbers.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import itertools
@@ -140,6 +141,16 @@ def counterpoise_structures(
 
 # ----------------------------------------------------------------- the record
 
+#: The corrections a reaction energy can carry: name → (what asks for it, the module that
+#: plans and assembles it). Each is stored under its name in ``ReactionEnergy.corrections``
+#: and on the reaction row (``data["corrections"]``, its summary columns in
+#: :func:`atomistics.db.correction_columns`); :mod:`atomistics.study_reactions` runs them.
+CORRECTIONS: dict[str, tuple[str, str]] = {
+    "counterpoise": ("counterpoise: true", "atomistics.reactions (plan_counterpoise)"),
+    "vacuum_series": ("vacuum_series: [...]", "atomistics.charged_slab (run_vacuum_series)"),
+    "solvation": ("bridge.solvation", "atomistics.execution.solvation (compute_solvation)"),
+}
+
 
 @dataclass
 class ReactionEnergy:
@@ -152,7 +163,6 @@ class ReactionEnergy:
     energy_raw_ev: float
     paper_value_ev: float | None = None
     counterpoise: bool = False
-    bsse_ev: float | None = None
     engine: str = ""
     protocol: str = ""
     converged: bool = True  # every input: SCF converged and geometry at fmax
@@ -161,14 +171,35 @@ class ReactionEnergy:
     energies_ev: dict[str, float] = field(default_factory=dict)
     calc_hashes: list[str] = field(default_factory=list)
     input_hash: str = ""
-    #: a charged slab's vacuum series and its extrapolated value, when the study asks for
-    #: one (:func:`atomistics.charged_slab.assemble_vacuum_series`); ``energy_ev`` stays
-    #: the single-cell value
-    vacuum_series: dict[str, Any] | None = None
-    #: the implicit-solvent correction ΔΔG_solv of the bridge's exchange reaction, when the
-    #: study asks for one (``bridge.solvation``; the record of :class:`atomistics.execution.
-    #: solvation.SolvationCorrection`); ``energy_ev`` stays the gas-phase value
-    solvation: dict[str, Any] | None = None
+    #: every correction the reaction carries, by name (:data:`CORRECTIONS`), each its own
+    #: JSON-able record; stored as one ``corrections`` entry on the reaction row
+    corrections: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add_correction(self, name: str, record: Mapping[str, Any]) -> None:
+        """Attach one correction's record (a name of :data:`CORRECTIONS`); ``energy_ev``
+        changes only for counterpoise (the other corrections are reported beside it)."""
+        if name not in CORRECTIONS:
+            raise AtomisticsError(f"unknown correction {name!r}: one of {sorted(CORRECTIONS)}")
+        self.corrections[name] = dict(record)
+
+    @property
+    def bsse_ev(self) -> float | None:
+        """The counterpoise correction (eV), included in ``energy_ev``; None without one."""
+        return self.corrections.get("counterpoise", {}).get("bsse_ev")
+
+    @property
+    def vacuum_series(self) -> dict[str, Any] | None:
+        """A charged slab's vacuum series and its extrapolated value
+        (:func:`atomistics.charged_slab.assemble_vacuum_series`); ``energy_ev`` stays the
+        single-cell value."""
+        return self.corrections.get("vacuum_series")
+
+    @property
+    def solvation(self) -> dict[str, Any] | None:
+        """ΔΔG_solv of the bridge's exchange reaction (``bridge.solvation``; the record of
+        :class:`atomistics.execution.solvation.SolvationCorrection`); ``energy_ev`` stays
+        the gas-phase value."""
+        return self.corrections.get("solvation")
 
     @property
     def label(self) -> str:
@@ -215,7 +246,7 @@ class ReactionEnergy:
             "label": self.label,
             "energy_ev": self.energy_ev,
             "energy_raw_ev": self.energy_raw_ev,
-            "bsse_ev": self.bsse_ev,
+            "bsse_ev": self.bsse_ev,  # a column of the flat views (CSV, table); also below
             "counterpoise": self.counterpoise,
             "paper_value_ev": self.paper_value_ev,
             "converged": self.converged,
@@ -228,14 +259,22 @@ class ReactionEnergy:
             "energies_ev": dict(self.energies_ev),
             "calc_hashes": list(self.calc_hashes),
             "input_hash": self.input_hash,
-            "vacuum_series": self.vacuum_series,
-            "solvation": self.solvation,
+            "corrections": copy.deepcopy(self.corrections),
         }
 
     @classmethod
     def from_record(cls, rec: Mapping[str, Any]) -> ReactionEnergy:
+        """The record of :meth:`to_record`; one written before corrections were one dict
+        (``bsse_ev``, ``vacuum_series``, ``solvation`` side by side) reads the same."""
         keys = cls.__dataclass_fields__
-        return cls(**{k: rec[k] for k in keys if k in rec})
+        entry = cls(**{k: copy.deepcopy(rec[k]) for k in keys if k in rec})
+        if "corrections" not in rec:
+            if rec.get("bsse_ev") is not None:
+                entry.add_correction("counterpoise", {"bsse_ev": float(rec["bsse_ev"])})
+            for name in ("vacuum_series", "solvation"):
+                if rec.get(name):
+                    entry.add_correction(name, rec[name])
+        return entry
 
 
 def compute_reaction(
@@ -269,8 +308,8 @@ def compute_reaction(
         energy_raw_ev=raw,
         paper_value_ev=paper_value_ev,
         counterpoise=bsse is not None,
-        bsse_ev=bsse,
         energies_ev={n: float(energies_ev[n]) for n in [*reactants, *products]},
+        corrections={"counterpoise": {"bsse_ev": bsse}} if bsse is not None else {},
     )
 
 

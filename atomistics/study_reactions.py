@@ -15,9 +15,12 @@ Every correction runs its calculations through one callable ``run_one(calc, engi
 
 | Correction | Asked for by | Record on the reaction | Module |
 |---|---|---|---|
-| counterpoise (BSSE) | ``counterpoise: true`` | ``bsse_ev`` (in ``energy_ev``) | :mod:`atomistics.reactions` |
-| vacuum series (charged cell) | ``vacuum_series: [...]`` | ``vacuum_series`` | :mod:`atomistics.charged_slab` |
-| implicit solvent ΔΔG_solv | ``bridge.solvation`` | ``solvation`` | :mod:`atomistics.execution.solvation` |
+| counterpoise (BSSE) | ``counterpoise: true`` | ``corrections["counterpoise"]`` (in ``energy_ev``) | :mod:`atomistics.reactions` |
+| vacuum series (charged cell) | ``vacuum_series: [...]`` | ``corrections["vacuum_series"]`` | :mod:`atomistics.charged_slab` |
+| implicit solvent ΔΔG_solv | ``bridge.solvation`` | ``corrections["solvation"]`` | :mod:`atomistics.execution.solvation` |
+
+The names are :data:`atomistics.reactions.CORRECTIONS`; the row keeps each record under
+``data["corrections"]`` and its summary columns (:func:`atomistics.db.correction_columns`).
 """
 
 from __future__ import annotations
@@ -111,8 +114,9 @@ def compute_study_reactions(
             cp = [(run_one(own, engine), run_one(ghost, engine)) for own, ghost in plans]
         entry = rx.assemble(name, spec, finals, cp)
         if spec.vacuum_series:  # a charged slab's series, fitted (charged_slab)
-            entry.vacuum_series = run_vacuum_series(
-                study, name, spec, structures, finals, engine, run_one
+            entry.add_correction(
+                "vacuum_series",
+                run_vacuum_series(study, name, spec, structures, finals, engine, run_one),
             )
         entries.append(entry)
     return entries
@@ -150,5 +154,5 @@ def attach_exchange_solvation(
         run_one,
         planned,
     )
-    entry.solvation = correction.to_record()
+    entry.add_correction("solvation", correction.to_record())
     return correction

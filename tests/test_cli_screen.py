@@ -109,6 +109,27 @@ def test_screen_writes_table_json_plot_and_best(screened):
     assert best.info["relative_energy_ev"] == pytest.approx(data["best"]["relative_energy"])
 
 
+def test_screen_stores_every_stage_and_a_second_screen_reads_them_back(screened):
+    """The placements are rows of the results database (the default results.db, as for
+    atomistics run), under the input_hash of screening.json; the same screen into another
+    folder evaluates nothing again and prints the same table."""
+    from atomistics import db as resdb
+
+    folder, out, _ = screened
+    records = json.loads((folder / "scr" / "screening.json").read_text())["records"]
+    rows = {r.calc_hash: r for r in resdb.calculation_rows(resdb.connect(folder / "results.db"))}
+    for rec in records:
+        row = rows[rec["input_hash"]]
+        assert row.stage == "screen-prescreen" and row.study == "screen_mini"
+        assert row.energy == pytest.approx(rec["energy"], abs=1e-9)
+    assert sum(r.stage == "screen-reference" for r in rows.values()) == 1  # frozen slab
+    rc, again, err = atomistics("screen", "study.yaml", *SCREEN, "-o", "scr2", cwd=folder)
+    assert rc == 0, err
+    assert err.count("(from the results database)") == 3  # the slab and both placements
+    table = [line for line in out.splitlines() if line.startswith("li[0] ")]
+    assert table == [line for line in again.splitlines() if line.startswith("li[0] ")]
+
+
 def test_screen_refuses_to_overwrite_without_force(screened):
     folder, _, _ = screened
     rc, out, err = atomistics("screen", "study.yaml", *SCREEN, "-o", "scr", cwd=folder)

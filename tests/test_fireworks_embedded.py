@@ -345,9 +345,12 @@ def test_run_and_fireworks_store_every_correction_identically(tmp_path):
         _same(rows_run[key], rows_fw[key], str(key))
     series = rows_run[("reaction", "li_slab", "reaction")]
     assert series["vacuum_series_status"] == "ok"
-    assert series["data"]["vacuum_series"]["value_ev"] == series["e_vacuum_extrapolated_ev"]
+    assert (
+        series["data"]["corrections"]["vacuum_series"]["value_ev"]
+        == series["e_vacuum_extrapolated_ev"]
+    )
     pair = rows_run[("reaction", "pair", "reaction")]
-    solvation = pair["data"]["solvation"]
+    solvation = pair["data"]["corrections"]["solvation"]
     assert solvation["model"] == "cpcm:7.2" and pair["ddg_solv_ev"] == solvation["ddg_ev"]
     # ΔΔG_solv = Σν ΔG_solv from the stored solvated and gas single points
     e = {

@@ -403,3 +403,70 @@ def test_placement_hashes_follow_the_input_and_the_calculator():
 
     a, b, c = run({"k": 1}), run({"k": 1}), run({"k": 2})
     assert a == b and a != c and len(a) == 64
+
+
+class _Counting(PlantedSurface):
+    """The planted surface, counting its evaluations."""
+
+    calls = 0
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        type(self).calls += 1
+        super().calculate(atoms, properties, system_changes)
+
+
+def test_every_stage_is_a_results_database_row_and_a_rerun_continues(model, tmp_path):
+    """Each stage (frozen reference, pre-screens, relaxations, same-region references) is
+    stored as a calculation row under its content hash; the same screen run again reads
+    every stage back (no evaluation) and gives the same records."""
+    from atomistics import db as resdb
+    from atomistics.cli.screen import _DatabaseStore
+
+    slab, placements, _ = model
+    db = resdb.connect(tmp_path / "results.db")
+    ident = dict(engine="toy", engine_version="toy-1", settings={}, study="s", system="o_on_cu")
+
+    def screen():
+        _Counting.calls = 0
+        res = screen_placements(
+            placements,
+            _Counting(_anchors()),
+            slab,
+            n_relax=2,
+            radius=3.0,
+            calculator_id=ident,
+            store=_DatabaseStore(db),
+        )
+        return res, _Counting.calls
+
+    first, calls_first = screen()
+    rows = resdb.calculation_rows(db, "s")
+    stages = sorted(r.stage for r in rows)
+    # 1 frozen reference + 10 pre-screens (single points) + 2 relaxations + 2 references
+    assert stages.count("screen-prescreen") == len(placements) == 10
+    assert stages.count("screen-relax") == 2 and stages.count("screen-reference") == 3
+    by_hash = {r.calc_hash: r for r in rows}
+    for rec in first.records:
+        row = by_hash[rec.input_hash]
+        assert row.energy == pytest.approx(rec.energy, abs=1e-12)
+        assert row.name == f"o_on_cu@{rec.label}"
+    for rec in first.relaxed:
+        row = by_hash[rec.input_hash]
+        assert row.stage == "screen-relax" and bool(row.geo_converged) == rec.converged
+        assert row.relax_fmax == pytest.approx(rec.fmax) and row.n_steps == rec.n_steps
+    assert calls_first > 20
+
+    again, calls_again = screen()
+    assert calls_again == 0
+    assert len(resdb.calculation_rows(db, "s")) == len(rows)  # nothing stored twice
+    for a, b in zip(first.records, again.records, strict=True):
+        assert (a.input_hash, a.stage, a.converged, a.n_steps) == (
+            b.input_hash,
+            b.stage,
+            b.converged,
+            b.n_steps,
+        )
+        assert a.relative_energy == pytest.approx(b.relative_energy, abs=1e-12)
+        assert a.fmax == pytest.approx(b.fmax, abs=1e-12)
+        assert np.allclose(a.atoms.positions, b.atoms.positions, atol=1e-12)
+    assert any("15 stage(s) read from the results database" in n for n in again.notes)

@@ -11,12 +11,14 @@ from atomistics.errors import AtomisticsError, StudySpecError
 from atomistics.study import load_study, parse_study
 
 PAPER = {"limmt_fsi": -10.39, "li_fsi": -8.35}
+#: the bridge's numerics for tests of the section's plumbing (the physics tests use the defaults)
+CHEAP = {"cells": 120, "band_points": 3}
 
 
 def test_study_bridge_falls_back_to_the_fitted_screening_and_says_so(study_file):
     study = load_study(study_file)
     assert study.bridge["exchange"] == "limmt_exchange"
-    result = run_study_bridge(study.bridge, PAPER)
+    result = run_study_bridge(study.bridge, PAPER, **CHEAP)
     assert result.free_energy.origin == "screening" and result.free_energy.fitted
     assert any("not computed" in n and "FITTED" in n for n in result.notes)
     # the study calibrates the whole stack to 0.63, which this geometry cannot reach
@@ -29,6 +31,7 @@ def test_study_bridge_falls_back_to_the_fitted_screening_and_says_so(study_file)
         coating=Coating(loading=0.57e-2, porosity=0.35),
         current_density=10.0,
         calibrate=(0.32, 0.63),
+        **CHEAP,
     )
     # (rel 1e-9: the section's quantities pass through pint, e.g. "20 um" -> 1.9999999999999998e-05 m)
     assert result.pe.sand_time_semi_infinite == pytest.approx(
@@ -40,7 +43,7 @@ def test_study_bridge_falls_back_to_the_fitted_screening_and_says_so(study_file)
 def test_study_bridge_uses_the_exchange_reaction_when_computed(study_file):
     study = load_study(study_file)
     rx = SimpleNamespace(name="limmt_exchange", energy_ev=-0.3, converged=True, engine="xtb")
-    result = run_study_bridge(study.bridge, PAPER, {"limmt_exchange": rx})
+    result = run_study_bridge(study.bridge, PAPER, {"limmt_exchange": rx}, **CHEAP)
     fe = result.free_energy
     assert fe.origin == "exchange" and fe.delta_g_ev == pytest.approx(-0.3) and fe.engine == "xtb"
     assert "gas-phase" in fe.solvation
@@ -54,6 +57,7 @@ def test_study_bridge_uses_the_exchange_reaction_when_computed(study_file):
         {"limmt_exchange": -0.3},
         converged={"limmt_exchange": False},
         allow_unconverged=True,
+        **CHEAP,
     )
     assert "UNCONVERGED" in ok.free_energy.solvation
 

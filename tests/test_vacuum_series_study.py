@@ -132,7 +132,7 @@ def test_series_runs_stores_every_height_and_matches_a_hand_fit(tiny_run, capsys
 
     # JSON (results --json) carries the whole series
     assert main(["results", "--db", str(tmp / "r.db"), "--json"]) == 0
-    rec = json.loads(capsys.readouterr().out)["reactions"][0]["vacuum_series"]
+    rec = json.loads(capsys.readouterr().out)["reactions"][0]["corrections"]["vacuum_series"]
     assert rec["label"] == cs.VACUUM_SERIES_LABEL
     assert rec["value_ev"] == pytest.approx(hand.a, abs=1e-9)
     assert rec["vacuum_angstrom"] == [10.0, 15.0, 20.0]
@@ -177,7 +177,10 @@ def test_fireworks_reaction_task_gives_the_same_series(tiny_run, tmp_path):
     fw = db.get(kind="reaction", name="li_slab")
     assert fw.e_vacuum_extrapolated_ev == pytest.approx(ref.e_vacuum_extrapolated_ev, abs=1e-12)
     assert fw.e_vacuum_uncertainty_ev == pytest.approx(ref.e_vacuum_uncertainty_ev, abs=1e-12)
-    series_fw, series_run = fw.data["vacuum_series"], ref.data["vacuum_series"]
+    series_fw, series_run = (
+        fw.data["corrections"]["vacuum_series"],
+        ref.data["corrections"]["vacuum_series"],
+    )
     assert series_fw["calc_hashes"] == series_run["calc_hashes"]
     assert series_fw["energies_ev"] == series_run["energies_ev"]
 

@@ -13,7 +13,11 @@ the bare-slab reference relaxes the same region), and the results are written:
 * ``DIR/best.extxyz``, the lowest placement: put ``start_from: DIR/best.extxyz``
   (relative to the study file) on the system so the study's runs (xtb, or
   CP2K's stage-1 relaxation) start from it;
-* ``DIR/logs/`` (optimizer logs).
+* ``DIR/logs/`` (optimizer logs);
+* every stage (frozen reference, pre-screens, relaxations, same-region references) as a
+  calculation row of the results database (``--db``, default ``results.db``) under its
+  content hash: the same screen run again (after an interruption, or into another
+  folder) reads them back instead of evaluating them again.
 
 The calculator is the study engine's own (for xtb: the tblite calculator the
 xtb engine builds from ``atoms.info`` charge and multiplicity). CP2K runs out of
@@ -29,6 +33,7 @@ import math
 import sys
 from pathlib import Path
 
+from atomistics import db as dbmod
 from atomistics.cli.study_check import load_checked_study
 from atomistics.engines import ENGINE_NAMES, ASECalculatorEngine, engine_for_study
 from atomistics.errors import AtomisticsError
@@ -164,6 +169,13 @@ def register(subparsers) -> None:
         help="output folder (created if missing)",
     )
     p.add_argument("--force", action="store_true", help="overwrite earlier results in DIR")
+    p.add_argument(
+        "--db",
+        default=dbmod.DEFAULT_DB,
+        metavar="URL",
+        help="results database: every stage is stored there by its content hash and read "
+        f"back when the screen runs again (default {dbmod.DEFAULT_DB}, as for atomistics run)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_screen)
 
@@ -323,6 +335,20 @@ def _write_outputs(args, study, spec, engine, result, fragment, n_relax, vacuum,
     )
 
 
+class _DatabaseStore:
+    """The results database as the screening's :class:`~atomistics.execution.screening.
+    ResultStore`: rows by content hash, as ``atomistics run`` keeps its calculations."""
+
+    def __init__(self, db) -> None:
+        self.db = db
+
+    def load(self, calc_hash: str):
+        return dbmod.load_result(self.db, calc_hash)
+
+    def save(self, result) -> None:
+        dbmod.write_calculation(self.db, result)
+
+
 def cmd_screen(args: argparse.Namespace) -> int:
     from atomistics.structures import molecules
     from atomistics.structures.exchange import slab_in_cell
@@ -383,6 +409,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
             else f"relax the best {n_relax} to fmax {args.fmax} eV/Å"
         )
     )
+    store = _DatabaseStore(dbmod.connect(args.db))  # after every check, before any job
     inside(out / "logs", out).mkdir(parents=True, exist_ok=True)
     fragment = _fragment(args, spec, placements[0], calculator, out, say)
     result = screen_placements(
@@ -401,7 +428,11 @@ def cmd_screen(args: argparse.Namespace) -> int:
             engine=engine.name,
             engine_version=engine.version(),
             settings=engine.calculator_settings,
+            study=study.name,
+            system=args.system,
+            protocol=engine.protocol,
         ),
+        store=store,
     )
     print(result.table())
     if not result.ranked:

@@ -410,32 +410,11 @@ def _coefficients(props: CellProperties, y: NDArray[np.float64]):
 
 
 def _side(layer: Layer) -> tuple:
-    """What an interface needs of a layer: ``(kind, X or _ScalarTraps)``."""
+    """What an interface needs of a layer: ``(kind, X or TrapSites)``."""
     kind = _layer_kind(layer)
     if kind == TRAPS:
-        return (kind, _ScalarTraps(layer.traps))
+        return (kind, layer.traps)
     return (kind, layer.fixed_charge)
-
-
-class _ScalarTraps:
-    """:meth:`TrapSites.trapped_and_slope` for one ``c- >= 0`` in plain floats (the
-    interface's inner iteration calls it often; same formulas, Oriani 1970)."""
-
-    def __init__(self, traps: TrapSites) -> None:
-        self.traps = traps
-        self.n_t = float(traps.site_concentration)
-        self.n_l = float(traps.liquid_sites)
-        self.log_k = float(traps.log_k)
-        self.slope0 = float(traps.trapped_and_slope(0.0)[1])
-
-    def __call__(self, c: float) -> tuple[float, float]:
-        if c <= 0.0:
-            return 0.0, self.slope0
-        theta_l = min(c / self.n_l, 1.0 - 1e-15)
-        z = math.log1p(-theta_l) - math.log(theta_l) - self.log_k
-        # theta_T = 1/(1 + e^z), written without overflow
-        th = math.exp(-z) / (1.0 + math.exp(-z)) if z > 0 else 1.0 / (1.0 + math.exp(z))
-        return self.n_t * th, self.n_t * th * (1.0 - th) / (c * (1.0 - theta_l))
 
 
 #: relative step at which the interface's Newton iterations stop (a few ulps)
@@ -456,15 +435,15 @@ def _anion_of_salt(side: tuple, s: float) -> tuple[float, float]:
         x = float(what)
         c = s * s / (0.5 * x + math.sqrt(0.25 * x * x + s * s))
         return c, (2.0 * s / (2.0 * c + x) if x > 0 or c > 0 else 1.0)
-    traps: _ScalarTraps = what
+    traps: TrapSites = what
     if s == 0.0:
-        return 0.0, 1.0 / math.sqrt(1.0 + traps.slope0)
-    n_t = traps.n_t
+        return 0.0, 1.0 / math.sqrt(1.0 + traps.slope_at_zero)
+    n_t = traps.site_concentration
     lo = s * s / (0.5 * n_t + math.sqrt(0.25 * n_t * n_t + s * s))
     hi = s
     c = lo
     for _ in range(200):
-        x, slope = traps(c)
+        x, slope = traps.trapped_and_slope_scalar(c)
         f = c * (c + x) - s * s
         if f == 0.0:
             break
@@ -479,7 +458,7 @@ def _anion_of_salt(side: tuple, s: float) -> tuple[float, float]:
             c = new
             break
         c = new
-    x, slope = traps(c)
+    x, slope = traps.trapped_and_slope_scalar(c)
     return c, 2.0 * s / (2.0 * c + x + c * slope)
 
 
@@ -488,7 +467,7 @@ def _bound(side: tuple) -> float:
     kind, what = side
     if kind == CONSTANT:
         return float(what)
-    return what.n_t if kind == TRAPS else 0.0
+    return what.site_concentration if kind == TRAPS else 0.0
 
 
 def interface_salt(left: tuple, right: tuple, a: float, b: float, rhs: float):
@@ -1038,7 +1017,7 @@ def charge_functions(layer: Layer):
     """``X(c-)`` and ``dX/dc-`` of a charged layer as scalar functions."""
     if layer.traps is not None:
         traps = layer.traps
-        return (lambda c: float(traps.trapped(c))), (lambda c: float(traps.d_trapped(c)))
+        return traps.trapped_scalar, traps.d_trapped_scalar
     x = float(layer.fixed_charge)
     return (lambda c: x), (lambda c: 0.0)
 
@@ -1049,7 +1028,7 @@ def _anion_from_salt(layer: Layer, s: float) -> float:
         return float(donnan_partition(s, layer.fixed_charge)[1])
     traps = layer.traps
     return float(
-        brentq(lambda c: c * (c + float(traps.trapped(c))) - s * s, 0.0, s, xtol=1e-15 * s)
+        brentq(lambda c: c * (c + traps.trapped_scalar(c)) - s * s, 0.0, s, xtol=1e-15 * s)
     )
 
 

@@ -11,8 +11,10 @@ them imports another (no cycle). The discretisation is derived in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -71,43 +73,91 @@ class TrapSites:
                 f"trap sites: dG must be a finite number in eV, got {self.delta_g_ev!r}"
             )
 
-    @property
+    @cached_property  # read ~10^5 times per bridge run by the integrators; fixed per instance
     def log_k(self) -> float:
         """``ln K = -dG/kT`` (:func:`log_equilibrium_constant`)."""
         return float(log_equilibrium_constant(self.delta_g_ev, self.temperature))
 
+    def _log_odds(self, c):
+        """``x = ln(1-theta_L) - ln(theta_L) - ln K`` (arrays), so that ``theta_T = 1/(1+e^x)``
+        and ``1 - theta_T = 1/(1+e^-x)``; returns ``(x, theta_L)``."""
+        theta_l = np.clip(np.asarray(c, float) / self.liquid_sites, 0.0, 1.0 - 1e-15)
+        with np.errstate(divide="ignore"):
+            return np.log1p(-theta_l) - np.log(theta_l) - self.log_k, theta_l
+
     def occupancy(self, c_minus):
         """Trap occupancy ``theta_T`` for mobile-anion concentration(s) ``c_minus``."""
-        theta_l = np.clip(np.asarray(c_minus, float) / self.liquid_sites, 0.0, 1.0 - 1e-15)
         # theta_T = 1 / (1 + (1 - theta_L) / (K theta_L)), written with logs (K may be 1e30)
-        with np.errstate(divide="ignore"):
-            x = np.log1p(-theta_l) - np.log(theta_l) - self.log_k
+        x, _ = self._log_odds(c_minus)
         return np.exp(-np.logaddexp(0.0, x))
 
     def trapped(self, c_minus):
         """Trapped-anion concentration ``c_T = N_T theta_T`` [mol/m^3] (the fixed charge X)."""
         return self.site_concentration * self.occupancy(c_minus)
 
+    def _slope(self, c, x, theta_l):
+        """``N_T theta_T (1 - theta_T) / (c- (1 - theta_L))`` with ``1 - theta_T`` taken from
+        ``x`` directly (not by subtraction, which loses every digit near saturation)."""
+        with np.errstate(over="ignore"):
+            both = np.exp(-np.logaddexp(0.0, x) - np.logaddexp(0.0, -x))
+        return self.site_concentration * both / (c * (1.0 - theta_l))
+
     def trapped_and_slope(self, c_minus):
         """``(c_T, dc_T/dc-)`` in one pass (the occupancy computed once; exact at c- = 0)."""
         c = np.maximum(np.asarray(c_minus, float), 0.0)
-        theta_l = np.clip(c / self.liquid_sites, 0.0, 1.0 - 1e-15)
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            th = np.exp(-np.logaddexp(0.0, np.log1p(-theta_l) - np.log(theta_l) - self.log_k))
-            n_t = self.site_concentration
+        x, theta_l = self._log_odds(c)
+        th = np.exp(-np.logaddexp(0.0, x))
+        with np.errstate(divide="ignore", invalid="ignore"):
             slope = np.where(
                 c > 0,
-                n_t * th * (1.0 - th) / (c * (1.0 - theta_l)),
-                n_t * np.exp(min(self.log_k, 700.0)) / self.liquid_sites,
+                self._slope(c, x, theta_l),
+                self.slope_at_zero,
             )
-        return n_t * th, slope
+        return self.site_concentration * th, slope
 
     def d_trapped(self, c_minus):
         """``dc_T/dc-`` = ``N_T theta_T (1 - theta_T) / (c- (1 - theta_L))`` (Oriani's storage term)."""
         c = np.maximum(np.asarray(c_minus, float), 1e-300)
-        th = self.occupancy(c)
-        theta_l = np.clip(c / self.liquid_sites, 0.0, 1.0 - 1e-15)
-        return self.site_concentration * th * (1.0 - th) / (c * (1.0 - theta_l))
+        x, theta_l = self._log_odds(c)
+        return self._slope(c, x, theta_l)
+
+    # One-float versions in ``math``: the steady-profile ODEs call them ~10^5 times per bridge
+    # run, where NumPy's per-call overhead was half the run time. Same formulas, same guards
+    # (tests/test_continuum_mesh_scalar.py holds them to the array versions).
+
+    def _occupancy_scalar(self, c: float) -> tuple[float, float, float]:
+        """``(theta_T, 1 - theta_T, theta_L)`` for one float, without overflow."""
+        theta_l = min(max(c / self.liquid_sites, 0.0), 1.0 - 1e-15)
+        if theta_l == 0.0:
+            return 0.0, 1.0, 0.0
+        x = math.log1p(-theta_l) - math.log(theta_l) - self.log_k
+        e = math.exp(-abs(x))  # <= 1: never overflows
+        small, large = e / (1.0 + e), 1.0 / (1.0 + e)
+        return (small, large, theta_l) if x > 0.0 else (large, small, theta_l)
+
+    def trapped_scalar(self, c_minus: float) -> float:
+        """:meth:`trapped` for one float."""
+        return self.site_concentration * self._occupancy_scalar(float(c_minus))[0]
+
+    def d_trapped_scalar(self, c_minus: float) -> float:
+        """:meth:`d_trapped` for one float."""
+        c = max(float(c_minus), 1e-300)
+        th, vacant, theta_l = self._occupancy_scalar(c)
+        return self.site_concentration * th * vacant / (c * (1.0 - theta_l))
+
+    @cached_property
+    def slope_at_zero(self) -> float:
+        """``dc_T/dc-`` at ``c- = 0``: ``N_T K / N_L`` (K held at e^700 against overflow)."""
+        return self.site_concentration * math.exp(min(self.log_k, 700.0)) / self.liquid_sites
+
+    def trapped_and_slope_scalar(self, c_minus: float) -> tuple[float, float]:
+        """:meth:`trapped_and_slope` for one float (exact at ``c- <= 0``)."""
+        c = float(c_minus)
+        if c <= 0.0:
+            return 0.0, self.slope_at_zero
+        th, vacant, theta_l = self._occupancy_scalar(c)
+        n_t = self.site_concentration
+        return n_t * th, n_t * th * vacant / (c * (1.0 - theta_l))
 
 
 @dataclass(frozen=True)

@@ -335,6 +335,8 @@ def run_study_bridge(
     converged: Mapping[str, bool] | None = None,
     allow_unconverged: bool | None = None,
     solvation=None,
+    cells: int = 600,
+    band_points: int = 7,
 ) -> BridgeResult:
     """Run the bridge on a study's computed energies.
 
@@ -342,7 +344,8 @@ def run_study_bridge(
     ``.converged``, ``.engine``, or a float in eV with ``converged`` saying whether its
     calculations converged). ``binding_energies_ev``: name → E_bind in eV (the FITTED
     fallback). ``solvation``: the computed ΔΔG_solv when the section asks for one
-    (``bridge.solvation``; see :func:`study_free_energy`).
+    (``bridge.solvation``; see :func:`study_free_energy`). ``cells`` and ``band_points``
+    are :func:`~atomistics.continuum.bridge.run_bridge`'s numerics.
     """
     spec = check_bridge_section(section)
     fe, notes = study_free_energy(
@@ -361,6 +364,8 @@ def run_study_bridge(
         model=spec.model,
         calibrate=spec.calibrate,
         calibrate_target=spec.calibrate_target,
+        cells=cells,
+        band_points=band_points,
     )
     result.notes[:0] = notes
     return result

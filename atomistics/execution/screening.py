@@ -42,10 +42,11 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from ase import Atoms
@@ -56,6 +57,7 @@ from ase.geometry import get_distances
 from atomistics.engines.relaxation import check_optimizer, relax
 from atomistics.errors import AtomisticsError
 from atomistics.execution.hashing import calculation_hash
+from atomistics.execution.record import CalcResult
 from atomistics.structures.adsorption import (
     DEFAULT_HEIGHT,
     SITE_KINDS,
@@ -77,6 +79,16 @@ OH_BOND = 1.2
 SURFACE_CATIONS = ("Li", "Na", "K", "Cs", "Mg", "Ca")
 
 CalculatorLike = BaseCalculator | Callable[[Atoms], BaseCalculator]
+
+
+class ResultStore(Protocol):
+    """Where each screening stage's result is kept by its content hash (the results
+    database at the CLI: ``atomistics.db.load_result`` / ``write_calculation``), so that a
+    screen run again continues instead of recomputing."""
+
+    def load(self, calc_hash: str) -> CalcResult | None: ...
+
+    def save(self, result: CalcResult) -> None: ...
 
 
 # --------------------------------------------------------------------------- free region
@@ -560,7 +572,9 @@ class _Screening:
     logdir: Path | None
     say: Callable[[str], None]
     ident: dict[str, Any]
+    store: ResultStore | None = None
     ref_cache: dict[bytes, RelaxOutcome] = field(default_factory=dict)
+    reused: int = 0
 
     def log(self, name: str) -> Path | None:
         from atomistics.paths import inside
@@ -572,7 +586,14 @@ class _Screening:
         atoms = start.copy()
         fixed = np.flatnonzero(~np.asarray(free, bool))
         atoms.set_constraint(FixAtoms(fixed) if fixed.size else None)
-        settings = dict(
+        engine = str(self.ident.get("engine", "ase-calculator"))
+        return calculation_hash(
+            atoms, stage, engine, str(self.ident.get("engine_version", "")), self.settings(steps)
+        )
+
+    def settings(self, steps: int) -> dict[str, Any]:
+        """The settings a stage's hash (and row) carries besides its structure."""
+        return dict(
             calculator=self.ident.get("settings", {}),
             fmax=self.fmax,
             optimizer=self.optimizer,
@@ -580,9 +601,70 @@ class _Screening:
             reference_mode=self.reference_mode,
             max_steps=steps,
         )
-        engine = str(self.ident.get("engine", "ase-calculator"))
-        return calculation_hash(
-            atoms, stage, engine, str(self.ident.get("engine_version", "")), settings
+
+    def evaluate(
+        self, atoms: Atoms, free: np.ndarray, stage: str, steps: int, label: str, log: str
+    ) -> tuple[RelaxOutcome, str]:
+        """One stage through the store: its row by content hash when there is one, else
+        :func:`relax_free_region`, stored (a failure raises and stores nothing)."""
+        calc_hash = self.input_hash(atoms, free, stage, steps)
+        hit = self.store.load(calc_hash) if self.store is not None else None
+        if hit is not None:
+            self.reused += 1
+            self.say("  (from the results database)")
+            return _outcome_of(hit, atoms), calc_hash
+        start = time.perf_counter()
+        out = relax_free_region(
+            atoms,
+            self.calculator,
+            free,
+            fmax=self.fmax,
+            max_steps=steps,
+            optimizer=self.optimizer,
+            logfile=self.log(log),
+        )
+        if self.store is not None:
+            self.store.save(self.record(calc_hash, atoms, free, stage, steps, label, out, start))
+        return out, calc_hash
+
+    def record(
+        self,
+        calc_hash: str,
+        start_atoms: Atoms,
+        free: np.ndarray,
+        stage: str,
+        steps: int,
+        label: str,
+        out: RelaxOutcome,
+        started: float,
+    ) -> CalcResult:
+        """The stage as the one result record (a row like any calculation's)."""
+        atoms = out.atoms.copy()
+        atoms.info = {**start_atoms.info, **atoms.info}
+        atoms.arrays["free"] = np.asarray(free, bool).copy()
+        relaxed = steps > 0 and bool(np.any(free))
+        return CalcResult(
+            calc_hash=calc_hash,
+            study=str(self.ident.get("study", "")),
+            name=f"{self.ident.get('system') or start_atoms.info.get('name', 'screen')}@{label}",
+            stage=stage,
+            engine=str(self.ident.get("engine", "ase-calculator")),
+            engine_version=str(self.ident.get("engine_version", "")),
+            protocol=str(self.ident.get("protocol", "")),
+            energy_ev=float(out.energy),
+            atoms=atoms,
+            forces=out.forces,
+            scf_converged=True,  # a failed SCF raises in the calculator: nothing is stored
+            geo_converged=bool(out.converged) if relaxed else None,
+            n_steps=int(out.n_steps),
+            wall_time_s=time.perf_counter() - started,
+            warnings=list(out.warnings),
+            timings={},
+            settings=self.settings(steps),
+            metadata={"screening": label, "n_free": int(np.count_nonzero(free))},
+            fmax_ev_a=float(out.fmax),  # over the free atoms, also for a single point
+            fmax_target_ev_a=self.fmax,
+            geo_steps=int(out.n_steps) if relaxed else None,
         )
 
     def prescreen(self, k: int, atoms: Atoms, n: int, frozen_ref: RelaxOutcome) -> PlacementRecord:
@@ -602,14 +684,13 @@ class _Screening:
         self.say(f"pre-screen {k + 1}/{n}: {base['label']}")
         nan = math.nan
         try:
-            pre = relax_free_region(
+            pre, calc_hash = self.evaluate(
                 atoms,
-                self.calculator,
                 ads,
-                fmax=self.fmax,
-                max_steps=self.prescreen_steps,
-                optimizer=self.optimizer,
-                logfile=self.log(f"prescreen-{k:03d}"),
+                "screen-prescreen",
+                self.prescreen_steps,
+                base["label"],
+                f"prescreen-{k:03d}",
             )
         except Exception as exc:  # noqa: BLE001 — a failed evaluation (e.g. SCF) is recorded, not fatal
             return PlacementRecord(
@@ -639,7 +720,7 @@ class _Screening:
             n_free=int(ads.sum()),
             atoms=pre.atoms,
             warnings=list(pre.warnings),
-            input_hash=self.input_hash(atoms, ads, "screen-prescreen", self.prescreen_steps),
+            input_hash=calc_hash,
         )
 
     def reference_for(
@@ -651,15 +732,14 @@ class _Screening:
             key = ref_mask.tobytes()
             if key not in self.ref_cache:
                 self.say(f"reference: bare slab, relaxing the free region of {label}")
-                self.ref_cache[key] = relax_free_region(
+                self.ref_cache[key] = self.evaluate(
                     self.reference,
-                    self.calculator,
                     ref_mask,
-                    fmax=self.fmax,
-                    max_steps=self.max_steps,
-                    optimizer=self.optimizer,
-                    logfile=self.log(f"reference-{len(self.ref_cache):03d}"),
-                )
+                    "screen-reference",
+                    self.max_steps,
+                    f"reference-of-{label}",
+                    f"reference-{len(self.ref_cache):03d}",
+                )[0]
             return self.ref_cache[key]
         forces = np.linalg.norm(frozen_ref.forces, axis=1)
         worst = float(forces[ref_mask].max()) if ref_mask.any() else 0.0
@@ -679,14 +759,8 @@ class _Screening:
         try:
             ref = self.reference_for(mask[: len(self.reference)], rec.label, frozen_ref)
             self.say(f"relax: {rec.label} ({int(mask.sum())} free atoms, ≤ {self.max_steps} steps)")
-            out = relax_free_region(
-                start,
-                self.calculator,
-                mask,
-                fmax=self.fmax,
-                max_steps=self.max_steps,
-                optimizer=self.optimizer,
-                logfile=self.log(f"relax-{rec.index:03d}"),
+            out, calc_hash = self.evaluate(
+                start, mask, "screen-relax", self.max_steps, rec.label, f"relax-{rec.index:03d}"
             )
         except AtomisticsError:
             raise
@@ -705,7 +779,24 @@ class _Screening:
         rec.reference_converged = ref.converged
         rec.reference_n_steps = ref.n_steps
         rec.warnings = list(out.warnings) + [f"reference: {w}" for w in ref.warnings]
-        rec.input_hash = self.input_hash(start, mask, "screen-relax", self.max_steps)
+        rec.input_hash = calc_hash
+
+
+def _outcome_of(stored: CalcResult, start: Atoms) -> RelaxOutcome:
+    """A stored stage as the outcome :func:`relax_free_region` gave from ``start``: the
+    start structure (info, masks) at the stored positions, as a fresh run leaves it."""
+    final = start.copy()
+    final.set_constraint()
+    final.calc = None
+    final.positions = stored.atoms.positions
+    fmax = float(stored.fmax_ev_a)
+    if stored.geo_converged is None:  # a single point: converged if the free atoms are at fmax
+        converged = fmax <= float(stored.fmax_target_ev_a)
+    else:
+        converged = bool(stored.geo_converged)
+    return RelaxOutcome(
+        stored.energy_ev, fmax, converged, stored.n_steps, final, stored.forces, stored.warnings
+    )
 
 
 def _choose(records: Sequence[PlacementRecord], n_relax: int) -> list[PlacementRecord]:
@@ -742,6 +833,7 @@ def screen_placements(
     logdir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
     calculator_id: dict[str, Any] | None = None,
+    store: ResultStore | None = None,
 ) -> ScreeningResult:
     """Pre-screen every placement, relax the ``n_relax`` lowest, reference each consistently.
 
@@ -752,7 +844,10 @@ def screen_placements(
     stops after the pre-screen. ``progress`` (e.g. ``print``) gets one line per
     evaluation stage as the screening goes. ``calculator_id`` (``engine``,
     ``engine_version``, ``settings``) names the calculator in each placement's
-    ``input_hash``, the same content hash the study's calculations carry.
+    ``input_hash``, the same content hash the study's calculations carry (``study``,
+    ``system`` and ``protocol`` there name the rows). With ``store``, every stage (frozen
+    reference, pre-screen, relaxation, same-region reference) is looked up by that hash
+    first and kept there after it ran: a screen run again continues where it stopped.
     """
     if not placements:
         raise AtomisticsError("no placements to screen.")
@@ -779,9 +874,12 @@ def screen_placements(
         logdir,
         progress if progress is not None else (lambda line: None),
         dict(calculator_id or {}),
+        store,
     )
     run.say("reference: bare slab, framework frozen (single point)")
-    frozen_ref = relax_free_region(reference, calculator, np.zeros(len(reference), bool), fmax=fmax)
+    frozen_ref, _ = run.evaluate(
+        reference, np.zeros(len(reference), bool), "screen-reference", 0, "reference", "frozen"
+    )
     records = [
         run.prescreen(k, atoms, len(placements), frozen_ref) for k, atoms in enumerate(placements)
     ]
@@ -795,6 +893,8 @@ def screen_placements(
             f"{len(ok) - len(chosen)} placement(s) only pre-screened (framework frozen, "
             f"{'single point' if prescreen_steps == 0 else f'{prescreen_steps} adsorbate steps'})."
         )
+    if run.reused:
+        notes.append(f"{run.reused} stage(s) read from the results database (same content hash).")
     result = ScreeningResult(records, fmax, reference_mode, fragment_energy, notes)
     if result.relaxed and not result.best.converged:
         notes.append("no relaxed placement reached fmax: the lowest energy is NOT converged.")
@@ -806,6 +906,7 @@ __all__ = [
     "SCREEN_FMAX",
     "PlacementRecord",
     "RelaxOutcome",
+    "ResultStore",
     "ScreeningResult",
     "enumerate_screening_placements",
     "free_region_mask",

@@ -1,0 +1,47 @@
+"""The one-float trap functions (``TrapSites.*_scalar``) equal the array ones, and the
+slope is the derivative of the occupancy even where the sites are saturated."""
+
+import math
+
+import numpy as np
+import pytest
+
+from atomistics.continuum.mesh import TrapSites
+
+# weak, moderate, the demo's, strong and absurd binding; N_T as in the LiMMT coating
+CASES = [TrapSites(300.0, dg) for dg in (50.0, 2.0, 0.3, 0.0, -0.3, -1.019, -5.0, -30.0, -1e5)]
+CONCENTRATIONS = np.concatenate([[0.0, 1e-300, 1e-200, 1e-20, 1e-8], np.logspace(-6, 4.1, 120)])
+
+
+@pytest.mark.parametrize("traps", CASES, ids=lambda t: f"dG={t.delta_g_ev:g}")
+def test_scalar_functions_equal_the_array_ones(traps):
+    for c in CONCENTRATIONS:
+        assert traps.trapped_scalar(c) == pytest.approx(float(traps.trapped(c)), rel=1e-13, abs=0)
+        assert traps.d_trapped_scalar(c) == pytest.approx(
+            float(traps.d_trapped(c)), rel=1e-13, abs=1e-300
+        )
+        x, slope = traps.trapped_and_slope_scalar(c)
+        xa, slope_a = traps.trapped_and_slope(c)
+        assert x == pytest.approx(float(xa), rel=1e-13, abs=0)
+        assert slope == pytest.approx(float(slope_a), rel=1e-13, abs=1e-300)
+
+
+def test_slope_is_the_derivative_near_saturation():
+    """With 1 - theta_T taken by subtraction the slope lost every digit once theta_T ~ 1.
+    Written independently here from theta_T = K c / (N_L + (K - 1) c), the derivative is
+    N_T K N_L / (N_L + (K - 1) c)^2 (in long double where the platform has it)."""
+    traps = TrapSites(300.0, -1.019)  # K ~ 2e17: saturated above c ~ 1e-13 mol/m^3
+    k = np.longdouble(math.exp(traps.log_k))
+    n_l, n_t = np.longdouble(traps.liquid_sites), np.longdouble(traps.site_concentration)
+    for c in (1e-12, 1e-6, 1e-3, 1e-1, 10.0, 300.0, 3000.0):
+        exact = float(n_t * k * n_l / (n_l + (k - 1) * np.longdouble(c)) ** 2)
+        assert traps.d_trapped_scalar(c) == pytest.approx(exact, rel=1e-9)
+        assert float(traps.d_trapped(c)) == pytest.approx(exact, rel=1e-9)
+
+
+def test_slope_at_zero_is_n_t_k_over_n_l():
+    traps = TrapSites(300.0, 0.1)
+    expected = 300.0 * math.exp(traps.log_k) / traps.liquid_sites
+    assert traps.slope_at_zero == pytest.approx(expected, rel=1e-14)
+    assert traps.trapped_and_slope_scalar(0.0) == (0.0, traps.slope_at_zero)
+    assert float(traps.trapped_and_slope(0.0)[1]) == pytest.approx(expected, rel=1e-14)
