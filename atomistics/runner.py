@@ -20,7 +20,6 @@ from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
 
 from ase import Atoms
 from tqdm import tqdm
@@ -28,20 +27,11 @@ from tqdm import tqdm
 from atomistics import db as dbmod
 from atomistics import reactions as rx
 from atomistics import study_reactions as sr
-from atomistics.engines.base import STAGES, CalculationFailed, Engine
+from atomistics.calcstore import run_cached
+from atomistics.engines.base import STAGES, Engine
 from atomistics.errors import AtomisticsError
-from atomistics.execution import (
-    CalcResult,
-    Calculation,
-    execute,
-    is_complete,
-    parse,
-    plan_calculation,
-    prepare,
-    stage_input,
-)
+from atomistics.execution import CalcResult, Calculation, plan_calculation, stage_input
 from atomistics.execution import solvation as solv
-from atomistics.execution.record import DONE_FILE, CorruptResult
 from atomistics.paths import check_output_folder
 from atomistics.redact import redact
 from atomistics.study import Study, build_study_structures
@@ -98,55 +88,6 @@ def study_lock(workdir: str | Path, db_url: str | Path):
             sibling = target.with_name(target.name + ".run-lock")
             stack.enter_context(_flock(sibling, redact(target), create=True))
         yield
-
-
-def _why(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, CorruptResult) else repr(exc)
-
-
-def _failed(directory: Path, exc: CorruptResult) -> NoReturn:
-    """A calculation that just ran gave no usable result (a NaN energy): it failed, not stored."""
-    raise CalculationFailed(
-        f"{directory}: the calculation ran but its result is not a result ({exc}); nothing "
-        "was stored: check the engine's output in that folder."
-    ) from None
-
-
-def run_calculation(calc: Calculation, workdir: str | Path, engine: Engine, db) -> CalcResult:
-    """Cached result from the database, else prepare → execute → parse → store."""
-    cached = dbmod.load_result(db, calc.calc_hash)
-    if cached is not None:
-        return cached
-    directory = prepare(calc, workdir, engine)
-    # a folder finished before this run (its DB row lost: a new or deleted database) is
-    # recovered, not run
-    recovered = is_complete(directory)
-    if not recovered:
-        execute(directory, engine)
-    try:
-        result = parse(directory, engine)
-        result.recovered = recovered
-    except (ValueError, KeyError) as exc:
-        if isinstance(exc, AtomisticsError):
-            raise
-        if isinstance(exc, CorruptResult) and not recovered:
-            _failed(directory, exc)  # it just ran and gave NaN: running it again gives NaN
-        # An empty or corrupt result file (full disk, killed mid-write) or a NaN energy, with
-        # no DB row, is not a result: keep the attempt aside (prepare does) and run it again.
-        print(
-            f"warning: {directory}: unreadable result ({_why(exc)}); running it again",
-            file=sys.stderr,
-        )
-        (directory / DONE_FILE).unlink(missing_ok=True)
-        directory = prepare(calc, workdir, engine)
-        execute(directory, engine)
-        try:
-            result = parse(directory, engine)
-        except CorruptResult as again:
-            _failed(directory, again)
-    with db:
-        dbmod.write_calculation(db, result)
-    return result
 
 
 @dataclass
@@ -233,7 +174,7 @@ def run_study(
         def one(calc: Calculation, eng: Engine = engine) -> CalcResult:
             bar = bars[-1]  # the phase's progress bar (calculations, then solvation)
             bar.set_postfix_str(f"{calc.name}:{calc.stage}")
-            result = run_calculation(calc, workdir, eng, db)
+            result = run_cached(calc, workdir, eng, db)
             run.results[(calc.name, calc.stage)] = result
             if result.cached:
                 run.n_cached += 1

@@ -45,3 +45,20 @@ def test_slope_at_zero_is_n_t_k_over_n_l():
     assert traps.slope_at_zero == pytest.approx(expected, rel=1e-14)
     assert traps.trapped_and_slope_scalar(0.0) == (0.0, traps.slope_at_zero)
     assert float(traps.trapped_and_slope(0.0)[1]) == pytest.approx(expected, rel=1e-14)
+
+
+def test_cell_numbers_are_kept_and_handed_out_as_copies():
+    """cell_numbers keeps its last results (a pure function of frozen arguments): the kept
+    result equals a fresh solve, and a caller changing its copy changes nothing kept."""
+    from atomistics.continuum import coating_model as cm
+
+    args = (-0.3, cm.Electrolyte(), cm.Separator(), cm.Coating(), 10.0, "tms", 80)
+    cm._cell_numbers.cache_clear()
+    first = cm.cell_numbers(*args, local_current_density=5000.0)
+    assert cm._cell_numbers.cache_info().misses == 1
+    first.limiting_current = -1.0
+    kept = cm.cell_numbers(*args, local_current_density=5000.0)
+    assert cm._cell_numbers.cache_info().hits == 1
+    cm._cell_numbers.cache_clear()
+    fresh = cm.cell_numbers(*args, local_current_density=5000.0)
+    assert kept == fresh and kept.limiting_current > 0 and kept.real_cell is not None

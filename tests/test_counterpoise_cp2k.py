@@ -6,10 +6,10 @@ from ase import Atoms
 
 from atomistics import db as dbmod
 from atomistics import reactions as bind
+from atomistics.calcstore import run_cached
 from atomistics.cp2k import find_cp2k_command, write_cp2k_input
 from atomistics.engines.cp2k import Cp2kEngine
 from atomistics.execution.steps import plan_calculation
-from atomistics.runner import run_calculation
 
 # the same discovery the engine uses (CP2K_COMMAND, cp2k, cp2k.psmp, ...)
 CP2K = find_cp2k_command(required=False)
@@ -51,7 +51,7 @@ def test_counterpoise_with_charged_fragments(tmp_path, monkeypatch):
     for label, (own, ghost) in zip(("li", "f"), pairs, strict=True):
         for stage, atoms, out in (("cp_own", own, own_e), ("cp_ghost", ghost, ghost_e)):
             calc = plan_calculation("cp", label, stage, atoms, engine)
-            result = run_calculation(calc, tmp_path / "runs", engine, db)
+            result = run_cached(calc, tmp_path / "runs", engine, db)
             assert result.scf_converged
             out.append(result.energy_ev)
     terms = np.array(own_e) - np.array(ghost_e)

@@ -47,6 +47,7 @@ LAYERS = {
     "db": 4,
     "db_postgres": 4,
     "runner": 4,
+    "calcstore": 4,
     "study_reactions": 4,
     "stored_reactions": 4,
     "continuum": 5,

@@ -8,10 +8,10 @@ import pytest
 from ase import Atoms
 
 from atomistics import db as dbmod
+from atomistics.calcstore import run_cached
 from atomistics.cp2k import find_cp2k_command
 from atomistics.engines.cp2k import INPUT, OUTPUT, PROJECT, Cp2kEngine
 from atomistics.execution.steps import is_complete, load_calculation, plan_calculation, prepare
-from atomistics.runner import run_calculation
 
 # the same discovery the engine uses (CP2K_COMMAND, cp2k, cp2k.psmp, ...)
 CP2K = find_cp2k_command(required=False)
@@ -52,7 +52,7 @@ def test_interrupted_relaxation_restarts_from_checkpoint(tmp_path, monkeypatch):
 
     # finishing the calculation from there converges and stores one row
     db = dbmod.connect(tmp_path / "r.db")
-    result = run_calculation(calc, tmp_path / "runs", engine, db)
+    result = run_cached(calc, tmp_path / "runs", engine, db)
     assert result.geo_converged and is_complete(again)
     # the first attempt had no wavefunction to read (CP2K fell back to the atomic guess);
     # the restarted one read the checkpoint, so it did not

@@ -9,10 +9,11 @@ import stat
 import pytest
 
 from atomistics import db as dbmod
+from atomistics.calcstore import run_cached
 from atomistics.cp2k import cp2k_version_info, find_cp2k_command
 from atomistics.engines.cp2k import Cp2kEngine
 from atomistics.execution.steps import plan_calculation
-from atomistics.runner import run_calculation, run_study
+from atomistics.runner import run_study
 from atomistics.structures.molecules import build_molecule
 from atomistics.study import parse_study
 
@@ -84,7 +85,7 @@ def test_unconverged_scf_is_corrected_by_handler_on_fluorine_system(tmp_path):
     )
     calc = plan_calculation("t", "fsi", "single_point", fsi, engine)
     db = dbmod.connect(tmp_path / "r.db")
-    result = run_calculation(calc, tmp_path / "runs", engine, db)
+    result = run_cached(calc, tmp_path / "runs", engine, db)
     assert result.scf_converged
     directory = tmp_path / "runs" / "t" / "fsi" / calc.dirname
     log = json.loads((directory / "custodian.json").read_text())

@@ -25,8 +25,9 @@ from atomistics.execution.hashing import round_positions
 pytest.importorskip("tblite")
 from tblite.ase import TBLite  # noqa: E402
 
+from atomistics.calcstore import run_cached  # noqa: E402
 from atomistics.engines.xtb import XtbEngine  # noqa: E402
-from atomistics.runner import run_calculation, run_study  # noqa: E402
+from atomistics.runner import run_study  # noqa: E402
 from atomistics.study import parse_study  # noqa: E402
 
 CPCM = ("ddX", 7.2, "cpcm")
@@ -79,7 +80,7 @@ def by_hand(atoms, solvation=None):
 
 def gas_single_points(structures, engine, workdir, db, study="t"):
     return {
-        n: run_calculation(
+        n: run_cached(
             plan_calculation(study, n, "single_point", stage_input(a), engine), workdir, engine, db
         )
         for n, a in structures.items()
@@ -98,7 +99,7 @@ def lif_run(tmp_path_factory):
 
     def run_one(calc, eng):
         calls.append((calc.name, eng))
-        return run_calculation(calc, tmp / "runs", eng, db)
+        return run_cached(calc, tmp / "runs", eng, db)
 
     planned = []
     result = solv.compute_solvation(
@@ -154,7 +155,7 @@ def test_coefficient_two_against_hand_single_points(tmp_path):
         finals,
         engine,
         {"model": "cpcm:7.2"},
-        lambda c, e: run_calculation(c, tmp_path / "runs", e, db),
+        lambda c, e: run_cached(c, tmp_path / "runs", e, db),
     )
     dg = {n: by_hand(a, CPCM) - by_hand(a) for n, a in structures.items()}
     assert res.ddg_ev == pytest.approx(dg["dimer"] - 2 * dg["hf"], abs=2e-4)
@@ -228,7 +229,7 @@ def test_own_rows_and_gas_rows_untouched(lif_run):
         finals,
         lif_run["engine"],
         {"model": "cpcm:7.2", "approximation": "cluster", "error": ["edge", "model"]},
-        lambda c, e: run_calculation(c, lif_run["tmp"] / "runs", e, db),
+        lambda c, e: run_cached(c, lif_run["tmp"] / "runs", e, db),
     )
     assert again.ddg_ev == lif_run["result"].ddg_ev
     assert len(dbmod.calculation_rows(db, "t")) == 15
@@ -424,7 +425,7 @@ def test_positive_electrostatic_solvation_energy_is_flagged(tmp_path):
     finals = gas_single_points(structures, engine, tmp_path / "runs", db)
 
     def run_one(calc, eng):
-        r = run_calculation(calc, tmp_path / "runs", eng, db)
+        r = run_cached(calc, tmp_path / "runs", eng, db)
         if calc.name == "dimer~solv-cpcm7.2":
             return dataclasses.replace(r, energy_ev=finals["dimer"].energy_ev + 0.3)
         return r

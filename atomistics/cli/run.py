@@ -276,8 +276,11 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 
 def _calc_table(calcs: list[dict]) -> str:
+    # columns as wide as their longest entry (screening rows: "screen-prescreen", "SYSTEM@LABEL")
+    wn = max([18, *(len(str(c["name"])) for c in calcs)])
+    ws = max([13, *(len(str(c["stage"])) for c in calcs)])
     head = (
-        f"{'id':>4} {'study':<12} {'name':<18} {'stage':<13} {'engine':<6} {'protocol':<10} "
+        f"{'id':>4} {'study':<12} {'name':<{wn}} {'stage':<{ws}} {'engine':<6} {'protocol':<10} "
         f"{'E / eV':>16} {'q':>3} {'SCF':>4} {'geo':>4} {'steps':>5} {'fmax':>7} {'wall/s':>8}"
     )
     lines = [head, "-" * len(head)]
@@ -291,7 +294,7 @@ def _calc_table(calcs: list[dict]) -> str:
     for c in calcs:
         steps = c["n_steps"] if c["stage"] == "relax" else c.get("geo_steps")
         lines.append(
-            f"{c['id']:>4} {c['study']:<12} {c['name']:<18} {c['stage']:<13} {c['engine']:<6} "
+            f"{c['id']:>4} {c['study']:<12} {c['name']:<{wn}} {c['stage']:<{ws}} {c['engine']:<6} "
             f"{c.get('protocol') or '—':<10} {num(c['energy'], '.6f'):>16} "
             f"{num(c.get('total_charge'), '+d'):>3} "
             f"{yn(c['scf_converged']):>4} {yn(c['geo_converged']):>4} {num(steps, 'd'):>5} "

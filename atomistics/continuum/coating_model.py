@@ -75,6 +75,8 @@ are saturated and it is ~1.
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
@@ -878,6 +880,42 @@ def cell_numbers(
     rtol: float = 1e-6,
     fixed_charge: float | None = None,
     local_current_density: float | None = None,
+) -> CellNumbers:
+    """t+, J_lim and the layered Sand's time of one cell (:func:`_cell_numbers`).
+
+    A pure function of its (hashable, frozen) arguments, so the last results are kept in
+    memory and returned as copies: the PE, uncoated and structural columns do not depend
+    on dG and are the same in every bridge run on one cell (a dG sweep, a calibration, a
+    test suite); each costs transient solves of ~0.1-1 s.
+    """
+    return copy.deepcopy(
+        _cell_numbers(
+            delta_g_ev,
+            electrolyte,
+            separator,
+            coating,
+            current_density,
+            model,
+            cells,
+            rtol,
+            fixed_charge,
+            local_current_density,
+        )
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _cell_numbers(
+    delta_g_ev: float | None,
+    electrolyte: Electrolyte,
+    separator: Separator,
+    coating: Coating | None,
+    current_density: float,
+    model: str,
+    cells: int,
+    rtol: float,
+    fixed_charge: float | None,
+    local_current_density: float | None,
 ) -> CellNumbers:
     """t+, J_lim and the layered Sand's time of the PE cell (``coating=None``), the
     coated cell without trapping (``delta_g_ev=None``) or the coated cell with traps.

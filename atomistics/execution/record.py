@@ -39,7 +39,7 @@ DONE_FILE = "DONE"
 
 class CorruptResult(ValueError):
     """A finished folder's result is not a result (a NaN energy): treated like an unreadable
-    result file (:func:`atomistics.runner.run_calculation` runs the calculation again)."""
+    result file (:func:`atomistics.calcstore.run_cached` runs the calculation again)."""
 
 
 def _check_finite(out) -> None:

@@ -527,7 +527,7 @@ def compute_solvation(
     system's gas-phase single point (its geometry is the relaxed one); ``section``: the
     study's ``bridge.solvation``; ``run_one(calculation, engine)``: runs or reuses one
     planned calculation with that engine (``atomistics run`` and the FireWorks task pass
-    :func:`atomistics.runner.run_calculation` bound to their work folder and database); ``planned(n)`` is told how many
+    :func:`atomistics.calcstore.run_cached` bound to their work folder and database); ``planned(n)`` is told how many
     calculations this will ask for (a progress bar), before the first.
 
     Long because it plans every calculation before running any (a misfit fails before the first one), then runs and assembles them; the error estimate and the flags are their own functions.

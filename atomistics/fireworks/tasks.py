@@ -297,7 +297,7 @@ class ComputeReactions(_Base):
     (:mod:`atomistics.study_reactions`): the reactions with their counterpoise and
     vacuum-series corrections, stored; then, with ``bridge.solvation``, the exchange
     reaction's ΔΔG_solv, stored on its record. Calculations run (or are reused) through
-    :func:`atomistics.runner.run_calculation`.
+    :func:`atomistics.calcstore.run_cached`.
     """
 
     required_params = ["study", "reactions", "engine", "db", "workdir"]
@@ -306,7 +306,7 @@ class ComputeReactions(_Base):
     def run_task(self, fw_spec):
         from atomistics import db as dbmod
         from atomistics import study_reactions as sr
-        from atomistics.runner import run_calculation
+        from atomistics.calcstore import run_cached
         from atomistics.study import ReactionSpec
 
         embedded.flush()
@@ -331,7 +331,7 @@ class ComputeReactions(_Base):
         workdir = self.workdir(fw_spec)
 
         def run_one(calc, eng):
-            return run_calculation(calc, workdir, eng, db)
+            return run_cached(calc, workdir, eng, db)
 
         entries = sr.compute_study_reactions(
             self["study"], specs, structures, finals, engine, run_one
