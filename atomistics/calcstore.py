@@ -2,7 +2,7 @@
 
 :func:`run_cached` returns the result stored under the calculation's content hash, or
 prepares, executes and parses it and stores the result. ``atomistics run``
-(:mod:`atomistics.runner`), the corrections (:mod:`atomistics.study_reactions`, through a
+(:mod:`atomistics.runner`), the corrections (:mod:`atomistics.reactions.study`, through a
 ``run_one(calc, engine)`` bound to a work folder and database) and the FireWorks tasks
 (:mod:`atomistics.fireworks.tasks`) all call it; none of them imports the runner for it.
 """

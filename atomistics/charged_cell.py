@@ -1,7 +1,7 @@
 """The charged cell's energy against its height: E(L) = a + b·L + c/L, fitted and extrapolated.
 
 Pure physics (NumPy): no structures, no calculations. The study-level vacuum series
-(:mod:`atomistics.charged_slab`) builds the cells, runs them and calls this fit.
+(:mod:`atomistics.reactions.vacuum_series`) builds the cells, runs them and calls this fit.
 
 Why a series. A slab + FSI⁻ cell has charge q = −1. Under 3D-periodic
 electrostatics a homogeneous neutralising background is added, and the total
@@ -45,7 +45,7 @@ cancels and what is left of it (e.g. dielectric polarisation) is reported as
 The uncertainty is the standard error of ``a`` from the fit covariance.
 
 Validity: the expansion needs the electron density to vanish near the cell
-boundary, i.e. a clear vacuum of several Å; :func:`atomistics.charged_slab.build_vacuum_series`
+boundary, i.e. a clear vacuum of several Å; :func:`atomistics.reactions.vacuum_series.build_vacuum_series`
 refuses clear vacua under ``MIN_SERIES_VACUUM`` Å and warns under
 ``RECOMMENDED_SERIES_VACUUM`` Å.
 """

@@ -455,7 +455,7 @@ def correction_columns(corrections: dict[str, dict[str, Any]]) -> dict[str, Any]
     if counterpoise:
         kvp["bsse_ev"] = float(counterpoise["bsse_ev"])
     series = corrections.get("vacuum_series")
-    if series:  # the vacuum-extrapolated value (atomistics.charged_slab)
+    if series:  # the vacuum-extrapolated value (atomistics.reactions.vacuum_series)
         kvp["vacuum_series_status"] = str(series["status"])
         kvp["vacuum_series_converged"] = bool(series["converged"])
         if series.get("value_ev") is not None:

@@ -26,13 +26,13 @@ from tqdm import tqdm
 
 from atomistics import db as dbmod
 from atomistics import reactions as rx
-from atomistics import study_reactions as sr
 from atomistics.calcstore import run_cached
 from atomistics.engines.base import STAGES, Engine
 from atomistics.errors import AtomisticsError
 from atomistics.execution import CalcResult, Calculation, plan_calculation, stage_input
-from atomistics.execution import solvation as solv
 from atomistics.paths import check_output_folder
+from atomistics.reactions import solvation as solv
+from atomistics.reactions import study as sr
 from atomistics.redact import redact
 from atomistics.study import Study, build_study_structures
 

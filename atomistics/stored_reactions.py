@@ -70,11 +70,11 @@ def stored_solvation(section, records):
     """The exchange reaction's stored ΔΔG_solv when the ``bridge:`` section asks for one.
 
     ``records``: reaction records by name (:func:`bridge_inputs`). Returns the
-    :class:`atomistics.execution.solvation.SolvationCorrection` that ``atomistics run``
+    :class:`atomistics.reactions.solvation.SolvationCorrection` that ``atomistics run``
     and the FireWorks reaction task stored on the reaction's record; None when the
     section has no ``solvation:`` or the exchange reaction is not among ``records``.
     """
-    from atomistics.execution.solvation import SolvationCorrection
+    from atomistics.reactions.solvation import SolvationCorrection
 
     name = (section or {}).get("exchange")
     if (section or {}).get("solvation") is None or name not in records:

@@ -175,7 +175,7 @@ class BindingEnergySpec(_Strict):
 
     ``vacuum_series``: clear vacua (Å) above the complex's topmost atom; for a charged
     slab complex the binding energy is also extrapolated from single points at each
-    height, E(L) = a + bL + c/L (:mod:`atomistics.charged_slab`).
+    height, E(L) = a + bL + c/L (:mod:`atomistics.reactions.vacuum_series`).
     """
 
     complex: str
@@ -332,7 +332,7 @@ class BridgeSolvationSpec(_Strict):
     ``cosmo:<ε or solvent>`` (xtb) or ``sccs:<ε>`` (cp2k); ``approximation``:
     ``cluster`` (xtb on periodic cells) or ``none``; ``error``: how its 1σ is computed,
     any of ``edge`` and ``model``; ``alternative``: the second model of ``model``.
-    Checked against the engine and run by :mod:`atomistics.execution.solvation`.
+    Checked against the engine and run by :mod:`atomistics.reactions.solvation`.
     """
 
     model: str

@@ -1,4 +1,4 @@
-"""Vacuum-series fit E(L) = a + bL + c/L (atomistics.charged_slab)."""
+"""Vacuum-series fit E(L) = a + bL + c/L (atomistics.reactions.vacuum_series)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from atomistics.charged_cell import (
     background_sheet_energy,
     fit_vacuum_series,
 )
-from atomistics.charged_slab import (
+from atomistics.errors import AtomisticsError
+from atomistics.reactions.vacuum_series import (
     build_vacuum_series,
     fit_reaction_vacuum_series,
 )
-from atomistics.errors import AtomisticsError
 from atomistics.structures import build_limmt_slab, build_molecule
 from atomistics.structures.exchange import build_adsorbate_complex, clear_vacuum
 

@@ -8,7 +8,7 @@ from ase import Atoms
 
 from atomistics.engines.composite import GEOMETRY_KEY, CompositeEngine
 from atomistics.engines.cp2k import Cp2kEngine
-from atomistics.execution.solvation import gas_engine, solvated_engine
+from atomistics.reactions.solvation import gas_engine, solvated_engine
 
 pytest.importorskip("tblite")
 from atomistics.engines.xtb import XtbEngine  # noqa: E402

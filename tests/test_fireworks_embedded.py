@@ -338,7 +338,7 @@ bridge:
 
 def test_run_and_fireworks_store_every_correction_identically(tmp_path):
     """Counterpoise-free but with the vacuum series and ΔΔG_solv: both paths call the one
-    reaction loop (atomistics.study_reactions), so the rows agree field by field."""
+    reaction loop (atomistics.reactions.study), so the rows agree field by field."""
     rows_run, rows_fw = store_both_ways(tmp_path, ALL_CORRECTIONS, timeout=900)
     assert set(rows_run) == set(rows_fw)
     for key in rows_run:

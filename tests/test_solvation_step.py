@@ -1,4 +1,4 @@
-"""ΔΔG_solv of a reaction from solvated single points (atomistics.execution.solvation).
+"""ΔΔG_solv of a reaction from solvated single points (atomistics.reactions.solvation).
 
 Real tblite on tiny systems: a LiF(001) plane (8 atoms in an 8.06 × 4.03 Å cell) with HF
 adsorbed, and the three-ion mini study. Every number the module computes is checked
@@ -19,8 +19,8 @@ from mini_study import MINI_STUDY
 from atomistics import db as dbmod
 from atomistics.errors import AtomisticsError
 from atomistics.execution import plan_calculation, stage_input
-from atomistics.execution import solvation as solv
 from atomistics.execution.hashing import round_positions
+from atomistics.reactions import solvation as solv
 
 pytest.importorskip("tblite")
 from tblite.ase import TBLite  # noqa: E402

@@ -2,7 +2,7 @@
 
 ``binding_energies.<name>.vacuum_series: [h1, h2, h3]`` makes ``atomistics run``
 compute the complex and its same-cell references at every clear vacuum, fit
-ΔE(L) = a + bL + c/L (:func:`atomistics.charged_slab.fit_vacuum_series`) and report
+ΔE(L) = a + bL + c/L (:func:`atomistics.reactions.vacuum_series.fit_vacuum_series`) and report
 ``a`` next to the single-cell value. The real tblite GFN2-xTB engine on the
 smallest slab the study can build (1×1 pyrophyllite layer, 40 atoms) with one
 Li⁺ adsorbed (cell charge +1); the run takes ~30–40 s on 2 cores.
@@ -26,9 +26,9 @@ import pytest
 from ase.db import connect
 
 from atomistics import charged_cell as cc
-from atomistics import charged_slab as cs
 from atomistics.cli import main
 from atomistics.errors import AtomisticsError
+from atomistics.reactions import vacuum_series as cs
 from atomistics.structures.exchange import clear_vacuum
 from atomistics.study import ReactionSpec, parse_study
 

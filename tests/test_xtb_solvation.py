@@ -120,7 +120,7 @@ def test_one_permittivity_rule_for_every_model(eps):
     """ε must be finite and > 1 for tblite's CPCM, CP2K's SCCS and bridge.solvation alike
     (atomistics.solvents); ε = 1 (vacuum) was accepted by SCCS before."""
     from atomistics.cp2k.protocol import sccs_overrides
-    from atomistics.execution.solvation import resolve_method
+    from atomistics.reactions.solvation import resolve_method
 
     with pytest.raises(AtomisticsError, match="finite number > 1"):
         parse_solvation(f"cpcm:{eps}")

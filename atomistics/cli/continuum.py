@@ -249,7 +249,7 @@ def _free_energy(args: argparse.Namespace):
         return fe, "command line (dG given)", None, None
     if args.db:
         from atomistics.continuum.study_bridge import exchange_solvation_options
-        from atomistics.execution.solvation import SolvationCorrection
+        from atomistics.reactions.solvation import SolvationCorrection
         from atomistics.stored_reactions import read_binding_energy, read_reaction
 
         if not args.study:

@@ -137,7 +137,7 @@ def _print_surface_energy_note(run) -> None:
 
 def _print_vacuum_series(reactions) -> None:
     """The vacuum-extrapolated value of every reaction with a vacuum series (charged slabs)."""
-    from atomistics.charged_slab import format_vacuum_series
+    from atomistics.reactions.vacuum_series import format_vacuum_series
 
     for e in reactions:
         if e.vacuum_series:

@@ -12,7 +12,7 @@ porosity (the third is derived); its structural charge comes from ``layer_charge
     bridge:
       exchange: limmt_exchange      # neutral exchange reaction (primary source of dG)
       solvation_correction: null    # eV, from an implicit-solvent calculation, if any
-      # or computed by `atomistics run` (atomistics.execution.solvation), not both:
+      # or computed by `atomistics run` (atomistics.reactions.solvation), not both:
       # solvation: {model: cpcm:7.2, approximation: cluster, error: [edge, model]}
       surface: basal                # surface of the adsorption energy: basal | edge
       surface_anion: limmt_fsi      # FITTED fallback: charged-fragment binding energies
@@ -253,7 +253,7 @@ def study_free_energy(
     """The free energy the section asks for, from what has been computed.
 
     ``solvation``: the computed ΔΔG_solv of the exchange reaction
-    (:class:`atomistics.execution.solvation.SolvationCorrection`: ``reaction``,
+    (:class:`atomistics.reactions.solvation.SolvationCorrection`: ``reaction``,
     ``ddg_ev``, ``sigma_ev``, ``description``, ``converged``, ``notes``), required when
     the section has ``solvation:``.
     """

@@ -294,7 +294,7 @@ class ComputeReactions(_Base):
     """Every reaction energy of the study from its stored single points; replace its rows.
 
     Calls the functions ``atomistics run`` calls, in the same order
-    (:mod:`atomistics.study_reactions`): the reactions with their counterpoise and
+    (:mod:`atomistics.reactions.study`): the reactions with their counterpoise and
     vacuum-series corrections, stored; then, with ``bridge.solvation``, the exchange
     reaction's ΔΔG_solv, stored on its record. Calculations run (or are reused) through
     :func:`atomistics.calcstore.run_cached`.
@@ -305,8 +305,8 @@ class ComputeReactions(_Base):
 
     def run_task(self, fw_spec):
         from atomistics import db as dbmod
-        from atomistics import study_reactions as sr
         from atomistics.calcstore import run_cached
+        from atomistics.reactions import study as sr
         from atomistics.study import ReactionSpec
 
         embedded.flush()

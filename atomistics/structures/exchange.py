@@ -24,7 +24,7 @@ cell, and :func:`slab_in_cell` / :func:`molecule_in_cell` put the bare slab
 (its atoms exactly where they are in the product) and the isolated fragment
 (centred) in it (``cell_of`` in the study file). For a neutral reaction this
 removes basis-set/grid differences; for a charged one it also cancels the
-leading background term (see :mod:`atomistics.charged_slab`).
+leading background term (see :mod:`atomistics.reactions.vacuum_series`).
 """
 
 from __future__ import annotations

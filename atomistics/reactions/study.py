@@ -16,8 +16,8 @@ Every correction runs its calculations through one callable ``run_one(calc, engi
 | Correction | Asked for by | Record on the reaction | Module |
 |---|---|---|---|
 | counterpoise (BSSE) | ``counterpoise: true`` | ``corrections["counterpoise"]`` (in ``energy_ev``) | :mod:`atomistics.reactions` |
-| vacuum series (charged cell) | ``vacuum_series: [...]`` | ``corrections["vacuum_series"]`` | :mod:`atomistics.charged_slab` |
-| implicit solvent ΔΔG_solv | ``bridge.solvation`` | ``corrections["solvation"]`` | :mod:`atomistics.execution.solvation` |
+| vacuum series (charged cell) | ``vacuum_series: [...]`` | ``corrections["vacuum_series"]`` | :mod:`atomistics.reactions.vacuum_series` |
+| implicit solvent ΔΔG_solv | ``bridge.solvation`` | ``corrections["solvation"]`` | :mod:`atomistics.reactions.solvation` |
 
 The names are :data:`atomistics.reactions.CORRECTIONS`; the row keeps each record under
 ``data["corrections"]`` and its summary columns (:func:`atomistics.db.correction_columns`).
@@ -30,11 +30,11 @@ from collections.abc import Callable, Mapping
 from ase import Atoms
 
 from atomistics import reactions as rx
-from atomistics.charged_slab import n_series_calculations, run_vacuum_series
 from atomistics.engines.base import Engine
 from atomistics.errors import AtomisticsError
 from atomistics.execution import CalcResult, Calculation
-from atomistics.execution import solvation as solv
+from atomistics.reactions import solvation as solv
+from atomistics.reactions.vacuum_series import n_series_calculations, run_vacuum_series
 
 #: Runs (or reuses from the database) one planned calculation with an engine.
 RunOne = Callable[[Calculation, Engine], CalcResult]
@@ -113,7 +113,7 @@ def compute_study_reactions(
             )
             cp = [(run_one(own, engine), run_one(ghost, engine)) for own, ghost in plans]
         entry = rx.assemble(name, spec, finals, cp)
-        if spec.vacuum_series:  # a charged slab's series, fitted (charged_slab)
+        if spec.vacuum_series:  # a charged slab's series, fitted (reactions.vacuum_series)
             entry.add_correction(
                 "vacuum_series",
                 run_vacuum_series(study, name, spec, structures, finals, engine, run_one),
@@ -133,7 +133,7 @@ def attach_exchange_solvation(
     planned: Callable[[int], None] | None = None,
 ) -> solv.SolvationCorrection | None:
     """ΔΔG_solv of the bridge's exchange reaction (``bridge.solvation``), computed
-    (:func:`atomistics.execution.solvation.compute_solvation`) and stored on its entry's
+    (:func:`atomistics.reactions.solvation.compute_solvation`) and stored on its entry's
     ``solvation`` record; None when the study does not ask for it."""
     section = (bridge or {}).get("solvation")
     if section is None:

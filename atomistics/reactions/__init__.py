@@ -1,4 +1,19 @@
-"""Reaction energies from single points: the one assembler, counterpoise, table, plot.
+"""Reaction energies from single points, and every correction they can carry.
+
+The package holds the reaction energy and its corrections as peers:
+
+* this module: the record (:class:`ReactionEnergy`, its ``corrections`` dict, the names
+  :data:`CORRECTIONS`), the one assembler, counterpoise (planned here: it is part of ΔE),
+  table, CSV and plot;
+* :mod:`atomistics.reactions.vacuum_series`: a charged slab's vacuum series (the fit
+  itself is pure physics in :mod:`atomistics.charged_cell`);
+* :mod:`atomistics.reactions.solvation`: the implicit-solvent ΔΔG_solv;
+* :mod:`atomistics.reactions.study`: the one loop over a study's reactions and their
+  corrections (pre-flight check, count, compute), which ``atomistics run`` and the
+  FireWorks task both call.
+
+Stored reactions as the bridge's inputs are read by :mod:`atomistics.stored_reactions`,
+beside this package and above :mod:`atomistics.db` (which writes this package's records).
 
 A reaction is ``Σ ν_r R → Σ ν_p P`` with stoichiometric coefficients ν > 0 and
 
@@ -144,11 +159,14 @@ def counterpoise_structures(
 #: The corrections a reaction energy can carry: name → (what asks for it, the module that
 #: plans and assembles it). Each is stored under its name in ``ReactionEnergy.corrections``
 #: and on the reaction row (``data["corrections"]``, its summary columns in
-#: :func:`atomistics.db.correction_columns`); :mod:`atomistics.study_reactions` runs them.
+#: :func:`atomistics.db.correction_columns`); :mod:`atomistics.reactions.study` runs them.
 CORRECTIONS: dict[str, tuple[str, str]] = {
     "counterpoise": ("counterpoise: true", "atomistics.reactions (plan_counterpoise)"),
-    "vacuum_series": ("vacuum_series: [...]", "atomistics.charged_slab (run_vacuum_series)"),
-    "solvation": ("bridge.solvation", "atomistics.execution.solvation (compute_solvation)"),
+    "vacuum_series": (
+        "vacuum_series: [...]",
+        "atomistics.reactions.vacuum_series (run_vacuum_series)",
+    ),
+    "solvation": ("bridge.solvation", "atomistics.reactions.solvation (compute_solvation)"),
 }
 
 
@@ -190,14 +208,14 @@ class ReactionEnergy:
     @property
     def vacuum_series(self) -> dict[str, Any] | None:
         """A charged slab's vacuum series and its extrapolated value
-        (:func:`atomistics.charged_slab.assemble_vacuum_series`); ``energy_ev`` stays the
+        (:func:`atomistics.reactions.vacuum_series.assemble_vacuum_series`); ``energy_ev`` stays the
         single-cell value."""
         return self.corrections.get("vacuum_series")
 
     @property
     def solvation(self) -> dict[str, Any] | None:
         """ΔΔG_solv of the bridge's exchange reaction (``bridge.solvation``; the record of
-        :class:`atomistics.execution.solvation.SolvationCorrection`); ``energy_ev`` stays
+        :class:`atomistics.reactions.solvation.SolvationCorrection`); ``energy_ev`` stays
         the gas-phase value."""
         return self.corrections.get("solvation")
 
