@@ -62,3 +62,24 @@ def test_cell_numbers_are_kept_and_handed_out_as_copies():
     cm._cell_numbers.cache_clear()
     fresh = cm.cell_numbers(*args, local_current_density=5000.0)
     assert kept == fresh and kept.limiting_current > 0 and kept.real_cell is not None
+
+
+def test_a_strongly_bound_site_at_a_vanishing_concentration_warns_nothing():
+    """dG = -20 eV (K = e^778) at c- ~ 1e-300: the slope N_T K/N_L is not a float; the
+    array functions return inf for it without a RuntimeWarning (a warning is an error in
+    the bridge CLI's tests), and the occupancy is exactly 1."""
+    import warnings
+
+    traps = TrapSites(300.0, -20.0)
+    c = np.array([0.0, 1e-300, 1e-200, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x, slope = traps.trapped_and_slope(c)
+        d = traps.d_trapped(c)
+    assert np.all(x[1:] == 300.0) and x[0] == 0.0
+    # saturated (K c >> N_L): dc_T/dc- = N_T N_L / (K c^2), 2.5e268 at 1e-300 and 2.5e68 at
+    # 1e-200 (the subtraction 1 - theta_T gave 0 here)
+    for k, ck in ((1, 1e-300), (2, 1e-200)):
+        exact = math.exp(math.log(300.0 * traps.liquid_sites) - traps.log_k - 2 * math.log(ck))
+        assert slope[k] == pytest.approx(exact, rel=1e-9)
+        assert d[k] == pytest.approx(exact, rel=1e-9)

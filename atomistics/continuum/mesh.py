@@ -98,9 +98,11 @@ class TrapSites:
     def _slope(self, c, x, theta_l):
         """``N_T theta_T (1 - theta_T) / (c- (1 - theta_L))`` with ``1 - theta_T`` taken from
         ``x`` directly (not by subtraction, which loses every digit near saturation)."""
-        with np.errstate(over="ignore"):
+        # overflow: a strongly bound site at c- ~ 1e-300 has dc_T/dc- = N_T K/N_L = inf
+        # (the callers cap or mask it); 0/0 at c- = 0 is masked by trapped_and_slope
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             both = np.exp(-np.logaddexp(0.0, x) - np.logaddexp(0.0, -x))
-        return self.site_concentration * both / (c * (1.0 - theta_l))
+            return self.site_concentration * both / (c * (1.0 - theta_l))
 
     def trapped_and_slope(self, c_minus):
         """``(c_T, dc_T/dc-)`` in one pass (the occupancy computed once; exact at c- = 0)."""
