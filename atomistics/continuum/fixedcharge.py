@@ -209,7 +209,14 @@ def tms_membrane_potential(
 
 
 def anion_from_total(traps: TrapSites, total, guess=None) -> NDArray[np.float64]:
-    """Mobile anion ``c-`` with ``c- + c_T(c-) = total`` (Fermi-Dirac occupancy).
+    """Mobile anion ``c-`` with ``c- + c_T(c-) = total`` (:func:`anion_and_traps`)."""
+    return anion_and_traps(traps, total, guess)[0]
+
+
+def anion_and_traps(traps: TrapSites, total, guess=None) -> tuple[NDArray, NDArray, NDArray]:
+    """Mobile anion ``c-`` with ``c- + c_T(c-) = total`` (Fermi-Dirac occupancy), with
+    ``c_T`` and ``dc_T/dc-`` there (the Newton iteration's last evaluation, which the
+    transport coefficients reuse instead of evaluating the occupancy again).
 
     With ``theta_T = K c/(N_L + (K - 1) c)`` the condition is the quadratic
     ``(K - 1) c^2 + (N_L + N_T K - u (K - 1)) c - u N_L = 0``; its physical root (in
@@ -248,11 +255,11 @@ def anion_from_total(traps: TrapSites, total, guess=None) -> NDArray[np.float64]
         # converged, or c is resolved to round-off (for K ~ 1e30 the residual cannot be
         # made smaller than the slope times one ulp of c)
         if np.all((np.abs(f) <= 1e-13 * scale) | (hi - lo <= 4e-16 * hi)):
-            return c
+            return c, trapped, slope
         new = c - f / (1.0 + slope)
         bad = (new <= lo) | (new >= hi) | ~np.isfinite(new)
         c = np.where(bad, 0.5 * (lo + hi), new)
-    return c
+    return (c, *traps.trapped_and_slope(c))
 
 
 #: Kinds of cells (``CellProperties.kind``).
@@ -316,15 +323,21 @@ def split_total(props: CellProperties, u: NDArray[np.float64]) -> tuple[NDArray,
     return cm, np.where(props.charged, u, cm)
 
 
-def _split_state(props: CellProperties, y: NDArray[np.float64]) -> NDArray[np.float64]:
+def _split_state(
+    props: CellProperties, y: NDArray[np.float64], trap_values: list | None = None
+) -> NDArray[np.float64]:
     """Signed ``c-`` from the solver's state ``y = u - X_const`` (``c-`` itself in a
     constant-charge cell, where ``u = c+`` would hold it only as a small difference of two
-    large numbers once the co-ions are gone; ``u`` elsewhere)."""
+    large numbers once the co-ions are gone; ``u`` elsewhere). ``trap_values``, if given,
+    gets ``(c_T, dc_T/dc-)`` of each trap layer at ``max(c-, 0)``."""
     cm = y.copy()
     for k, (idx, traps) in enumerate(props.trap_layers):
         ui = y[idx]
-        cm[idx] = anion_from_total(traps, ui, props.last.get(k)) + np.minimum(ui, 0.0)
+        c, trapped, slope = anion_and_traps(traps, ui, props.last.get(k))
+        cm[idx] = c + np.minimum(ui, 0.0)  # c = 0 where ui < 0: the values are at max(c-, 0)
         props.last[k] = cm[idx]
+        if trap_values is not None:
+            trap_values.append((trapped, slope))
     return cm
 
 
@@ -370,7 +383,8 @@ def _coefficients(props: CellProperties, y: NDArray[np.float64]):
     ``c-`` past depletion continues them); those of a trap layer are taken at
     ``max(c-, 0)``; the signed ``c-`` carries the continuation past depletion.
     """
-    cm = _split_state(props, y)
+    trap_values: list = []
+    cm = _split_state(props, y, trap_values)
     c = np.maximum(cm, 0.0)
     dp, dm, g = props.d_plus, props.d_minus, props.g
     dc = g * 2.0 * dp * dm / (dp + dm)
@@ -385,9 +399,8 @@ def _coefficients(props: CellProperties, y: NDArray[np.float64]):
         with np.errstate(invalid="ignore", divide="ignore"):
             dc = np.where(const, g * dp * dm * (2.0 * cc + x) / den, dc)
             tm = np.where(const, dm * cc / den, tm)
-    for idx, traps in props.trap_layers:
+    for (idx, traps), (xt, slope) in zip(props.trap_layers, trap_values, strict=True):
         ci = c[idx]
-        xt, slope = traps.trapped_and_slope(ci)
         # w = c-/c+ = 1/(1 + q) in [0, 1] (its limit 1/(1 + b) at c- = 0), and w X' =
         # N_T theta (1 - theta)/((1 - theta_L)(c- + X)) without the 1/c- of X' (a strongly
         # bound site leaves c- ~ 1e-320 and X' ~ inf): no overflow, no inf/inf
