@@ -12,19 +12,11 @@ Run:  .venv/bin/python benchmarks/bench_trap_scalar.py
 
 from __future__ import annotations
 
-import time
 from unittest import mock
 
+from bench_continuum import best_of  # the benchmarks' one timer (this folder is on sys.path)
+
 from atomistics.continuum import bridge, coating_model, fixedcharge
-
-
-def best_of(fn, repeat=3):
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def _array_functions(layer):
@@ -47,9 +39,9 @@ def main() -> None:
     def j_lim():
         return fixedcharge.limiting_current_fixed_charge(layers, electrolyte.c0)
 
-    t_scalar, j_scalar = best_of(j_lim)
+    t_scalar, j_scalar = best_of(j_lim, repeat=3)
     with mock.patch.object(fixedcharge, "charge_functions", _array_functions):
-        t_array, j_array = best_of(j_lim)
+        t_array, j_array = best_of(j_lim, repeat=3)
     print(f"J_lim of the trap stack (dG = -1.019 eV): {j_scalar:.6g} A/m^2")
     print(f"  array functions (baseline) {t_array * 1e3:8.1f} ms")
     print(

@@ -130,6 +130,19 @@ def test_screen_stores_every_stage_and_a_second_screen_reads_them_back(screened)
     assert table == [line for line in again.splitlines() if line.startswith("li[0] ")]
 
 
+def test_an_unreachable_db_is_refused_before_any_calculation(tmp_path):
+    """--db is connected after the argument checks and before the fragment or any
+    placement runs: one line, exit 2, no password, nothing written in -o."""
+    _study(tmp_path)
+    url = "postgresql://screener:s3cret-pw@127.0.0.1:1/results"
+    rc, out, err = atomistics(
+        "screen", "study.yaml", *SCREEN, "-o", "scr", "--db", url, cwd=tmp_path, timeout=120
+    )
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "PostgreSQL" in err and "s3cret-pw" not in out + err
+    assert not (tmp_path / "scr" / "logs").exists()
+
+
 def test_screen_refuses_to_overwrite_without_force(screened):
     folder, _, _ = screened
     rc, out, err = atomistics("screen", "study.yaml", *SCREEN, "-o", "scr", cwd=folder)

@@ -53,13 +53,13 @@ def test_cell_numbers_are_kept_and_handed_out_as_copies():
     from atomistics.continuum import coating_model as cm
 
     args = (-0.3, cm.Electrolyte(), cm.Separator(), cm.Coating(), 10.0, "tms", 80)
-    cm._cell_numbers.cache_clear()
+    cm.cell_numbers.cache_clear()
     first = cm.cell_numbers(*args, local_current_density=5000.0)
-    assert cm._cell_numbers.cache_info().misses == 1
+    assert cm.cell_numbers.cache_info().misses == 1
     first.limiting_current = -1.0
     kept = cm.cell_numbers(*args, local_current_density=5000.0)
-    assert cm._cell_numbers.cache_info().hits == 1
-    cm._cell_numbers.cache_clear()
+    assert cm.cell_numbers.cache_info().hits == 1
+    cm.cell_numbers.cache_clear()
     fresh = cm.cell_numbers(*args, local_current_density=5000.0)
     assert kept == fresh and kept.limiting_current > 0 and kept.real_cell is not None
 

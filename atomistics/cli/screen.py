@@ -398,6 +398,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
         atoms.info.update(name=args.system, study=study.name)
     reference = slab_in_cell(slab, placements[0])
     n_relax = 0 if args.prescreen_only else args.n_relax
+    db = dbmod.connect(args.db)  # after every check, before any job
+    dbmod.find_calculation(db, "")  # a server is reached now: a bad URL fails before any job
+    store = _DatabaseStore(db)
     say(
         f"screening {args.system} ({spec.adsorbate}"
         f"{' + ' + spec.counter_ion if spec.counter_ion else ''} on {spec.slab}, "
@@ -409,7 +412,6 @@ def cmd_screen(args: argparse.Namespace) -> int:
             else f"relax the best {n_relax} to fmax {args.fmax} eV/Å"
         )
     )
-    store = _DatabaseStore(dbmod.connect(args.db))  # after every check, before any job
     inside(out / "logs", out).mkdir(parents=True, exist_ok=True)
     fragment = _fragment(args, spec, placements[0], calculator, out, say)
     result = screen_placements(

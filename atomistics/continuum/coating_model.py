@@ -869,6 +869,20 @@ def _sand_domain(electrolyte: Electrolyte, separator: Separator, current_density
     return max(separator.thickness, 10.0 * ell), tau
 
 
+def _kept_as_copies(fn):
+    """``fn``'s last 256 results kept (``functools.lru_cache``) and handed out as deep copies,
+    so that no caller can change a kept result; for pure functions of hashable arguments."""
+    kept = functools.lru_cache(maxsize=256)(fn)
+
+    @functools.wraps(fn)
+    def copies(*args, **kwargs):
+        return copy.deepcopy(kept(*args, **kwargs))
+
+    copies.cache_info, copies.cache_clear = kept.cache_info, kept.cache_clear
+    return copies
+
+
+@_kept_as_copies
 def cell_numbers(
     delta_g_ev: float | None,
     electrolyte: Electrolyte,
@@ -880,42 +894,6 @@ def cell_numbers(
     rtol: float = 1e-6,
     fixed_charge: float | None = None,
     local_current_density: float | None = None,
-) -> CellNumbers:
-    """t+, J_lim and the layered Sand's time of one cell (:func:`_cell_numbers`).
-
-    A pure function of its (hashable, frozen) arguments, so the last results are kept in
-    memory and returned as copies: the PE, uncoated and structural columns do not depend
-    on dG and are the same in every bridge run on one cell (a dG sweep, a calibration, a
-    test suite); each costs transient solves of ~0.1-1 s.
-    """
-    return copy.deepcopy(
-        _cell_numbers(
-            delta_g_ev,
-            electrolyte,
-            separator,
-            coating,
-            current_density,
-            model,
-            cells,
-            rtol,
-            fixed_charge,
-            local_current_density,
-        )
-    )
-
-
-@functools.lru_cache(maxsize=256)
-def _cell_numbers(
-    delta_g_ev: float | None,
-    electrolyte: Electrolyte,
-    separator: Separator,
-    coating: Coating | None,
-    current_density: float,
-    model: str,
-    cells: int,
-    rtol: float,
-    fixed_charge: float | None,
-    local_current_density: float | None,
 ) -> CellNumbers:
     """t+, J_lim and the layered Sand's time of the PE cell (``coating=None``), the
     coated cell without trapping (``delta_g_ev=None``) or the coated cell with traps.
@@ -930,6 +908,11 @@ def _cell_numbers(
     600 separator cells and rtol 1e-6 the depletion times are converged to ~1e-5
     (mesh) and ~2e-7 (tolerance) relative, and agree with a semi-analytic Volterra
     solution to ~1e-5 (tests/test_continuum_fixedcharge.py).
+
+    A pure function of its (hashable, frozen) arguments, so its last results are kept
+    (:func:`_kept_as_copies`): the PE, uncoated and structural columns do not depend on
+    dG and are the same in every bridge run on one cell (a dG sweep, a calibration, a
+    test suite); each costs transient solves of ~0.1-1 s.
     """
     bulk, tau_bare = _sand_domain(electrolyte, separator, current_density)
     sep = separator_layer(electrolyte, separator)
