@@ -325,3 +325,17 @@ def test_a_cp2k_exchange_energy_carries_a_dft_spread_not_xtb_vs_dft():
     assert xtb.spread_ev["xtb-vs-DFT"] == 0.15 and "DFT-functional" not in xtb.spread_ev
     assert dft.sigma_ev == pytest.approx(xtb.sigma_ev)  # the same size, named for its engine
     assert list(dft.spread_ev) == ["site-to-site", "DFT-functional", "D3-variant"]
+
+
+@pytest.mark.parametrize("delta_g", [-1.019, 0.5])
+def test_layered_depletion_times_at_the_default_tolerance_match_a_tight_solve(delta_g):
+    """cell_numbers' layered transients run at rtol 1e-5; against the same mesh at rtol
+    1e-8 the event times (an interface depletion with traps, Sand's time with empty ones)
+    move by ~2e-6, a tenth of the 600-cell mesh's own error (~1e-5)."""
+    cmod.cell_numbers.cache_clear()
+    default = cmod.cell_numbers(delta_g, ELY, SEP, COAT, 10.0, cells=120)
+    tight = cmod.cell_numbers(delta_g, ELY, SEP, COAT, 10.0, cells=120, rtol=1e-8)
+    event = "interface_depletion_time" if delta_g < 0 else "sand_time_semi_infinite"
+    assert np.isfinite(getattr(tight, event))
+    assert getattr(default, event) == pytest.approx(getattr(tight, event), rel=5e-6)
+    assert getattr(default, event) != getattr(tight, event)  # the tolerances did differ

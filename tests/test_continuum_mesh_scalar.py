@@ -83,3 +83,26 @@ def test_a_strongly_bound_site_at_a_vanishing_concentration_warns_nothing():
         exact = math.exp(math.log(300.0 * traps.liquid_sites) - traps.log_k - 2 * math.log(ck))
         assert slope[k] == pytest.approx(exact, rel=1e-9)
         assert d[k] == pytest.approx(exact, rel=1e-9)
+
+
+@pytest.mark.parametrize("delta_g", [2.0, 0.3, -0.3, -1.019, -5.0])
+def test_rational_occupancy_equals_the_log_form_and_the_closed_form(delta_g):
+    """Where |ln K| <= 300 trapped_and_slope takes c_T = N_T c/(c + v), v = (N_L - c)/K,
+    without logs. It equals the log form (occupancy, d_trapped) wherever that one is
+    representable, and the closed form theta_T = K c/(N_L + (K - 1) c), slope
+    N_T K N_L/(N_L + (K - 1) c)^2 (written here apart, in long double) everywhere,
+    including a weak site at c ~ 1e-300, where the log form's e^-x underflows to 0."""
+    traps = TrapSites(300.0, delta_g)
+    k = np.exp(np.longdouble(traps.log_k))
+    n_l, n_t = np.longdouble(traps.liquid_sites), np.longdouble(traps.site_concentration)
+    cs = np.concatenate([[1e-300, 1e-200, 1e-20], np.logspace(-8, np.log10(9000.0), 60)])
+    x, slope = traps.trapped_and_slope(cs)
+    for c, xi, si in zip(cs, x, slope, strict=True):
+        cl = np.longdouble(c)
+        den = n_l + (k - 1) * cl
+        assert xi == pytest.approx(float(n_t * k * cl / den), rel=1e-12, abs=0)
+        assert si == pytest.approx(float(n_t * k * n_l / den**2), rel=1e-12, abs=0)
+        log_x, log_slope = float(traps.trapped(c)), float(traps.d_trapped(c))
+        if log_x > 1e-280 and log_slope > 1e-280:
+            assert xi == pytest.approx(log_x, rel=1e-12)
+            assert si == pytest.approx(log_slope, rel=1e-12)

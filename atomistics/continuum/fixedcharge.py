@@ -102,7 +102,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -110,7 +110,7 @@ from scipy import sparse
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
-from atomistics.continuum.constants import FARADAY, GAS_CONSTANT
+from atomistics.continuum.constants import BOLTZMANN_EV, FARADAY, GAS_CONSTANT
 from atomistics.continuum.mesh import (
     Discretisation,
     Layer,
@@ -228,25 +228,25 @@ def anion_and_traps(traps: TrapSites, total, guess=None) -> tuple[NDArray, NDArr
     closed form is not finite).
     """
     u = np.maximum(np.asarray(total, float), 0.0)
-    n_t, n_l = traps.site_concentration, traps.liquid_sites
-    lo = np.maximum(u - n_t, 0.0)
-    hi = u.copy()
-    log_k = traps.log_k
-    if log_k > 0:  # divide by K
-        inv_k = np.exp(-log_k)
-        a, b0, c_l = 1.0 - inv_k, n_l * inv_k + n_t, n_l * inv_k
-    else:
-        k = np.exp(log_k)
-        a, b0, c_l = k - 1.0, n_l + n_t * k, n_l
+    n_t = traps.site_concentration
+    a, b0, c_l = _quadratic(traps)
     b = b0 - u * a
     with np.errstate(invalid="ignore", divide="ignore"):
-        root = np.sqrt(np.maximum(b * b + 4.0 * a * u * c_l, 0.0))
+        root = np.sqrt(np.maximum(b * b + (4.0 * a * c_l) * u, 0.0))
         # the two cancellation-free forms of the same root (b < 0 only when K > 1, a > 0)
-        c = np.where(b >= 0, 2.0 * u * c_l / (b + root), (root - b) / (2.0 * a))
-    if guess is not None and np.shape(guess) == u.shape:
-        c = np.where(np.isfinite(c), c, guess)
-    c = np.clip(np.where(np.isfinite(c), c, 0.5 * (lo + hi)), lo, hi)
+        c = np.where(b >= 0, 2.0 * c_l * u / (b + root), (root - b) / (2.0 * a))
+    lo = np.maximum(u - n_t, 0.0)
+    if not np.isfinite(c).all():
+        if guess is not None and np.shape(guess) == u.shape:
+            c = np.where(np.isfinite(c), c, guess)
+        c = np.where(np.isfinite(c), c, 0.5 * (lo + u))
+    c = np.minimum(np.maximum(c, lo), u)
     scale = np.maximum(u, 1e-300)
+    # the closed form is almost always right to round-off: one evaluation confirms it
+    trapped, slope = traps.trapped_and_slope(c)
+    if (np.abs(c + trapped - u) <= 1e-13 * scale).all():
+        return c, trapped, slope
+    hi = u.copy()
     for _ in range(100):
         trapped, slope = traps.trapped_and_slope(c)
         f = c + trapped - u
@@ -262,6 +262,18 @@ def anion_and_traps(traps: TrapSites, total, guess=None) -> tuple[NDArray, NDArr
     return (c, *traps.trapped_and_slope(c))
 
 
+@lru_cache(maxsize=64)
+def _quadratic(traps: TrapSites) -> tuple[float, float, float]:
+    """``(a, b0, c_L)`` of :func:`anion_and_traps`'s quadratic ``a c^2 + (b0 - a u) c - u c_L
+    = 0``, divided by K when K > 1 (K may be 1e30)."""
+    n_t, n_l, log_k = traps.site_concentration, traps.liquid_sites, traps.log_k
+    if log_k > 0:
+        inv_k = math.exp(-log_k)
+        return 1.0 - inv_k, n_l * inv_k + n_t, n_l * inv_k
+    k = math.exp(log_k)
+    return k - 1.0, n_l + n_t * k, n_l
+
+
 #: Kinds of cells (``CellProperties.kind``).
 NEUTRAL, CONSTANT, TRAPS = 0, 1, 2
 
@@ -274,10 +286,22 @@ class CellProperties:
     d_minus: NDArray[np.float64]
     g: NDArray[np.float64]  # eps / tau
     fixed: NDArray[np.float64]  # constant X (0 where traps or neutral)
-    trap_layers: tuple[tuple[NDArray[np.int64], TrapSites], ...]
+    trap_layers: tuple[tuple[slice | NDArray[np.int64], TrapSites], ...]  # cells, sites
     charged: NDArray[np.bool_]
     last: dict = field(default_factory=dict)  # warm start of the c- inversion per trap layer
     kind: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @cached_property
+    def neutral_coefficients(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``D_c`` and ``t-`` of a neutral cell (:func:`_coefficients`), for every cell."""
+        dp, dm = self.d_plus, self.d_minus
+        return self.g * 2.0 * dp * dm / (dp + dm), dm / (dp + dm)
+
+    @cached_property
+    def constant(self) -> NDArray[np.bool_] | None:
+        """The constant-charge cells (None if there are none)."""
+        const = self.kind == CONSTANT
+        return const if const.any() else None
 
 
 def cell_properties(layers: Sequence[Layer], disc: Discretisation) -> CellProperties:
@@ -298,8 +322,37 @@ def cell_properties(layers: Sequence[Layer], disc: Discretisation) -> CellProper
         charged[idx] = layer.charged
         kind[idx] = _layer_kind(layer)
         if layer.traps is not None:
-            traps.append((idx, layer.traps))
+            traps.append((_contiguous(idx), layer.traps))
     return CellProperties(dp, dm, g, fixed, tuple(traps), charged, kind=kind)
+
+
+def _contiguous(idx: NDArray[np.int64]) -> slice | NDArray[np.int64]:
+    """A run of consecutive cells as a slice (its reads are views, not copies: the
+    right-hand side reads a trap layer's cells several times per call)."""
+    if idx.size and idx[-1] - idx[0] == idx.size - 1:
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
+def restrict(props: CellProperties, cells) -> CellProperties:
+    """The properties of ``cells`` only, in that order (a trap layer keeps its cells among
+    them); its own warm start."""
+    cells = np.asarray(cells, np.int64)
+    traps = []
+    every = np.arange(props.g.size)
+    for idx, trap_sites in props.trap_layers:
+        inside = np.flatnonzero(np.isin(cells, every[idx]))
+        if inside.size:
+            traps.append((_contiguous(inside), trap_sites))
+    return CellProperties(
+        props.d_plus[cells],
+        props.d_minus[cells],
+        props.g[cells],
+        props.fixed[cells],
+        tuple(traps),
+        props.charged[cells],
+        kind=props.kind[cells],
+    )
 
 
 def _layer_kind(layer: Layer) -> int:
@@ -387,10 +440,9 @@ def _coefficients(props: CellProperties, y: NDArray[np.float64]):
     cm = _split_state(props, y, trap_values)
     c = np.maximum(cm, 0.0)
     dp, dm, g = props.d_plus, props.d_minus, props.g
-    dc = g * 2.0 * dp * dm / (dp + dm)
-    tm = dm / (dp + dm)
-    const = props.kind == CONSTANT
-    if np.any(const):
+    dc, tm = (v.copy() for v in props.neutral_coefficients)
+    const = props.constant
+    if const is not None:
         x = props.fixed
         # analytic through c- = 0 (no kink where the co-ions run out), held away from
         # the pole at c- = -X D+/(D+ + D-)
@@ -483,7 +535,9 @@ def _bound(side: tuple) -> float:
     return what.site_concentration if kind == TRAPS else 0.0
 
 
-def interface_salt(left: tuple, right: tuple, a: float, b: float, rhs: float):
+def interface_salt(
+    left: tuple, right: tuple, a: float, b: float, rhs: float, guess: float | None = None
+):
     """Salt activity ``s_f`` at a layer interface and the left side's ``c-`` there.
 
     Each half-cell carries the anion flux with its own (frozen) coefficients,
@@ -493,7 +547,8 @@ def interface_salt(left: tuple, right: tuple, a: float, b: float, rhs: float):
     ``a c-_L(s) + b c-_R(s) = rhs`` (``rhs = a c-_L + b c-_R + (t-_L - t-_R) J/F``),
     solved by Newton's method with bisection; ``s_f`` takes the sign of ``rhs``
     (odd continuation past depletion). Two neutral sides give the usual harmonic
-    two-point flux.
+    two-point flux. ``guess`` (e.g. the face's ``|s_f|`` at the integrator's previous
+    call) starts the iteration if it lies inside the bracket; the root is the same.
     """
     sign = 1.0 if rhs >= 0 else -1.0
     target = abs(rhs)
@@ -502,7 +557,7 @@ def interface_salt(left: tuple, right: tuple, a: float, b: float, rhs: float):
     ab = a + b
     lo = target / ab  # c-(s) <= s
     hi = (target + 0.5 * (a * _bound(left) + b * _bound(right))) / ab * (1 + 1e-12) + 1e-300
-    s = lo
+    s = guess if guess is not None and lo < guess < hi else lo
     for _ in range(200):
         cl, dl = _anion_of_salt(left, s)
         cr, dr = _anion_of_salt(right, s)
@@ -541,6 +596,8 @@ class FixedChargeSystem:
     current_density: float
     max_evaluations: int = 100_000
     counter: list = field(default_factory=lambda: [0])
+    #: each interface's last |s_f|, the next Newton iteration's start (the root is the same)
+    last_salt: dict = field(default_factory=dict)
     #: per-cell concentration scale of the Jacobian's differences (None: 1e-3 max |y|)
     typical: NDArray[np.float64] | None = None
 
@@ -594,7 +651,7 @@ class FixedChargeSystem:
         Inside a layer the two-point flux in ``c-`` (:func:`_coefficients`): ``N = -G
         (c-_R - c-_L) + t_f J/F`` with the harmonic ``G = a b/(a + b)``, ``a = 2 D_c,L/h_L``,
         ``b = 2 D_c,R/h_R`` and ``t_f = (b t-_L + a t-_R)/(a + b)``; at an interface the
-        Donnan-consistent flux of :func:`interface_salt`.
+        Donnan-consistent flux of :func:`interface_salt` (:meth:`_interface_face`).
         """
         cm, dc, tm = _coefficients(self.props, y)
         h = self.disc.h
@@ -606,10 +663,30 @@ class FixedChargeSystem:
         sides = self.interface_sides
         s_face = np.zeros(len(sides))
         for n, (k, left, right) in enumerate(sides):
-            rhs = a[k] * cm[k] + b[k] * cm[k + 1] + (tm[k] - tm[k + 1]) * jf
-            s_face[n], c_left = interface_salt(left, right, float(a[k]), float(b[k]), float(rhs))
-            flux[k] = -a[k] * (c_left - cm[k]) + tm[k] * jf
+            s_face[n], flux[k] = self._interface_face(k, left, right, cm, dc, tm, k)
         return flux, cm, s_face, dc, tm
+
+    def _interface_face(self, k, left, right, cm, dc, tm, i) -> tuple[float, float]:
+        """Salt activity and anion flux at interface face ``k`` (between cells ``k`` and
+        ``k + 1``) from the coefficients of those two cells, found at ``cm[i]``, ``cm[i + 1]``."""
+        h = self.disc.h
+        jf = self.current_density / FARADAY
+        a = 2.0 * dc[i] / h[k]
+        b = 2.0 * dc[i + 1] / h[k + 1]
+        rhs = a * cm[i] + b * cm[i + 1] + (tm[i] - tm[i + 1]) * jf
+        guess = self.last_salt.get(k)
+        s_f, c_left = interface_salt(left, right, float(a), float(b), float(rhs), guess)
+        self.last_salt[k] = abs(s_f)
+        return s_f, -a * (c_left - cm[i]) + tm[i] * jf
+
+    @cached_property
+    def _event_cells(self) -> tuple[CellProperties, NDArray[np.int64], CellProperties]:
+        """The properties of the wall cell and of the cells beside each interface, with the
+        latter's indices: the events read only these, and splitting the whole state for
+        them (the trap inversion of every cell) cost as much as a right-hand side."""
+        k = self.interfaces
+        beside = np.stack([k, k + 1], axis=1).ravel()
+        return restrict(self.props, [0]), beside, restrict(self.props, beside)
 
     def rhs(self, _t: float, y: NDArray[np.float64]) -> NDArray[np.float64]:
         self.counter[0] += 1
@@ -651,8 +728,10 @@ class FixedChargeSystem:
         diag[1:] += d_right
         upper = -d_right  # d(out_i)/d(u_{i+1}) from face i+1/2
         lower = d_left  # d(out_{i+1})/d(u_i) from face i+1/2
-        jac = sparse.diags([diag, upper, lower], [0, 1, -1], shape=(n, n), format="csc")
-        return sparse.diags(1.0 / m) @ jac
+        inv = 1.0 / m  # row i divided by its storage (one assembly, no sparse product)
+        return sparse.diags(
+            [inv * diag, inv[:-1] * upper, inv[1:] * lower], [0, 1, -1], shape=(n, n), format="csc"
+        )
 
     def electrode_li(self, y: NDArray[np.float64]) -> float:
         """Li+ concentration ``c+`` at the plating wall x = 0 [mol/m^3] (signed past depletion).
@@ -661,7 +740,7 @@ class FixedChargeSystem:
         gives ``c-_w``, and ``c+_w = c-_w + X(c-_w)``. The dendrite criterion (Sand's
         time proper) is ``c+_w = 0``; a constant X keeps ``c+_w >= X``.
         """
-        cm, dc, tm = _coefficients(self.props, y)
+        cm, dc, tm = _coefficients(self._event_cells[0], y[:1])
         jf = self.current_density / FARADAY
         cw = float(cm[0] - 0.5 * self.disc.h[0] * tm[0] * jf / dc[0])
         first = self.layers[0]
@@ -673,8 +752,15 @@ class FixedChargeSystem:
 
     def interface_salt(self, y: NDArray[np.float64]) -> float:
         """Smallest salt activity ``s = sqrt(c+ c-)`` at a layer interface (``inf`` if none)."""
-        faces = self.face_fluxes(y)[2]
-        return float(np.min(faces)) if faces.size else float("inf")
+        sides = self.interface_sides
+        if not sides:
+            return float("inf")
+        _, beside, props = self._event_cells
+        cm, dc, tm = _coefficients(props, y[beside])
+        return min(
+            self._interface_face(k, left, right, cm, dc, tm, 2 * n)[0]
+            for n, (k, left, right) in enumerate(sides)
+        )
 
 
 class SolverStalled(AtomisticsError):
@@ -903,6 +989,71 @@ def constant_charge_profile_end(c_start: float, fixed_charge: float, rate: float
     return c_end, integral
 
 
+#: ln K beyond which :func:`trap_profile_end` holds K (the profile no longer depends on it)
+_LOG_K_HELD = 600.0
+
+
+def trap_profile_end(
+    traps: TrapSites, c_start: float, rate: float, length: float
+) -> tuple[float, float]:
+    r"""End value and integral of the steady anion profile of a trap layer.
+
+    With ``N- = 0`` and ``X = c_T(c-)`` (Fermi-Dirac, :class:`TrapSites`) the
+    Nernst-Planck equations of the module docstring give
+
+        dc-/dx = rate c- / (2 c- + X + c- X'),   rate = J/(F g D+)
+
+    (the trap analogue of :func:`constant_charge_profile_end`; ``c-`` increases from the
+    wall). It is integrated with a relative tolerance on ``c-`` (absolute below 1e-250
+    mol/m^3, far below any concentration that moves the result): a strongly bound
+    layer's ``c-`` stays below 1e-30 mol/m^3 through the coating at dG = -3 eV, and an
+    absolute tolerance of 1e-12 c0 swallowed it. ``c-(L)`` then came out wrong by up to
+    1e10 and the inventory by 2 % (at -3 eV; 90 % at -10 eV), and J_lim jumped by up to
+    0.5 % between neighbouring dG past -2 eV, where it is constant
+    (tests/test_continuum_trap_profile.py).
+
+    Near the wall, while ``X = beta c-`` (``beta = dX/dc-(0) = N_T K/N_L``, ``K c- << N_L``),
+    the profile is exactly the line ``c- = c_start + m x``, ``m = rate/(2 (1 + beta))``. A
+    start below ``m x0`` (``x0 = 1e-9 length``; ``c_start = 0`` at the limiting current, or
+    a root bracket's 1e-300) is carried along that line to ``x0`` (inventory ``(1 + beta)
+    (c_start x0 + m x0^2/2)``), where ``K c-/N_L ~ rate x0/(2 N_T)`` is ~1e-11: integrated
+    from the floats' last decades instead, c- must grow by 1e290 and the relative error
+    control never left x = 0. Beyond ln K = 600 (dG < -15 eV at 298 K) K is held there:
+    ``c-`` in the layer is then below ~1e-250 mol/m^3 whatever K is, and a larger K put
+    the line below the smallest float (J_lim moved by 5e-4 at -20 eV). Returns ``(c-(L),
+    int_0^L (c- + X) dx)``.
+    """
+    if traps.log_k > _LOG_K_HELD:
+        traps = replace(traps, delta_g_ev=-_LOG_K_HELD * BOLTZMANN_EV * traps.temperature)
+    n_t, n_l = traps.site_concentration, traps.liquid_sites
+    pair = traps.trapped_and_slope_scalar
+
+    def ode(_x, y):
+        c = max(y[0], 1e-300)
+        x_t, slope = pair(c)
+        return [rate * c / (2.0 * c + x_t + c * slope), c + x_t]
+
+    beta = n_t * math.exp(traps.log_k) / n_l
+    m, x0 = rate / (2.0 * (1.0 + beta)), 1e-9 * length
+    if c_start >= m * x0:
+        y0, span = [c_start, 0.0], (0.0, length)
+    else:
+        inventory = (1.0 + beta) * (c_start * x0 + 0.5 * m * x0 * x0)
+        y0, span = [c_start + m * x0, inventory], (x0, length)
+    sol = solve_ivp(
+        ode,
+        span,
+        y0,
+        method="LSODA",
+        rtol=1e-10,
+        # relative in c- (see above), absolute below 1e-250 mol/m^3
+        atol=[1e-250, 1e-16 * length * (n_l + n_t)],
+    )
+    if sol.status < 0:
+        raise AtomisticsError(f"trap layer's steady profile failed: {sol.message}")
+    return float(sol.y[0, -1]), float(sol.y[1, -1])
+
+
 def salt_run_out_floor(layer: Layer, c0: float) -> float:
     """Co-ion concentration at a constant-X wall at which its salt counts as run out [mol/m^3]."""
     x = float(layer.fixed_charge)
@@ -940,30 +1091,9 @@ def _steady_profile_inventory(layers: Sequence[Layer], c0: float, j: float, star
             total += layer.porosity * integral
             s = math.sqrt(cm_end * (cm_end + layer.fixed_charge))
             continue
-        x_of, dx_of = charge_functions(layer)
-
-        def ode(_x, y, x_of=x_of, dx_of=dx_of, rate=rate):
-            cm = max(y[0], 1e-300)
-            x_t = x_of(cm)
-            dcm = rate * cm / (2.0 * cm + x_t + cm * dx_of(cm))
-            return [dcm, cm + x_t]
-
-        if cm_start == 0.0:
-            # the slope at c- -> 0 is rate / (2 (1 + dX/dc-(0))), dX/dc-(0) = N_T K / N_L;
-            # K = exp(-dG/kT) overflows beyond ln K = 709: held at e^700 (the slope is
-            # then ~1e-300 of the rate, i.e. 0, as it is for any larger K)
-            traps = layer.traps
-            beta = traps.site_concentration * np.exp(min(traps.log_k, 700.0)) / traps.liquid_sites
-            slope = rate / (2.0 * (1.0 + beta))
-            x0 = 1e-9 * layer.thickness
-            y0 = [slope * x0, 0.0]
-            span = (x0, layer.thickness)
-        else:
-            y0, span = [cm_start, 0.0], (0.0, layer.thickness)
-        sol = solve_ivp(ode, span, y0, method="LSODA", rtol=1e-10, atol=[1e-12 * c0, 1e-16])
-        cm_end = float(sol.y[0, -1])
-        total += layer.porosity * float(sol.y[1, -1])
-        s = float(np.sqrt(cm_end * (cm_end + x_of(cm_end))))
+        cm_end, integral = trap_profile_end(layer.traps, cm_start, rate, layer.thickness)
+        total += layer.porosity * integral
+        s = math.sqrt(cm_end * (cm_end + layer.traps.trapped_scalar(cm_end)))
     return total
 
 

@@ -98,6 +98,7 @@ from atomistics.continuum.fixedcharge import (
     equilibrium_li,
     initial_state,
     interface_limiting_current,
+    trap_profile_end,
 )
 from atomistics.continuum.mesh import Layer, discretise
 from atomistics.continuum.modal import modal_expansion
@@ -219,21 +220,7 @@ def _march(layers: Sequence[Layer], c0: float, j: float, cm_wall: float) -> Stea
         else:
             if cm_start <= 0.0:
                 raise _NoSteadyState
-
-            def ode(_x, y, x_of=x_of, dx_of=dx_of, rate=rate):
-                cm = max(y[0], 1e-300)
-                x_t = x_of(cm)
-                return [rate * cm / (2.0 * cm + x_t + cm * dx_of(cm)), cm + x_t]
-
-            sol = solve_ivp(
-                ode,
-                (0.0, layer.thickness),
-                [cm_start, 0.0],
-                method="LSODA",
-                rtol=1e-10,
-                atol=[1e-12 * c0, 1e-16 * c0],
-            )
-            cm_end, integral = float(sol.y[0, -1]), float(sol.y[1, -1])
+            cm_end, integral = trap_profile_end(layer.traps, cm_start, rate, layer.thickness)
         ends.append(LayerEnds(cm_start, cm_end, cm_start + x_of(cm_start), cm_end + x_of(cm_end)))
         total += layer.porosity * integral
         s = math.sqrt(cm_end * (cm_end + x_of(cm_end)))
