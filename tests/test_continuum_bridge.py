@@ -339,3 +339,23 @@ def test_layered_depletion_times_at_the_default_tolerance_match_a_tight_solve(de
     assert np.isfinite(getattr(tight, event))
     assert getattr(default, event) == pytest.approx(getattr(tight, event), rel=5e-6)
     assert getattr(default, event) != getattr(tight, event)  # the tolerances did differ
+
+
+def test_the_central_dg_is_solved_once():
+    """The band's middle sample is the central dG itself (offsets from it), not a linspace
+    between the ends, which missed it by an ulp at dG = -0.3 eV, sigma 0.2 eV, and solved
+    the same cell twice."""
+    from unittest import mock
+
+    fe = cmod.given_free_energy(-0.3, spread_ev={"tail": 0.2})
+    seen = []
+    real = br.cell_numbers
+
+    def counting(delta_g, *args, **kwargs):
+        seen.append(delta_g)
+        return real(delta_g, *args, **kwargs)
+
+    with mock.patch.object(br, "cell_numbers", counting):
+        br.run_bridge(fe, cells=40, band_points=3)
+    assert seen.count(fe.delta_g_ev) == 1
+    assert len([g for g in seen if g is not None and g != fe.delta_g_ev]) == 2  # the two ends

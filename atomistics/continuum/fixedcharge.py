@@ -438,7 +438,6 @@ def _coefficients(props: CellProperties, y: NDArray[np.float64]):
     """
     trap_values: list = []
     cm = _split_state(props, y, trap_values)
-    c = np.maximum(cm, 0.0)
     dp, dm, g = props.d_plus, props.d_minus, props.g
     dc, tm = (v.copy() for v in props.neutral_coefficients)
     const = props.constant
@@ -452,17 +451,22 @@ def _coefficients(props: CellProperties, y: NDArray[np.float64]):
             dc = np.where(const, g * dp * dm * (2.0 * cc + x) / den, dc)
             tm = np.where(const, dm * cc / den, tm)
     for (idx, traps), (xt, slope) in zip(props.trap_layers, trap_values, strict=True):
-        ci = c[idx]
-        # w = c-/c+ = 1/(1 + q) in [0, 1] (its limit 1/(1 + b) at c- = 0), and w X' =
-        # N_T theta (1 - theta)/((1 - theta_L)(c- + X)) without the 1/c- of X' (a strongly
-        # bound site leaves c- ~ 1e-320 and X' ~ inf): no overflow, no inf/inf
-        theta = xt / traps.site_concentration
-        theta_l = np.clip(ci / traps.liquid_sites, 0.0, 1.0 - 1e-15)
+        ci = np.maximum(cm[idx], 0.0)
+        # w = c-/c+ = 1/(1 + q) in [0, 1] (its limit 1/(1 + b) at c- = 0)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             w = np.where(ci > 0, ci / (ci + xt), 1.0 / (1.0 + slope))
-            xw = np.where(
-                ci > 0, xt * (1.0 - theta) / ((1.0 - theta_l) * (ci + xt)), slope / (1.0 + slope)
-            )
+            if traps.finite_slope:
+                xw = w * slope  # w X', both exact (the slope's rational form)
+            else:
+                # w X' = N_T theta (1 - theta)/((1 - theta_L)(c- + X)) without the 1/c- of
+                # X' (a strongly bound site leaves c- ~ 1e-320 and X' ~ inf): no overflow
+                theta = xt / traps.site_concentration
+                theta_l = np.clip(ci / traps.liquid_sites, 0.0, 1.0 - 1e-15)
+                xw = np.where(
+                    ci > 0,
+                    xt * (1.0 - theta) / ((1.0 - theta_l) * (ci + xt)),
+                    slope / (1.0 + slope),
+                )
         den = dp[idx] + dm[idx] * w
         dc[idx] = g[idx] * dp[idx] * dm[idx] * (1.0 + w + xw) / den
         tm[idx] = dm[idx] * w / den
@@ -717,11 +721,10 @@ class FixedChargeSystem:
         for parity in (0, 1):  # perturb every other cell: each face sees one change
             pert = np.zeros(n)
             pert[parity::2] = du[parity::2]
-            f2 = self.face_fluxes(y + pert)[0]
-            left_moved = (np.arange(n - 1) % 2) == parity
-            d_left[left_moved] = (f2 - flux)[left_moved] / du[:-1][left_moved]
-            right_moved = ~left_moved
-            d_right[right_moved] = (f2 - flux)[right_moved] / du[1:][right_moved]
+            moved = self.face_fluxes(y + pert)[0] - flux
+            # face i (cells i, i + 1) saw its left cell move if i = parity (mod 2), else its right
+            d_left[parity::2] = moved[parity::2] / du[:-1][parity::2]
+            d_right[1 - parity :: 2] = moved[1 - parity :: 2] / du[1:][1 - parity :: 2]
         m = self.disc.storage
         diag = np.zeros(n)
         diag[:-1] -= d_left

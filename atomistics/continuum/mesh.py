@@ -112,7 +112,7 @@ class TrapSites:
     def trapped_and_slope(self, c_minus):
         """``(c_T, dc_T/dc-)`` in one pass (the occupancy computed once; exact at c- = 0)."""
         c = np.maximum(np.asarray(c_minus, float), 0.0)
-        if abs(self.log_k) <= _RATIONAL_LOG_K:
+        if self.finite_slope:
             return self._trapped_and_slope_rational(c)
         x, theta_l = self._log_odds(c)
         th = np.exp(-np.logaddexp(0.0, x))
@@ -143,6 +143,12 @@ class TrapSites:
         n_l, inv_k = self.liquid_sites, self._inverse_k
         d = held + (n_l - held) * inv_k
         return self.site_concentration * held / d, self.site_concentration * n_l * inv_k / (d * d)
+
+    @property
+    def finite_slope(self) -> bool:
+        """Whether :meth:`trapped_and_slope` takes the rational form (``|ln K| <= 300``),
+        whose slope is a finite float at every ``c- >= 0``."""
+        return abs(self.log_k) <= _RATIONAL_LOG_K
 
     @cached_property
     def _inverse_k(self) -> float:
@@ -188,7 +194,7 @@ class TrapSites:
         c = float(c_minus)
         if c <= 0.0:
             return 0.0, self.slope_at_zero
-        if abs(self.log_k) <= _RATIONAL_LOG_K:
+        if self.finite_slope:
             cap = self.liquid_sites * (1.0 - 1e-15)
             trapped, slope = self._rational(min(c, cap))
             return trapped, (slope * cap / c if c > cap else slope)
