@@ -1,9 +1,9 @@
 """Benchmark: the steady-profile limiting current of the LiMMT trap stack with the one-float
-trap functions (``TrapSites.trapped_scalar`` / ``d_trapped_scalar``, in ``math``) against
+trap function (``TrapSites.trapped_and_slope_scalar``, in ``math``) against
 the same solve through the NumPy array functions (the baseline, measured in this run), and
 a whole default ``run_bridge``.
 
-The steady-profile ODE (``fixedcharge._steady_profile_inventory``) calls X(c-) and dX/dc- on
+The steady-profile ODE (``fixedcharge.trap_profile_end``) calls X(c-) and dX/dc- on
 one float at a time, ~10^5 times per bridge run, where NumPy's per-call overhead dominated.
 Both paths give the same J_lim (printed: the relative difference).
 
@@ -16,16 +16,13 @@ from unittest import mock
 
 from bench_continuum import best_of  # the benchmarks' one timer (this folder is on sys.path)
 
-from atomistics.continuum import bridge, coating_model, fixedcharge
+from atomistics.continuum import bridge, coating_model, fixedcharge, mesh
 
 
-def _array_functions(layer):
-    """The baseline: the array functions, called on one float (as before the scalar ones)."""
-    if layer.traps is not None:
-        traps = layer.traps
-        return (lambda c: float(traps.trapped(c))), (lambda c: float(traps.d_trapped(c)))
-    x = float(layer.fixed_charge)
-    return (lambda c: x), (lambda c: 0.0)
+def _array_pair(traps, c):
+    """The baseline: the array function, called on one float (as before the scalar ones)."""
+    trapped, slope = traps.trapped_and_slope(c)
+    return float(trapped), float(slope)
 
 
 def main() -> None:
@@ -40,7 +37,7 @@ def main() -> None:
         return fixedcharge.limiting_current_fixed_charge(layers, electrolyte.c0)
 
     t_scalar, j_scalar = best_of(j_lim, repeat=3)
-    with mock.patch.object(fixedcharge, "charge_functions", _array_functions):
+    with mock.patch.object(mesh.TrapSites, "trapped_and_slope_scalar", _array_pair):
         t_array, j_array = best_of(j_lim, repeat=3)
     print(f"J_lim of the trap stack (dG = -1.019 eV): {j_scalar:.6g} A/m^2")
     print(f"  array functions (baseline) {t_array * 1e3:8.1f} ms")
